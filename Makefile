@@ -1,0 +1,123 @@
+# edgeforge — the index of tasks. `make help` lists them.
+
+include hack/versions.env
+
+# Image of the operator (make docker-build / deploy).
+IMG ?= edgeforge/edgeforge:dev
+# Bundle version for `make bundle`.
+VERSION ?= 0.1.0
+
+LOCALBIN ?= $(CURDIR)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+# Where the local control plane's binaries are cached (built from Go modules, outside the clone).
+CONTROLPLANE_BIN = $(shell hack/controlplane.sh)
+# The local cluster of `make cluster-up` / `make demo`.
+CLUSTER_DIR ?= $(CURDIR)/.cluster
+export EDGEFORGE_CLUSTER_DIR := $(CLUSTER_DIR)
+KUBECONFIG_LOCAL = $(CLUSTER_DIR)/kubeconfig
+KUBECTL = $(CONTROLPLANE_BIN)/kubectl --kubeconfig $(KUBECONFIG_LOCAL)
+# go test flags; e.g. make test GOTESTFLAGS=-v. Set EDGEFORGE_E2E=0 to skip the e2e package.
+GOTESTFLAGS ?=
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate CRDs (config/crd/bases) and RBAC (config/rbac/role.yaml) from markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate deepcopy code (zz_generated.deepcopy.go).
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: verify-generated
+verify-generated: manifests generate ## Fail if generated code or manifests are out of date.
+	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
+	  echo "Generated files are stale; run 'make manifests generate' and commit:"; \
+	  git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; fi
+
+.PHONY: fmt
+fmt: ## Run gofmt on the code.
+	gofmt -l -w $$(git ls-files '*.go')
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: controlplane
+controlplane: ## Build (or reuse) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok.
+	@echo "control plane binaries: $$(hack/controlplane.sh)"
+
+.PHONY: test
+test: manifests generate fmt vet controlplane ## Run unit, envtest and e2e tests (real kube-apiserver; e2e on a local cluster).
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test ./... -timeout 25m -coverprofile cover.out $(GOTESTFLAGS)
+
+.PHONY: test-short
+test-short: controlplane ## Run unit and envtest tests only (no local cluster).
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_E2E=0 go test ./... -timeout 15m $(GOTESTFLAGS)
+
+.PHONY: e2e
+e2e: controlplane ## Run only the end-to-end tests on a fresh local cluster.
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test ./test/e2e/... -timeout 25m -v $(GOTESTFLAGS)
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build the manager binary into bin/manager.
+	CGO_ENABLED=0 go build -o $(LOCALBIN)/manager .
+
+.PHONY: run
+run: manifests generate fmt vet ## Run the operator from your host against the local cluster (or $$KUBECONFIG).
+	KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} go run . --namespace=edgeforge-system
+
+##@ Local cluster
+
+.PHONY: cluster-up
+cluster-up: ## Start the local cluster (etcd, apiserver, controller-manager, scheduler, kwok + fake edge nodes).
+	hack/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop everything cluster-up and demo started and remove the local cluster's state.
+	hack/cluster.sh down
+
+.PHONY: demo
+demo: build ## Cluster up, CRDs installed, operator running, samples applied, `kubectl get edgeforge`.
+	hack/demo.sh
+
+##@ Deployment
+
+.PHONY: install
+install: manifests ## Install the CRDs into the cluster of $$KUBECONFIG (default: the local cluster).
+	$(CONTROLPLANE_BIN)/kubectl --kubeconfig $${KUBECONFIG:-$(KUBECONFIG_LOCAL)} apply --server-side -f config/crd/bases
+
+.PHONY: uninstall
+uninstall: manifests ## Remove the CRDs (and with them every edgeforge object) from the cluster.
+	$(CONTROLPLANE_BIN)/kubectl --kubeconfig $${KUBECONFIG:-$(KUBECONFIG_LOCAL)} delete --ignore-not-found -f config/crd/bases
+
+.PHONY: deploy
+deploy: manifests ## Deploy the operator (config/default, image $$IMG) into the cluster of $$KUBECONFIG.
+	hack/render-default.sh "$(IMG)" | $(CONTROLPLANE_BIN)/kubectl --kubeconfig $${KUBECONFIG:-$(KUBECONFIG_LOCAL)} apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: ## Remove what deploy installed.
+	hack/render-default.sh "$(IMG)" | $(CONTROLPLANE_BIN)/kubectl --kubeconfig $${KUBECONFIG:-$(KUBECONFIG_LOCAL)} delete --ignore-not-found -f -
+
+##@ Tools
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
+$(CONTROLLER_GEN): hack/versions.env
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	@touch $(CONTROLLER_GEN)

@@ -1,0 +1,386 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// AppDeploymentSpec describes a workload: what runs, how it is exposed and where it is placed.
+// +kubebuilder:validation:XValidation:rule="has(self.image) != has(self.imageFrom)",message="spec: exactly one of image or imageFrom must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.ingress) || (has(self.ports) && size(self.ports) > 0)",message="spec.ingress requires at least one entry in spec.ports",fieldPath=".ingress"
+// +kubebuilder:validation:XValidation:rule="!has(self.ingress) || !has(self.service) || self.service.type != 'None'",message="spec.ingress requires a Service: spec.service.type must not be None",fieldPath=".ingress"
+// +kubebuilder:validation:XValidation:rule="!has(self.ingress) || !has(self.ingress.port) || (has(self.ports) && self.ports.exists(p, p.name == self.ingress.port))",message="spec.ingress.port must name one of spec.ports",fieldPath=".ingress.port"
+// +kubebuilder:validation:XValidation:rule="!has(self.metrics) || (has(self.ports) && self.ports.exists(p, p.name == self.metrics.port))",message="spec.metrics.port must name one of spec.ports",fieldPath=".metrics.port"
+// +kubebuilder:validation:XValidation:rule="!has(self.metrics) || !has(self.service) || self.service.type != 'None'",message="spec.metrics requires a Service: spec.service.type must not be None",fieldPath=".metrics"
+type AppDeploymentSpec struct {
+	// Image to run, e.g. nginx:1.27. Exactly one of image or imageFrom.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="!self.contains(' ')",message="spec.image must be an image reference without spaces"
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// ImageFrom follows the image an ImageBuild produced (by digest): every new successful
+	// build rolls out by itself. Exactly one of image or imageFrom.
+	// +optional
+	ImageFrom *ImageSource `json:"imageFrom,omitempty"`
+
+	// Replicas is the desired number of pods. 0..1000. Default: 1. Ignored while autoscaling is set.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Ports the container listens on; each is also exposed by the Service. Names are unique.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Ports []AppPort `json:"ports,omitempty"`
+
+	// Service exposes the ports. Default type: ClusterIP; None creates no Service.
+	// +kubebuilder:default={}
+	// +optional
+	Service *AppService `json:"service,omitempty"`
+
+	// Ingress routes HTTP(S) traffic from outside to the Service. Needs at least one port.
+	// +optional
+	Ingress *AppIngress `json:"ingress,omitempty"`
+
+	// Env sets environment variables of the container.
+	// +optional
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
+	// EnvFrom imports environment variables from ConfigMaps or Secrets.
+	// +optional
+	EnvFrom []corev1.EnvFromSource `json:"envFrom,omitempty"`
+
+	// Command overrides the image's ENTRYPOINT.
+	// +optional
+	Command []string `json:"command,omitempty"`
+
+	// Args overrides the image's CMD.
+	// +optional
+	Args []string `json:"args,omitempty"`
+
+	// Resources of the container (requests and limits).
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// LivenessProbe of the container.
+	// +optional
+	LivenessProbe *corev1.Probe `json:"livenessProbe,omitempty"`
+
+	// ReadinessProbe of the container.
+	// +optional
+	ReadinessProbe *corev1.Probe `json:"readinessProbe,omitempty"`
+
+	// Autoscaling creates a HorizontalPodAutoscaler; replicas are then left to it.
+	// +optional
+	Autoscaling *Autoscaling `json:"autoscaling,omitempty"`
+
+	// DisruptionBudget creates a PodDisruptionBudget: exactly one of minAvailable or maxUnavailable.
+	// +optional
+	DisruptionBudget *DisruptionBudget `json:"disruptionBudget,omitempty"`
+
+	// Strategy of rolling updates.
+	// +kubebuilder:default={}
+	// +optional
+	Strategy *RolloutStrategy `json:"strategy,omitempty"`
+
+	// Rollback reverts to status.lastGoodImage when a rollout misses its progress deadline.
+	// +kubebuilder:default={}
+	// +optional
+	Rollback *RollbackPolicy `json:"rollback,omitempty"`
+
+	// Placement says which nodes run the pods: an edge pool or a node selector.
+	// +optional
+	Placement *Placement `json:"placement,omitempty"`
+
+	// Metrics creates a prometheus-operator ServiceMonitor for the app (when its CRD exists).
+	// +optional
+	Metrics *AppMetrics `json:"metrics,omitempty"`
+}
+
+// ImageSource takes the image from another object.
+type ImageSource struct {
+	// ImageBuildRef names an ImageBuild in the same namespace whose status.latestImage is run.
+	// +required
+	ImageBuildRef LocalObjectReference `json:"imageBuildRef"`
+}
+
+// AppPort is a container port, also exposed by the Service.
+type AppPort struct {
+	// Name of the port: a lowercase DNS label of at most 15 characters. Example: http.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=15
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && self.matches('[a-z]')",message="spec.ports[].name must be a lowercase DNS label with at least one letter (e.g. http)"
+	// +required
+	Name string `json:"name"`
+
+	// ContainerPort is the port the container listens on. 1..65535.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +required
+	ContainerPort int32 `json:"containerPort"`
+
+	// ServicePort is the port of the Service. 1..65535. Default: containerPort.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	ServicePort *int32 `json:"servicePort,omitempty"`
+
+	// Protocol: TCP, UDP or SCTP. Default: TCP.
+	// +kubebuilder:default=TCP
+	// +kubebuilder:validation:Enum=TCP;UDP;SCTP
+	// +optional
+	Protocol corev1.Protocol `json:"protocol,omitempty"`
+}
+
+// ServiceType is the type of Service created for an app; None creates no Service.
+// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer;None
+type ServiceType string
+
+// Service types.
+const (
+	ServiceTypeClusterIP    ServiceType = "ClusterIP"
+	ServiceTypeNodePort     ServiceType = "NodePort"
+	ServiceTypeLoadBalancer ServiceType = "LoadBalancer"
+	ServiceTypeNone         ServiceType = "None"
+)
+
+// AppService configures the Service in front of the app.
+// +kubebuilder:validation:XValidation:rule="!has(self.nodePort) || self.type == 'NodePort'",message="spec.service.nodePort is only allowed when spec.service.type is NodePort",fieldPath=".nodePort"
+type AppService struct {
+	// Type: ClusterIP, NodePort, LoadBalancer or None (no Service). Default: ClusterIP.
+	// +kubebuilder:default=ClusterIP
+	// +optional
+	Type ServiceType `json:"type,omitempty"`
+
+	// NodePort for the first port, only with type NodePort. 30000..32767. Default: allocated.
+	// +kubebuilder:validation:Minimum=30000
+	// +kubebuilder:validation:Maximum=32767
+	// +optional
+	NodePort *int32 `json:"nodePort,omitempty"`
+}
+
+// AppIngress configures an Ingress for the app.
+// +kubebuilder:validation:XValidation:rule="!has(self.tlsSecretName) || has(self.host)",message="spec.ingress.tlsSecretName requires spec.ingress.host",fieldPath=".tlsSecretName"
+type AppIngress struct {
+	// Host name, e.g. web.example.com. Empty: all hosts.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([*][.])?[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.ingress.host must be a DNS name (e.g. web.example.com)"
+	// +optional
+	Host string `json:"host,omitempty"`
+
+	// Path prefix routed to the app. Must start with "/". Default: "/".
+	// +kubebuilder:default="/"
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="spec.ingress.path must start with '/'"
+	// +optional
+	Path string `json:"path,omitempty"`
+
+	// Port names the entry of spec.ports that receives the traffic. Default: the first port.
+	// +kubebuilder:validation:MaxLength=15
+	// +optional
+	Port string `json:"port,omitempty"`
+
+	// ClassName is the IngressClass, e.g. nginx. Empty: the cluster's default class.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ClassName string `json:"className,omitempty"`
+
+	// TLSSecretName names a kubernetes.io/tls Secret for host; enables HTTPS.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	TLSSecretName string `json:"tlsSecretName,omitempty"`
+}
+
+// Autoscaling configures a HorizontalPodAutoscaler on CPU utilisation.
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || self.minReplicas <= self.maxReplicas",message="spec.autoscaling.minReplicas must be less than or equal to spec.autoscaling.maxReplicas",fieldPath=".minReplicas"
+type Autoscaling struct {
+	// MinReplicas is the lower bound. Default: 1.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	MinReplicas *int32 `json:"minReplicas,omitempty"`
+
+	// MaxReplicas is the upper bound. 1..1000.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +required
+	MaxReplicas int32 `json:"maxReplicas"`
+
+	// TargetCPUUtilizationPercentage is the average CPU utilisation (of requests) to aim for.
+	// Default: 80.
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	TargetCPUUtilizationPercentage *int32 `json:"targetCPUUtilizationPercentage,omitempty"`
+}
+
+// DisruptionBudget configures a PodDisruptionBudget. Exactly one field is set.
+// +kubebuilder:validation:XValidation:rule="has(self.minAvailable) != has(self.maxUnavailable)",message="spec.disruptionBudget: exactly one of minAvailable or maxUnavailable must be set"
+type DisruptionBudget struct {
+	// MinAvailable pods during voluntary disruptions: a number or a percentage, e.g. 1 or "50%".
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')",message="spec.disruptionBudget.minAvailable must be a non-negative number or a percentage like 50%"
+	// +optional
+	MinAvailable *intstr.IntOrString `json:"minAvailable,omitempty"`
+
+	// MaxUnavailable pods during voluntary disruptions: a number or a percentage.
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')",message="spec.disruptionBudget.maxUnavailable must be a non-negative number or a percentage like 50%"
+	// +optional
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+}
+
+// RolloutStrategy configures rolling updates.
+type RolloutStrategy struct {
+	// MaxSurge: extra pods allowed during a rollout, a number or a percentage. Default: 25%.
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')",message="spec.strategy.maxSurge must be a non-negative number or a percentage like 25%"
+	// +optional
+	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
+
+	// MaxUnavailable: pods that may be unavailable during a rollout. Default: 25%.
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')",message="spec.strategy.maxUnavailable must be a non-negative number or a percentage like 25%"
+	// +optional
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// ProgressDeadlineSeconds after which a stuck rollout counts as failed (and is rolled back
+	// when rollback is enabled). Default: 600.
+	// +kubebuilder:default=600
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+}
+
+// RollbackPolicy configures automatic rollback.
+type RollbackPolicy struct {
+	// Enabled reverts to status.lastGoodImage when a rollout misses its progress deadline. Default: true.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// Placement says where the pods run. edgeClusterRef and nodeSelector are exclusive.
+// +kubebuilder:validation:XValidation:rule="!(has(self.edgeClusterRef) && has(self.nodeSelector))",message="spec.placement: edgeClusterRef and nodeSelector are mutually exclusive"
+type Placement struct {
+	// EdgeClusterRef runs the pods on the nodes of this edge pool, tolerating its taints.
+	// +optional
+	EdgeClusterRef *EdgeClusterReference `json:"edgeClusterRef,omitempty"`
+
+	// NodeSelector for the pods. Example: {kubernetes.io/arch: arm64}.
+	// +kubebuilder:validation:MaxProperties=32
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations for the pods, added to those derived from the edge pool.
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// SpreadAcrossNodes spreads the pods evenly over nodes (topology key kubernetes.io/hostname).
+	// +optional
+	SpreadAcrossNodes bool `json:"spreadAcrossNodes,omitempty"`
+}
+
+// AppMetrics says where the app serves Prometheus metrics.
+type AppMetrics struct {
+	// Port names the entry of spec.ports that serves metrics. Example: http.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=15
+	// +required
+	Port string `json:"port"`
+
+	// Path of the metrics endpoint. Must start with "/". Default: /metrics.
+	// +kubebuilder:default="/metrics"
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="spec.metrics.path must start with '/'"
+	// +optional
+	Path string `json:"path,omitempty"`
+
+	// Interval between scrapes, a Prometheus duration like 30s. Default: Prometheus' own.
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(ms|s|m|h))+$')",message="spec.metrics.interval must be a duration like 30s or 1m"
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	Interval string `json:"interval,omitempty"`
+}
+
+// AppDeploymentStatus is the observed state of an AppDeployment.
+type AppDeploymentStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Replicas is the number of pods (all versions).
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// ReadyReplicas is the number of ready pods.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// UpdatedReplicas is the number of pods running the current template.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+	// AvailableReplicas is the number of pods available for at least minReadySeconds.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+	// Ready is "available/desired", for kubectl's READY column. Example: 2/2.
+	// +optional
+	Ready string `json:"ready,omitempty"`
+	// Image the Deployment runs now, e.g. registry.example.com/team/web@sha256:…
+	// +optional
+	Image string `json:"image,omitempty"`
+	// LastGoodImage is the last image whose rollout completed (all replicas updated and available).
+	// +optional
+	LastGoodImage string `json:"lastGoodImage,omitempty"`
+	// URL where the app is reachable in the cluster (or through its Ingress).
+	// +optional
+	URL string `json:"url,omitempty"`
+	// Conditions: Ready, Reconciling, Stalled, RolledBack.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ConditionRolledBack is True after the controller reverted a failed rollout to lastGoodImage.
+const ConditionRolledBack = "RolledBack"
+
+// AppDeployment runs an application: Deployment, Service and optional Ingress,
+// HorizontalPodAutoscaler, PodDisruptionBudget and ServiceMonitor, following an ImageBuild.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=appd,categories=edgeforge
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
+// +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.status.image`
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type AppDeployment struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired workload.
+	// +required
+	Spec AppDeploymentSpec `json:"spec"`
+	// Status is the observed workload.
+	// +optional
+	Status AppDeploymentStatus `json:"status,omitempty"`
+}
+
+// AppDeploymentList is a list of AppDeployments.
+// +kubebuilder:object:root=true
+type AppDeploymentList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AppDeployment `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&AppDeployment{}, &AppDeploymentList{})
+}

@@ -1,0 +1,57 @@
+package v1alpha1
+
+// Condition types shared by every kind (the kstatus convention, so `kubectl wait
+// --for=condition=Ready`, Argo CD and Flux health checks work unmodified).
+const (
+	// ConditionReady summarises the object: True only when the current generation is fully realised.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while work for the current generation is in flight.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when the controller cannot make progress until a human acts
+	// (a bad reference, a missing dependency).
+	ConditionStalled = "Stalled"
+)
+
+// Labels and annotations edgeforge sets or reads.
+const (
+	// LabelManagedBy is set to ManagedByValue on every object edgeforge creates.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of LabelManagedBy.
+	ManagedByValue = "edgeforge"
+	// LabelName is the standard app.kubernetes.io/name label.
+	LabelName = "app.kubernetes.io/name"
+	// LabelInstance is the standard app.kubernetes.io/instance label.
+	LabelInstance = "app.kubernetes.io/instance"
+
+	// LabelImageBuild marks objects created for an ImageBuild (value: its name).
+	LabelImageBuild = "edgeforge.io/imagebuild"
+	// LabelAppDeployment marks objects created for an AppDeployment (value: its name).
+	LabelAppDeployment = "edgeforge.io/appdeployment"
+	// LabelEdgeCluster marks member Nodes of an EdgeCluster and objects created for it (value: its name).
+	LabelEdgeCluster = "edgeforge.io/edge-cluster"
+	// LabelMonitoringStack marks objects created for a MonitoringStack (value: its name).
+	LabelMonitoringStack = "edgeforge.io/monitoringstack"
+	// LabelBuild marks build pods (value: the build Job's name).
+	LabelBuild = "edgeforge.io/build"
+
+	// AnnotationRebuild requests a new build of an ImageBuild whenever its value changes.
+	AnnotationRebuild = "edgeforge.io/rebuild"
+)
+
+// LocalObjectReference names an object in the same namespace.
+type LocalObjectReference struct {
+	// Name of the referenced object, in the same namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+}
+
+// EdgeClusterReference names a (cluster-scoped) EdgeCluster.
+type EdgeClusterReference struct {
+	// Name of the EdgeCluster, e.g. "site-a".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	Name string `json:"name"`
+}

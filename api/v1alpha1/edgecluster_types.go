@@ -1,0 +1,291 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// EdgeClusterSpec describes a pool of edge nodes.
+// +kubebuilder:validation:XValidation:rule="!has(self.expectedNodes) || !has(self.minReadyNodes) || self.minReadyNodes <= self.expectedNodes",message="spec.minReadyNodes must not exceed spec.expectedNodes",fieldPath=".minReadyNodes"
+type EdgeClusterSpec struct {
+	// Description of the pool for humans. Example: "Factory floor, Busan".
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Description string `json:"description,omitempty"`
+
+	// Location of the pool's site.
+	// +optional
+	Location *Location `json:"location,omitempty"`
+
+	// Join configures how nodes join the pool: bootstrap token and join commands.
+	// +kubebuilder:default={}
+	// +optional
+	Join *JoinSpec `json:"join,omitempty"`
+
+	// NodeTemplate is applied to every member node (labels, annotations, taints). Only these
+	// fields are owned by edgeforge: a node's other labels and taints are left alone.
+	// +optional
+	NodeTemplate *NodeTemplate `json:"nodeTemplate,omitempty"`
+
+	// Health configures how node readiness is judged.
+	// +kubebuilder:default={}
+	// +optional
+	Health *HealthSpec `json:"health,omitempty"`
+
+	// MinReadyNodes is how many ready nodes make the pool Ready. Default: 1.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100000
+	// +optional
+	MinReadyNodes *int32 `json:"minReadyNodes,omitempty"`
+
+	// ExpectedNodes is how many nodes the pool should have; missing ones are reported in status.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100000
+	// +optional
+	ExpectedNodes *int32 `json:"expectedNodes,omitempty"`
+
+	// ApproveServingCSRs approves kubernetes.io/kubelet-serving CSRs of member nodes whose
+	// requested names and addresses match the node. Other CSRs are left alone.
+	// +optional
+	ApproveServingCSRs bool `json:"approveServingCSRs,omitempty"`
+}
+
+// Location of an edge site.
+type Location struct {
+	// Region, e.g. kr-south.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	Region string `json:"region,omitempty"`
+	// Site, e.g. busan-1.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	Site string `json:"site,omitempty"`
+}
+
+// JoinMethod is a way of joining a node to the cluster.
+// +kubebuilder:validation:Enum=kubeadm;k3s;microk8s;kubeedge
+type JoinMethod string
+
+// Join methods.
+const (
+	JoinMethodKubeadm  JoinMethod = "kubeadm"
+	JoinMethodK3s      JoinMethod = "k3s"
+	JoinMethodMicroK8s JoinMethod = "microk8s"
+	JoinMethodKubeEdge JoinMethod = "kubeedge"
+)
+
+// JoinSpec configures join tokens and join commands.
+type JoinSpec struct {
+	// Methods to render join commands for: kubeadm, k3s, microk8s, kubeedge. Default: [kubeadm].
+	// +kubebuilder:default={kubeadm}
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=4
+	// +listType=set
+	// +optional
+	Methods []JoinMethod `json:"methods,omitempty"`
+
+	// TokenTTL is the lifetime of a bootstrap token; it is rotated before it expires.
+	// 10m..168h. Default: 24h.
+	// +kubebuilder:default="24h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10m') && duration(self) <= duration('168h')",message="spec.join.tokenTTL must be between 10m and 168h"
+	// +optional
+	TokenTTL *metav1.Duration `json:"tokenTTL,omitempty"`
+
+	// APIServerEndpoint is host:port of the API server as the nodes reach it, e.g.
+	// 203.0.113.10:6443. Default: the server in the kube-public/cluster-info ConfigMap.
+	// +kubebuilder:validation:MaxLength=261
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$') || self.matches('^[[][0-9a-fA-F:]+[]]:[0-9]{1,5}$')",message="spec.join.apiServerEndpoint must be host:port without a scheme (e.g. 203.0.113.10:6443)"
+	// +optional
+	APIServerEndpoint string `json:"apiServerEndpoint,omitempty"`
+}
+
+// NodeTemplate is what edgeforge applies to member nodes.
+type NodeTemplate struct {
+	// Labels set on every member node. Keys under edgeforge.io/ are reserved.
+	// Example: {tier: edge}.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="spec.nodeTemplate.labels: keys must be valid label keys ([prefix/]name, name at most 63 characters)"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k.startsWith('edgeforge.io/') || k.contains('.edgeforge.io/')))",message="spec.nodeTemplate.labels: keys under edgeforge.io/ are reserved"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].matches('^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$'))",message="spec.nodeTemplate.labels: values must be valid label values (at most 63 characters, alphanumeric at both ends)"
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// Annotations set on every member node. Keys under edgeforge.io/ are reserved.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="spec.nodeTemplate.annotations: keys must be valid annotation keys ([prefix/]name)"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k.startsWith('edgeforge.io/') || k.contains('.edgeforge.io/')))",message="spec.nodeTemplate.annotations: keys under edgeforge.io/ are reserved"
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// Taints set on every member node. Example: [{key: edgeforge.io/edge, value: "true", effect: NoSchedule}].
+	// +listType=map
+	// +listMapKey=key
+	// +listMapKey=effect
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Taints []Taint `json:"taints,omitempty"`
+}
+
+// Taint is a node taint applied to the pool's nodes.
+type Taint struct {
+	// Key of the taint, a label key. Example: edgeforge.io/edge.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=317
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')",message="spec.nodeTemplate.taints[].key must be a valid label key"
+	// +required
+	Key string `json:"key"`
+
+	// Value of the taint, a label value.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$')",message="spec.nodeTemplate.taints[].value must be a valid label value"
+	// +optional
+	Value string `json:"value,omitempty"`
+
+	// Effect: NoSchedule, PreferNoSchedule or NoExecute.
+	// +kubebuilder:validation:Enum=NoSchedule;PreferNoSchedule;NoExecute
+	// +required
+	Effect corev1.TaintEffect `json:"effect"`
+}
+
+// HealthSpec configures health judgement.
+type HealthSpec struct {
+	// NotReadyGracePeriod is how long a node may be NotReady before the pool is Degraded.
+	// Default: 5m.
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('168h')",message="spec.health.notReadyGracePeriod must be between 0s and 168h"
+	// +optional
+	NotReadyGracePeriod *metav1.Duration `json:"notReadyGracePeriod,omitempty"`
+}
+
+// EdgeNodeStatus is the observed state of one member node.
+type EdgeNodeStatus struct {
+	// Name of the Node.
+	Name string `json:"name"`
+	// Ready is the Node's Ready condition.
+	Ready bool `json:"ready"`
+	// Arch is the CPU architecture, e.g. arm64.
+	// +optional
+	Arch string `json:"arch,omitempty"`
+	// OS, e.g. linux.
+	// +optional
+	OS string `json:"os,omitempty"`
+	// KubeletVersion, e.g. v1.37.2.
+	// +optional
+	KubeletVersion string `json:"kubeletVersion,omitempty"`
+	// InternalIP of the node.
+	// +optional
+	InternalIP string `json:"internalIP,omitempty"`
+	// LastHeartbeatTime of the node's Ready condition.
+	// +optional
+	LastHeartbeatTime *metav1.Time `json:"lastHeartbeatTime,omitempty"`
+	// NotReadySince is when the node last became NotReady; empty while Ready.
+	// +optional
+	NotReadySince *metav1.Time `json:"notReadySince,omitempty"`
+}
+
+// NamespacedObjectReference names an object in a given namespace.
+type NamespacedObjectReference struct {
+	// Name of the object.
+	Name string `json:"name"`
+	// Namespace of the object.
+	Namespace string `json:"namespace"`
+}
+
+// JoinMethodStatus says whether a join command could be rendered for a method.
+type JoinMethodStatus struct {
+	// Method: kubeadm, k3s, microk8s or kubeedge.
+	Method JoinMethod `json:"method"`
+	// Ready is true when a working command was rendered.
+	Ready bool `json:"ready"`
+	// Message says what is missing when not ready.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// JoinStatus points to the join commands; it never holds the token itself.
+type JoinStatus struct {
+	// SecretRef names the Secret holding the rendered join commands.
+	// +optional
+	SecretRef *NamespacedObjectReference `json:"secretRef,omitempty"`
+	// TokenExpiresAt is when the current bootstrap token expires.
+	// +optional
+	TokenExpiresAt *metav1.Time `json:"tokenExpiresAt,omitempty"`
+	// Methods report, per method, whether its join command is usable.
+	// +listType=map
+	// +listMapKey=method
+	// +optional
+	Methods []JoinMethodStatus `json:"methods,omitempty"`
+}
+
+// EdgeClusterStatus is the observed state of an EdgeCluster.
+type EdgeClusterStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// TotalNodes is the number of member nodes.
+	// +optional
+	TotalNodes int32 `json:"totalNodes"`
+	// ReadyNodes is the number of member nodes that are Ready.
+	// +optional
+	ReadyNodes int32 `json:"readyNodes"`
+	// MissingNodes is expectedNodes minus totalNodes, when expectedNodes is set and larger.
+	// +optional
+	MissingNodes int32 `json:"missingNodes,omitempty"`
+	// Ready is "readyNodes/totalNodes", for kubectl's READY column. Example: 2/3.
+	// +optional
+	Ready string `json:"ready,omitempty"`
+	// Nodes lists the member nodes.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Nodes []EdgeNodeStatus `json:"nodes,omitempty"`
+	// Join points to the join commands and tells when the token expires.
+	// +optional
+	Join *JoinStatus `json:"join,omitempty"`
+	// Conditions: Ready, Reconciling, Stalled, Degraded.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ConditionDegraded is True when member nodes have been NotReady longer than the grace period.
+const ConditionDegraded = "Degraded"
+
+// EdgeCluster is a pool of edge nodes: members are Nodes labelled
+// edgeforge.io/edge-cluster=<name>. It issues join tokens and join commands, applies a node
+// template and reports pool health.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=ec,categories=edgeforge
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="metadata.name must be at most 63 characters (it is used as a label value)"
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
+// +kubebuilder:printcolumn:name="Methods",type=string,JSONPath=`.spec.join.methods`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type EdgeCluster struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired pool.
+	// +required
+	Spec EdgeClusterSpec `json:"spec"`
+	// Status is the observed pool.
+	// +optional
+	Status EdgeClusterStatus `json:"status,omitempty"`
+}
+
+// EdgeClusterList is a list of EdgeClusters.
+// +kubebuilder:object:root=true
+type EdgeClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []EdgeCluster `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&EdgeCluster{}, &EdgeClusterList{})
+}
