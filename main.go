@@ -19,6 +19,7 @@ import (
 
 	edgeforgev1alpha1 "github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers"
+	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
 var (
@@ -38,8 +39,8 @@ func main() {
 		secureMetrics          bool
 		enableHTTP2            bool
 		leaderElect            bool
-		opts                   controllers.Options
 	)
+	opts := settings.Defaults()
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
 		"Address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP). 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
@@ -49,15 +50,15 @@ func main() {
 		"Enable HTTP/2 for the metrics server (off by default: HTTP/2 rapid-reset and stream-cancellation CVEs).")
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Elect a leader so only one of several replicas reconciles.")
-	flag.StringVar(&opts.Namespace, "namespace", envOr("POD_NAMESPACE", "edgeforge-system"),
+	flag.StringVar(&opts.Namespace, "namespace", envOr("POD_NAMESPACE", opts.Namespace),
 		"Namespace the operator runs in and keeps its own objects in (join-command Secrets).")
-	flag.StringVar(&opts.KanikoImage, "kaniko-image", controllers.DefaultKanikoImage,
+	flag.StringVar(&opts.KanikoImage, "kaniko-image", settings.DefaultKanikoImage,
 		"Default Kaniko executor image for build Jobs (ImageBuild spec.executorImage overrides it).")
-	flag.StringVar(&opts.GrafanaImage, "grafana-image", controllers.DefaultGrafanaImage,
+	flag.StringVar(&opts.GrafanaImage, "grafana-image", settings.DefaultGrafanaImage,
 		"Default Grafana image (MonitoringStack spec.grafana.image overrides it).")
-	flag.StringVar(&opts.NodeExporterImage, "node-exporter-image", controllers.DefaultNodeExporterImage,
+	flag.StringVar(&opts.NodeExporterImage, "node-exporter-image", settings.DefaultNodeExporterImage,
 		"node-exporter image for MonitoringStacks.")
-	flag.StringVar(&opts.KubeStateMetricsImage, "kube-state-metrics-image", controllers.DefaultKubeStateMetricsImage,
+	flag.StringVar(&opts.KubeStateMetricsImage, "kube-state-metrics-image", settings.DefaultKubeStateMetricsImage,
 		"kube-state-metrics image for MonitoringStacks.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)

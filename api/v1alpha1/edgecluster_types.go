@@ -110,7 +110,7 @@ type NodeTemplate struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k.startsWith('edgeforge.io/') || k.contains('.edgeforge.io/')))",message="spec.nodeTemplate.labels: keys under edgeforge.io/ are reserved"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].matches('^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$'))",message="spec.nodeTemplate.labels: values must be valid label values (at most 63 characters, alphanumeric at both ends)"
 	// +optional
-	Labels map[string]string `json:"labels,omitempty"`
+	Labels map[string]LabelValue `json:"labels,omitempty"`
 
 	// Annotations set on every member node. Keys under edgeforge.io/ are reserved.
 	// +kubebuilder:validation:MaxProperties=64
@@ -127,6 +127,10 @@ type NodeTemplate struct {
 	// +optional
 	Taints []Taint `json:"taints,omitempty"`
 }
+
+// LabelValue is a Kubernetes label value: at most 63 characters.
+// +kubebuilder:validation:MaxLength=63
+type LabelValue string
 
 // Taint is a node taint applied to the pool's nodes.
 type Taint struct {

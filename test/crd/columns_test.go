@@ -58,7 +58,7 @@ func TestExplain(t *testing.T) {
 	cases := map[string][]string{
 		"imagebuild.spec.source.git":   {"url", "https://, http://, ssh:// or scp-like", "revision", "contextDir", "cloneSecretRef"},
 		"appdeployment.spec.imageFrom": {"imageBuildRef", "ImageBuild"},
-		"edgecluster.spec.join":        {"methods", "tokenTTL", "apiServerEndpoint", "rotated before it expires"},
+		"edgecluster.spec.join":        {"methods", "tokenTTL", "apiServerEndpoint", "bootstrap token"},
 		"monitoringstack.spec.grafana": {"allowEmbedding", "iframe", "anonymous"},
 	}
 	for path, wants := range cases {

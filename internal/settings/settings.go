@@ -1,0 +1,40 @@
+// Package settings holds the operator-wide options every reconciler may need, and the pinned
+// default images. main.go fills them from flags.
+package settings
+
+// Pinned default images. Operators override them with flags; an ImageBuild or a
+// MonitoringStack can override some of them per object.
+const (
+	DefaultKanikoImage           = "gcr.io/kaniko-project/executor:v1.23.2"
+	DefaultGrafanaImage          = "docker.io/grafana/grafana:12.1.1"
+	DefaultNodeExporterImage     = "quay.io/prometheus/node-exporter:v1.9.1"
+	DefaultKubeStateMetricsImage = "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0"
+)
+
+// FieldOwner is the server-side apply field manager of every object edgeforge writes.
+const FieldOwner = "edgeforge"
+
+// Options are the operator-wide settings.
+type Options struct {
+	// Namespace the operator runs in; it holds operator-owned objects such as join-command Secrets.
+	Namespace string
+	// KanikoImage is the default Kaniko executor image for build Jobs.
+	KanikoImage string
+	// GrafanaImage is the default Grafana image.
+	GrafanaImage string
+	// NodeExporterImage is the node-exporter image.
+	NodeExporterImage string
+	// KubeStateMetricsImage is the kube-state-metrics image.
+	KubeStateMetricsImage string
+}
+
+// Defaults returns Options with the pinned images and the edgeforge-system namespace.
+func Defaults() Options {
+	return Options{
+		Namespace:             "edgeforge-system",
+		KanikoImage:           DefaultKanikoImage,
+		GrafanaImage:          DefaultGrafanaImage,
+		NodeExporterImage:     DefaultNodeExporterImage,
+		KubeStateMetricsImage: DefaultKubeStateMetricsImage,
+	}
+}
