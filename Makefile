@@ -16,6 +16,8 @@ CLUSTER_DIR ?= $(CURDIR)/.cluster
 export EDGEFORGE_CLUSTER_DIR := $(CLUSTER_DIR)
 KUBECONFIG_LOCAL = $(CLUSTER_DIR)/kubeconfig
 KUBECTL = $(CONTROLPLANE_BIN)/kubectl --kubeconfig $(KUBECONFIG_LOCAL)
+# prometheus-operator CRDs generated from its API module, for envtest, e2e and the demo.
+PROMOP_CRDS = test/crds/prometheus-operator
 # go test flags; e.g. make test GOTESTFLAGS=-v. Set EDGEFORGE_E2E=0 to skip the e2e package.
 GOTESTFLAGS ?=
 
@@ -34,8 +36,13 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: controller-gen ## Generate CRDs (config/crd/bases) and RBAC (config/rbac/role.yaml) from markers.
+manifests: controller-gen ## Generate CRDs (config/crd/bases), RBAC (config/rbac/role.yaml) and test CRDs of prometheus-operator.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	@# prometheus-operator's CRDs (for tests and the demo), from the pinned API module go.mod names.
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=true,generateEmbeddedObjectMeta=true,maxDescLen=0 \
+	  paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1 \
+	  output:crd:artifacts:config=$(PROMOP_CRDS)
+	rm -f $(addprefix $(PROMOP_CRDS)/monitoring.coreos.com_,alertmanagers.yaml probes.yaml thanosrulers.yaml)
 
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code (zz_generated.deepcopy.go).
@@ -43,9 +50,9 @@ generate: controller-gen ## Generate deepcopy code (zz_generated.deepcopy.go).
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail if generated code or manifests are out of date.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
+	@if [ -n "$$(git status --porcelain -- api config test/crds)" ]; then \
 	  echo "Generated files are stale; run 'make manifests generate' and commit:"; \
-	  git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; fi
+	  git status --porcelain -- api config test/crds; git --no-pager diff --stat -- api config test/crds; exit 1; fi
 
 .PHONY: fmt
 fmt: ## Run gofmt on the code.

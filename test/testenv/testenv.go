@@ -1,0 +1,171 @@
+// Package testenv starts a real kube-apiserver and etcd (envtest, with the binaries built by
+// hack/controlplane.sh and passed in KUBEBUILDER_ASSETS) with edgeforge's CRDs installed, for
+// the reconciler test suites. It is test infrastructure: only _test.go files import it.
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+
+	edgeforgev1alpha1 "github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+// Env is a running API server with a client.
+type Env struct {
+	Config *rest.Config
+	Client client.Client
+	Scheme *runtime.Scheme
+	env    *envtest.Environment
+}
+
+// Option changes how Start sets up the API server.
+type Option func(*envtest.Environment)
+
+// WithPrometheusOperatorCRDs also installs prometheus-operator's CRDs (generated from its API
+// module into test/crds/prometheus-operator by `make manifests`).
+func WithPrometheusOperatorCRDs() Option {
+	return func(e *envtest.Environment) {
+		e.CRDDirectoryPaths = append(e.CRDDirectoryPaths, PrometheusOperatorCRDDir())
+	}
+}
+
+// NewScheme returns a scheme with client-go's kinds, CRDs, prometheus-operator's kinds and edgeforge's.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, monitoringv1.AddToScheme, edgeforgev1alpha1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			panic(err) // only on programming errors: conflicting registrations
+		}
+	}
+	return s
+}
+
+// Start starts etcd and kube-apiserver with edgeforge's CRDs installed.
+func Start(opts ...Option) (*Env, error) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run the tests with `make test` " +
+			"(it builds etcd and kube-apiserver from Go modules with hack/controlplane.sh)")
+	}
+	e := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	cfg, err := e.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting envtest: %w", err)
+	}
+	s := NewScheme()
+	c, err := client.New(cfg, client.Options{Scheme: s})
+	if err != nil {
+		_ = e.Stop()
+		return nil, err
+	}
+	return &Env{Config: cfg, Client: c, Scheme: s, env: e}, nil
+}
+
+// Stop stops the API server and etcd.
+func (e *Env) Stop() error { return e.env.Stop() }
+
+// InstallPrometheusOperatorCRDs installs prometheus-operator's CRDs into a running Env (to test
+// that a controller recovers once they appear) and waits until they are served.
+func (e *Env) InstallPrometheusOperatorCRDs() error {
+	_, err := envtest.InstallCRDs(e.Config, envtest.CRDInstallOptions{
+		Paths: []string{PrometheusOperatorCRDDir()}, ErrorIfPathMissing: true,
+	})
+	return err
+}
+
+// StartManager starts a controller manager on the Env with the given setup functions (e.g.
+// the reconcilers under test). Metrics and probes are off. It returns a stop function that
+// waits for the manager to exit.
+func (e *Env) StartManager(setup func(ctrl.Manager) error) (stop func(), err error) {
+	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
+		Scheme:                 e.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := setup(mgr); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager stopped with error:", err)
+		}
+	}()
+	return func() { cancel(); wg.Wait() }, nil
+}
+
+// WriteCounter counts the API requests that can change something (everything but GET, LIST,
+// WATCH, HEAD), e.g. to prove that re-reconciling an unchanged object makes no write.
+type WriteCounter struct{ n atomic.Int64 }
+
+// Count returns the number of write requests so far.
+func (w *WriteCounter) Count() int64 { return w.n.Load() }
+
+// CountWrites returns a copy of cfg whose clients count their write requests in the counter.
+func CountWrites(cfg *rest.Config) (*rest.Config, *WriteCounter) {
+	w := &WriteCounter{}
+	c := rest.CopyConfig(cfg)
+	c.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			switch r.Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions:
+			default:
+				w.n.Add(1)
+			}
+			return rt.RoundTrip(r)
+		})
+	})
+	return c, w
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// RepoRoot is the directory holding go.mod, found from the working directory upwards.
+func RepoRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+// PrometheusOperatorCRDDir is where `make manifests` writes prometheus-operator's CRDs.
+func PrometheusOperatorCRDDir() string {
+	return filepath.Join(RepoRoot(), "test", "crds", "prometheus-operator")
+}
