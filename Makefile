@@ -49,10 +49,10 @@ generate: controller-gen ## Generate deepcopy code (zz_generated.deepcopy.go).
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
 .PHONY: verify-generated
-verify-generated: manifests generate ## Fail if generated code or manifests are out of date.
-	@if [ -n "$$(git status --porcelain -- api config test/crds)" ]; then \
-	  echo "Generated files are stale; run 'make manifests generate' and commit:"; \
-	  git status --porcelain -- api config test/crds; git --no-pager diff --stat -- api config test/crds; exit 1; fi
+verify-generated: manifests generate fmt ## Fail if generated code, manifests or formatting are out of date.
+	@if [ -n "$$(git status --porcelain)" ]; then \
+	  echo "Generated or formatted files differ from what is committed; run 'make manifests generate fmt' and commit:"; \
+	  git status --porcelain; git --no-pager diff --stat; exit 1; fi
 
 .PHONY: fmt
 fmt: ## Run gofmt on the code.

@@ -9,6 +9,9 @@ import (
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
+// Every reconciler records events for `kubectl describe`.
+// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
+
 // SetupWithManager registers every reconciler with the manager.
 func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	for _, setup := range []func(ctrl.Manager, settings.Options) error{
