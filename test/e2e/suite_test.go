@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Set up by TestMain for every test in the package.
+var (
+	repoRoot       string        // the repository checkout
+	clusterDir     string        // hack/cluster.sh state dir of the e2e cluster
+	kubeconfigPath string        // admin kubeconfig: <clusterDir>/kubeconfig
+	restConfig     *rest.Config  // admin access to the e2e cluster
+	scheme         = newScheme() // client-go types + apiextensions/v1
+	k8sClient      client.Client // uncached client with scheme above
+)
+
+// newScheme holds the types the tests use in typed form. Add the edgeforge API group here
+// (edgeforgev1alpha1.AddToScheme) once tests use its Go types; YAML goes through unstructured.
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := apiextensionsv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv("EDGEFORGE_E2E") == "0" {
+		fmt.Println("e2e: skipped (EDGEFORGE_E2E=0)")
+		os.Exit(0)
+	}
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	var err error
+	repoRoot, err = filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(repoRoot, "hack", "cluster.sh")); err != nil {
+		return fatal(fmt.Errorf("cannot find hack/cluster.sh from %s: %w", repoRoot, err))
+	}
+	clusterDir = envOr("EDGEFORGE_E2E_CLUSTER_DIR", filepath.Join(repoRoot, ".cluster-e2e"))
+	kubeconfigPath = filepath.Join(clusterDir, "kubeconfig")
+
+	if os.Getenv("EDGEFORGE_E2E_KEEP") == "1" {
+		defer fmt.Fprintf(os.Stderr, "e2e: cluster kept (EDGEFORGE_E2E_KEEP=1): export KUBECONFIG=%s\n", kubeconfigPath)
+	} else {
+		defer func() {
+			if err := clusterScript("down"); err != nil {
+				fmt.Fprintf(os.Stderr, "e2e: cluster down: %v\n", err)
+			}
+		}()
+	}
+	start := time.Now()
+	if err := clusterScript("up"); err != nil {
+		return fatal(fmt.Errorf("cluster up: %w", err))
+	}
+	fmt.Fprintf(os.Stderr, "e2e: cluster up in %s\n", time.Since(start).Round(time.Second))
+
+	restConfig, err = clientcmd.BuildConfigFromFlags("", kubeconfigPath)
+	if err != nil {
+		return fatal(err)
+	}
+	restConfig.QPS, restConfig.Burst = 50, 100
+	k8sClient, err = client.New(restConfig, client.Options{Scheme: scheme})
+	if err != nil {
+		return fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := installCRDs(ctx, filepath.Join(repoRoot, "config", "crd", "bases")); err != nil {
+		return fatal(fmt.Errorf("install CRDs: %w", err))
+	}
+	return m.Run()
+}
+
+// clusterScript runs hack/cluster.sh <verb> for the e2e cluster. It pins the state dir and moves
+// every port by EDGEFORGE_E2E_PORT_OFFSET (default 1000), ignoring port variables meant for the
+// demo cluster, so the two never collide.
+func clusterScript(verb string) error {
+	env := []string{
+		"EDGEFORGE_CLUSTER_DIR=" + clusterDir,
+		"EDGEFORGE_PORT_OFFSET=" + envOr("EDGEFORGE_E2E_PORT_OFFSET", "1000"),
+	}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if (strings.HasPrefix(name, "EDGEFORGE_") && strings.HasSuffix(name, "_PORT")) ||
+			name == "EDGEFORGE_CLUSTER_DIR" || name == "EDGEFORGE_PORT_OFFSET" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), verb)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
+
+// installCRDs server-side applies every CRD in dir and waits until all are Established.
+func installCRDs(ctx context.Context, dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		fmt.Fprintf(os.Stderr, "e2e: no CRDs in %s\n", dir)
+		return nil
+	}
+	var names []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		objs, err := decodeYAML(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		if err := applyObjects(ctx, objs, ""); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		for _, o := range objs {
+			if o.GetKind() == "CustomResourceDefinition" {
+				names = append(names, o.GetName())
+			}
+		}
+	}
+	for _, name := range names {
+		err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			var crd apiextensionsv1.CustomResourceDefinition
+			if err := k8sClient.Get(ctx, client.ObjectKey{Name: name}, &crd); err != nil {
+				return false, nil
+			}
+			return crdEstablished(&crd), nil
+		})
+		if err != nil {
+			return fmt.Errorf("CRD %s not Established: %w", name, err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "e2e: %d CRDs installed and Established\n", len(names))
+	return nil
+}
+
+func crdEstablished(crd *apiextensionsv1.CustomResourceDefinition) bool {
+	for _, c := range crd.Status.Conditions {
+		if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func fatal(err error) int {
+	fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+	return 1
+}
