@@ -10,37 +10,34 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/edgeforge/edgeforge/controllers"
+	"github.com/edgeforge/edgeforge/internal/settings"
+	"github.com/edgeforge/edgeforge/test/testenv"
 )
 
 // Set up by TestMain for every test in the package.
 var (
-	repoRoot       string        // the repository checkout
-	clusterDir     string        // hack/cluster.sh state dir of the e2e cluster
-	kubeconfigPath string        // admin kubeconfig: <clusterDir>/kubeconfig
-	restConfig     *rest.Config  // admin access to the e2e cluster
-	scheme         = newScheme() // client-go types + apiextensions/v1
-	k8sClient      client.Client // uncached client with scheme above
+	repoRoot       string                // the repository checkout
+	clusterDir     string                // hack/cluster.sh state dir of the e2e cluster
+	kubeconfigPath string                // admin kubeconfig: <clusterDir>/kubeconfig
+	restConfig     *rest.Config          // admin access to the e2e cluster
+	scheme         = testenv.NewScheme() // client-go, apiextensions, prometheus-operator and edgeforge types
+	k8sClient      client.Client         // uncached client with scheme above
+	operatorOpts   = settings.Defaults() // options of the operator the suite runs
+	operatorLog    string                // where the operator's log goes: <clusterDir>/operator.log
 )
-
-// newScheme holds the types the tests use in typed form. Add the edgeforge API group here
-// (edgeforgev1alpha1.AddToScheme) once tests use its Go types; YAML goes through unstructured.
-func newScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := apiextensionsv1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
-}
 
 func TestMain(m *testing.M) {
 	if os.Getenv("EDGEFORGE_E2E") == "0" {
@@ -92,7 +89,55 @@ func runSuite(m *testing.M) int {
 	if err := installCRDs(ctx, filepath.Join(repoRoot, "config", "crd", "bases")); err != nil {
 		return fatal(fmt.Errorf("install CRDs: %w", err))
 	}
-	return m.Run()
+	if err := installCRDs(ctx, testenv.PrometheusOperatorCRDDir()); err != nil {
+		return fatal(fmt.Errorf("install prometheus-operator CRDs: %w", err))
+	}
+	stop, err := startOperator(ctx)
+	if err != nil {
+		return fatal(fmt.Errorf("start operator: %w", err))
+	}
+	defer stop()
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "e2e: operator log: %s\n", operatorLog)
+	}
+	return code
+}
+
+// startOperator runs the operator's reconcilers in this process against the e2e cluster, as
+// `make run` does, with its log in <clusterDir>/operator.log.
+func startOperator(ctx context.Context) (stop func(), err error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorOpts.Namespace}}
+	if err := k8sClient.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, err
+	}
+	operatorLog = filepath.Join(clusterDir, "operator.log")
+	logFile, err := os.OpenFile(operatorLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(logFile), zap.UseDevMode(true)))
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := controllers.SetupWithManager(mgr, operatorOpts); err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(runCtx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: operator stopped with error: %v\n", err)
+		}
+		_ = logFile.Close()
+	}, nil
 }
 
 // clusterScript runs hack/cluster.sh <verb> for the e2e cluster. It pins the state dir and moves
