@@ -100,6 +100,8 @@ stop() {
 
 stop_all() {
   local i
+  # The operator `make demo` runs against this cluster (hack/demo.sh) goes first.
+  stop manager
   for ((i = ${#components[@]} - 1; i >= 0; i--)); do stop "${components[i]}"; done
 }
 
