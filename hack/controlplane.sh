@@ -4,7 +4,7 @@
 #
 # Nothing is downloaded but Go modules. Binaries are cached outside the clone under
 #   ${EDGEFORGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeforge}/controlplane/<k8s>-<etcd>-<kwok>/
-# so a second run (and CI after a warm session) is instant. Cold build: ~6-8 min on 2 cores.
+# so a second run (and CI after a warm session) is instant. Cold build: measured 25 min on 2 busy cores (docs/local-cluster.md).
 #
 # Usage: hack/controlplane.sh            # build if needed, print the bin dir on stdout
 set -euo pipefail
