@@ -10,19 +10,12 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/edgeforge/edgeforge/controllers"
 	"github.com/edgeforge/edgeforge/internal/settings"
 	"github.com/edgeforge/edgeforge/test/testenv"
 )
@@ -98,46 +91,15 @@ func runSuite(m *testing.M) int {
 	}
 	defer stop()
 	code := m.Run()
+	// Every e2e test ran against the operator with config/default's RBAC: it must never have been refused.
+	if lines, err := forbiddenInOperatorLog(); err != nil || len(lines) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: the operator's RBAC is insufficient (%v):\n%s\n", err, strings.Join(lines, "\n"))
+		code = 1
+	}
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "e2e: operator log: %s\n", operatorLog)
 	}
 	return code
-}
-
-// startOperator runs the operator's reconcilers in this process against the e2e cluster, as
-// `make run` does, with its log in <clusterDir>/operator.log.
-func startOperator(ctx context.Context) (stop func(), err error) {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorOpts.Namespace}}
-	if err := k8sClient.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, err
-	}
-	operatorLog = filepath.Join(clusterDir, "operator.log")
-	logFile, err := os.OpenFile(operatorLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(logFile), zap.UseDevMode(true)))
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := controllers.SetupWithManager(mgr, operatorOpts); err != nil {
-		return nil, err
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(runCtx) }()
-	return func() {
-		cancel()
-		if err := <-done; err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: operator stopped with error: %v\n", err)
-		}
-		_ = logFile.Close()
-	}, nil
 }
 
 // clusterScript runs hack/cluster.sh <verb> for the e2e cluster. It pins the state dir and moves
