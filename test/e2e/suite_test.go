@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,6 +62,12 @@ func runSuite(m *testing.M) int {
 			}
 		}()
 	}
+	// Two e2e runs on one machine (say, two clones) would fight over the same ports: take turns.
+	unlock, err := lockPorts()
+	if err != nil {
+		return fatal(err)
+	}
+	defer unlock()
 	start := time.Now()
 	if err := clusterScript("up"); err != nil {
 		return fatal(fmt.Errorf("cluster up: %w", err))
@@ -176,6 +183,23 @@ func crdEstablished(crd *apiextensionsv1.CustomResourceDefinition) bool {
 		}
 	}
 	return false
+}
+
+// lockPorts takes an exclusive lock tied to the e2e port offset, waiting for another run to finish.
+func lockPorts() (unlock func(), err error) {
+	path := filepath.Join(os.TempDir(), "edgeforge-e2e-ports-"+envOr("EDGEFORGE_E2E_PORT_OFFSET", "1000")+".lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: another e2e run holds %s; waiting for it\n", path)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+	}
+	return func() { _ = f.Close() }, nil
 }
 
 func envOr(name, def string) string {
