@@ -53,6 +53,13 @@ func runSuite(m *testing.M) int {
 	clusterDir = envOr("EDGEFORGE_E2E_CLUSTER_DIR", filepath.Join(repoRoot, ".cluster-e2e"))
 	kubeconfigPath = filepath.Join(clusterDir, "kubeconfig")
 
+	// Two e2e runs on one machine (say, two clones) would fight over the same ports: take turns.
+	unlock, err := lockPorts()
+	if err != nil {
+		return fatal(err)
+	}
+	defer unlock()
+	// (deferred after the unlock above, so the cluster is down before the next run may start)
 	if os.Getenv("EDGEFORGE_E2E_KEEP") == "1" {
 		defer fmt.Fprintf(os.Stderr, "e2e: cluster kept (EDGEFORGE_E2E_KEEP=1): export KUBECONFIG=%s\n", kubeconfigPath)
 	} else {
@@ -62,12 +69,6 @@ func runSuite(m *testing.M) int {
 			}
 		}()
 	}
-	// Two e2e runs on one machine (say, two clones) would fight over the same ports: take turns.
-	unlock, err := lockPorts()
-	if err != nil {
-		return fatal(err)
-	}
-	defer unlock()
 	start := time.Now()
 	if err := clusterScript("up"); err != nil {
 		return fatal(fmt.Errorf("cluster up: %w", err))
