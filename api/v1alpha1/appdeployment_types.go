@@ -336,26 +336,68 @@ type AppDeploymentStatus struct {
 	// +optional
 	Image string `json:"image,omitempty"`
 	// LastGoodImage is the last image whose rollout completed (all replicas updated and available).
+	// A failed rollout is rolled back to it.
 	// +optional
 	LastGoodImage string `json:"lastGoodImage,omitempty"`
+	// FailedImage is the image whose rollout missed its progress deadline and was rolled back to
+	// lastGoodImage. It is not tried again until the image asked for changes (a new spec.image or
+	// a new build of spec.imageFrom's ImageBuild); then it is cleared.
+	// +optional
+	FailedImage string `json:"failedImage,omitempty"`
 	// URL where the app is reachable in the cluster (or through its Ingress).
 	// +optional
 	URL string `json:"url,omitempty"`
-	// Conditions: Ready, Reconciling, Stalled, RolledBack.
+	// Conditions: Ready, Reconciling, Stalled, RolledBack, ServiceMonitorReady.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
-// ConditionRolledBack is True after the controller reverted a failed rollout to lastGoodImage.
+// ConditionRolledBack is True after the controller reverted a failed rollout to lastGoodImage
+// (status.failedImage); it is removed once a different image is asked for.
 const ConditionRolledBack = "RolledBack"
+
+// ConditionServiceMonitorReady says whether the ServiceMonitor of spec.metrics exists. It is
+// False with reason CRDNotInstalled while prometheus-operator's CRDs are missing (the app itself
+// is not affected), and absent when spec.metrics is not set.
+const ConditionServiceMonitorReady = "ServiceMonitorReady"
+
+// Reasons of AppDeployment conditions. Condition messages say what happened and what to do.
+const (
+	// AppDeploymentReasonRolledOut: every replica of the current generation is updated and available.
+	AppDeploymentReasonRolledOut = "RolledOut"
+	// AppDeploymentReasonRollingOut: the Deployment is rolling out the current generation.
+	AppDeploymentReasonRollingOut = "RollingOut"
+	// AppDeploymentReasonWaitingForBuild: spec.imageFrom's ImageBuild has not produced an image yet.
+	AppDeploymentReasonWaitingForBuild = "WaitingForBuild"
+	// AppDeploymentReasonImageBuildNotFound: spec.imageFrom names a missing ImageBuild.
+	AppDeploymentReasonImageBuildNotFound = "ImageBuildNotFound"
+	// AppDeploymentReasonEdgeClusterNotFound: spec.placement.edgeClusterRef names a missing EdgeCluster.
+	AppDeploymentReasonEdgeClusterNotFound = "EdgeClusterNotFound"
+	// AppDeploymentReasonInvalidSpec: the spec is inconsistent in a way the schema did not catch.
+	AppDeploymentReasonInvalidSpec = "InvalidSpec"
+	// AppDeploymentReasonChildRejected: the API server rejected a child object (e.g. a Deployment
+	// of the same name exists with another selector, or is controlled by someone else).
+	AppDeploymentReasonChildRejected = "ChildRejected"
+	// AppDeploymentReasonProgressDeadlineExceeded: the rollout missed spec.strategy.progressDeadlineSeconds
+	// and could not be rolled back (rollback disabled, no lastGoodImage, or lastGoodImage itself failed).
+	AppDeploymentReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	// AppDeploymentReasonRolledBack: the rollout of status.failedImage missed its deadline and the
+	// Deployment runs status.lastGoodImage again.
+	AppDeploymentReasonRolledBack = "RolledBack"
+	// AppDeploymentReasonServiceMonitorApplied: the ServiceMonitor of spec.metrics exists.
+	AppDeploymentReasonServiceMonitorApplied = "Applied"
+	// AppDeploymentReasonCRDNotInstalled: prometheus-operator's ServiceMonitor CRD is not installed.
+	AppDeploymentReasonCRDNotInstalled = "CRDNotInstalled"
+)
 
 // AppDeployment runs an application: Deployment, Service and optional Ingress,
 // HorizontalPodAutoscaler, PodDisruptionBudget and ServiceMonitor, following an ImageBuild.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=appd,categories=edgeforge
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 63 characters starting with a letter (it names the app's Service and is used as a label value)"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.status.image`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`

@@ -121,6 +121,9 @@ var invalidCases = []invalidCase{
 	{"metrics: path without slash", "AppDeployment", `spec: {metrics: {port: http, path: metrics}}`, "spec.metrics.path", "must start with '/'"},
 	{"metrics: no Service", "AppDeployment", `spec: {service: {type: None}, metrics: {port: http}}`, "spec.metrics", "requires a Service"},
 	{"metrics: bad interval", "AppDeployment", `spec: {metrics: {port: http, interval: "soon"}}`, "spec.metrics.interval", "duration like 30s"},
+	{"name: starts with a digit", "AppDeployment", `metadata: {name: 1web}`, "", "metadata.name must be a DNS label of at most 63 characters starting with a letter"},
+	{"name: longer than a label value", "AppDeployment", `metadata: {name: "` + strings.Repeat("a", 64) + `"}`, "", "metadata.name must be a DNS label"},
+	{"name: dots", "AppDeployment", `metadata: {name: web.v1}`, "", "metadata.name must be a DNS label"},
 
 	// EdgeCluster
 	{"name: longer than a label value", "EdgeCluster", `metadata: {name: "` + strings.Repeat("a", 64) + `"}`, "", "metadata.name must be at most 63 characters"},
