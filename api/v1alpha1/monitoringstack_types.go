@@ -235,9 +235,35 @@ type MonitoringStackStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
+// Reasons of MonitoringStack conditions. Condition messages say what happened and what to do.
+const (
+	// MonitoringStackReasonReady: Prometheus (and Grafana, when enabled) are ready.
+	MonitoringStackReasonReady = "Ready"
+	// MonitoringStackReasonProgressing: the objects are applied; Prometheus or Grafana is not ready yet.
+	MonitoringStackReasonProgressing = "Progressing"
+	// MonitoringStackReasonPrometheusOperatorMissing: prometheus-operator's CRDs (prometheuses,
+	// servicemonitors, prometheusrules.monitoring.coreos.com) are not installed or not served yet.
+	MonitoringStackReasonPrometheusOperatorMissing = "PrometheusOperatorMissing"
+	// MonitoringStackReasonGrafanaAdminSecretMissing: spec.grafana.adminCredentialsSecretRef names a
+	// Secret that does not exist.
+	MonitoringStackReasonGrafanaAdminSecretMissing = "GrafanaAdminSecretMissing"
+	// MonitoringStackReasonGrafanaAdminSecretInvalid: the admin Secret lacks the admin-user or
+	// admin-password key.
+	MonitoringStackReasonGrafanaAdminSecretInvalid = "GrafanaAdminSecretInvalid"
+	// MonitoringStackReasonChildRejected: the API server rejected a child object.
+	MonitoringStackReasonChildRejected = "ChildRejected"
+)
+
+// MonitoringStackFinalizer lets the controller delete the cluster-scoped objects of a stack
+// (ClusterRoles and ClusterRoleBindings of Prometheus and kube-state-metrics), which cannot have
+// a namespaced owner, before the stack goes away.
+const MonitoringStackFinalizer = "edgeforge.io/monitoringstack-cleanup"
+
 // MonitoringStack runs Prometheus (through prometheus-operator) and Grafana wired to it, with
-// exporters, built-in dashboards and alerts.
+// exporters, built-in dashboards and alerts. Its name is a DNS label of at most 40 characters:
+// it prefixes the names of Services and StatefulSet pods (e.g. prometheus-<name>-0).
 // +kubebuilder:object:root=true
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name of a MonitoringStack must be a DNS label (lowercase letters, digits, '-') of at most 40 characters: it prefixes Service and pod names"
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=mon,categories=edgeforge
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

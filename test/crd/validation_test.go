@@ -161,6 +161,8 @@ var invalidCases = []invalidCase{
 	{"grafana anonymous without grafana", "MonitoringStack", `spec: {grafana: {enabled: false, anonymous: {enabled: true}}}`, "spec.grafana.anonymous.enabled", "requires spec.grafana.enabled"},
 	{"grafana service: type None", "MonitoringStack", `spec: {grafana: {service: {type: None}}}`, "spec.grafana.service.type", "Unsupported value"},
 	{"grafana service: nodePort with ClusterIP", "MonitoringStack", `spec: {grafana: {service: {type: ClusterIP, nodePort: 30300}}}`, "spec.grafana.service.nodePort", "only allowed when spec.grafana.service.type is NodePort"},
+	{"name: longer than 40", "MonitoringStack", `metadata: {name: monitoring-stack-with-a-rather-long-name-01}`, "", "at most 40 characters"},
+	{"name: with a dot", "MonitoringStack", `metadata: {name: mon.v1}`, "", "must be a DNS label"},
 	{"grafana service: nodePort out of range", "MonitoringStack", `spec: {grafana: {service: {type: NodePort, nodePort: 3000}}}`, "spec.grafana.service.nodePort", "0 or in 30000..32767"},
 }
 
