@@ -191,7 +191,7 @@ type BuildArg struct {
 }
 
 // BuildCache configures Kaniko's registry layer cache.
-// +kubebuilder:validation:XValidation:rule="!self.enabled || (has(self.repo) && self.repo != '')",message="spec.cache.repo is required when spec.cache.enabled is true",fieldPath=".repo"
+// +kubebuilder:validation:XValidation:rule="!self.enabled || (has(self.repo) && size(self.repo) > 0)",message="spec.cache.repo is required when spec.cache.enabled is true",fieldPath=".repo"
 type BuildCache struct {
 	// Enabled turns the layer cache on.
 	// +optional
