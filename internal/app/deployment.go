@@ -1,0 +1,132 @@
+package app
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+// HostnameTopologyKey is the node label spreadAcrossNodes spreads pods over.
+const HostnameTopologyKey = corev1.LabelHostname
+
+// DesiredDeployment is the Deployment that runs image for app. pool is the EdgeCluster named by
+// spec.placement.edgeClusterRef (nil when the app is not placed on an edge pool): its members'
+// label becomes the node selector and its node taints are tolerated.
+//
+// With spec.autoscaling set, replicas are left out: the HorizontalPodAutoscaler owns them, and
+// since the field is then not in edgeforge's apply, server-side apply never resets it.
+func DesiredDeployment(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeCluster) *appsv1ac.DeploymentApplyConfiguration {
+	spec := appsv1ac.DeploymentSpec().
+		WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(app))).
+		WithStrategy(strategy(app)).
+		WithTemplate(corev1ac.PodTemplateSpec().
+			WithLabels(Labels(app)).
+			WithSpec(podSpec(app, image, pool)))
+	if app.Spec.Autoscaling == nil {
+		replicas := int32(1)
+		if app.Spec.Replicas != nil {
+			replicas = *app.Spec.Replicas
+		}
+		spec.WithReplicas(replicas)
+	}
+	if s := app.Spec.Strategy; s != nil && s.ProgressDeadlineSeconds != nil {
+		spec.WithProgressDeadlineSeconds(*s.ProgressDeadlineSeconds)
+	}
+	return appsv1ac.Deployment(app.Name, app.Namespace).
+		WithLabels(Labels(app)).
+		WithOwnerReferences(ownerReference(app)).
+		WithSpec(spec)
+}
+
+func strategy(app *v1alpha1.AppDeployment) *appsv1ac.DeploymentStrategyApplyConfiguration {
+	st := appsv1ac.DeploymentStrategy().WithType("RollingUpdate")
+	s := app.Spec.Strategy
+	if s == nil || (s.MaxSurge == nil && s.MaxUnavailable == nil) {
+		return st
+	}
+	ru := appsv1ac.RollingUpdateDeployment()
+	if s.MaxSurge != nil {
+		ru.WithMaxSurge(*s.MaxSurge)
+	}
+	if s.MaxUnavailable != nil {
+		ru.WithMaxUnavailable(*s.MaxUnavailable)
+	}
+	return st.WithRollingUpdate(ru)
+}
+
+func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeCluster) *corev1ac.PodSpecApplyConfiguration {
+	ps := corev1ac.PodSpec().WithContainers(container(app, image))
+	pl := app.Spec.Placement
+	switch {
+	case pool != nil:
+		ps.WithNodeSelector(map[string]string{v1alpha1.LabelEdgeCluster: pool.Name})
+	case pl != nil && len(pl.NodeSelector) > 0:
+		ps.WithNodeSelector(pl.NodeSelector)
+	}
+	if pool != nil && pool.Spec.NodeTemplate != nil {
+		for _, t := range pool.Spec.NodeTemplate.Taints {
+			ps.WithTolerations(tolerationFor(t))
+		}
+	}
+	if pl != nil {
+		for i := range pl.Tolerations {
+			ps.WithTolerations(applyConfigOf[corev1ac.TolerationApplyConfiguration](&pl.Tolerations[i]))
+		}
+		if pl.SpreadAcrossNodes {
+			ps.WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().
+				WithMaxSkew(1).
+				WithTopologyKey(HostnameTopologyKey).
+				WithWhenUnsatisfiable(corev1.ScheduleAnyway).
+				WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(app))).
+				// Count only pods of the same revision, so a rollout spreads its new pods too.
+				WithMatchLabelKeys("pod-template-hash"))
+		}
+	}
+	return ps
+}
+
+// tolerationFor tolerates an edge pool's node taint: the same key, value and effect (any value
+// when the taint has none).
+func tolerationFor(t v1alpha1.Taint) *corev1ac.TolerationApplyConfiguration {
+	tol := corev1ac.Toleration().WithKey(t.Key).WithEffect(t.Effect)
+	if t.Value == "" {
+		return tol.WithOperator(corev1.TolerationOpExists)
+	}
+	return tol.WithOperator(corev1.TolerationOpEqual).WithValue(t.Value)
+}
+
+func container(app *v1alpha1.AppDeployment, image string) *corev1ac.ContainerApplyConfiguration {
+	s := &app.Spec
+	c := corev1ac.Container().WithName(ContainerName).WithImage(image)
+	for _, p := range s.Ports {
+		c.WithPorts(corev1ac.ContainerPort().
+			WithName(p.Name).
+			WithContainerPort(p.ContainerPort).
+			WithProtocol(corev1.Protocol(protocol(p))))
+	}
+	for i := range s.Env {
+		c.WithEnv(applyConfigOf[corev1ac.EnvVarApplyConfiguration](&s.Env[i]))
+	}
+	for i := range s.EnvFrom {
+		c.WithEnvFrom(applyConfigOf[corev1ac.EnvFromSourceApplyConfiguration](&s.EnvFrom[i]))
+	}
+	if len(s.Command) > 0 {
+		c.WithCommand(s.Command...)
+	}
+	if len(s.Args) > 0 {
+		c.WithArgs(s.Args...)
+	}
+	if len(s.Resources.Limits) > 0 || len(s.Resources.Requests) > 0 || len(s.Resources.Claims) > 0 {
+		c.WithResources(applyConfigOf[corev1ac.ResourceRequirementsApplyConfiguration](&s.Resources))
+	}
+	if s.LivenessProbe != nil {
+		c.WithLivenessProbe(applyConfigOf[corev1ac.ProbeApplyConfiguration](s.LivenessProbe))
+	}
+	if s.ReadinessProbe != nil {
+		c.WithReadinessProbe(applyConfigOf[corev1ac.ProbeApplyConfiguration](s.ReadinessProbe))
+	}
+	return c
+}

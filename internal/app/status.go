@@ -1,0 +1,126 @@
+package app
+
+import (
+	"fmt"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/conditions"
+)
+
+// ObserveDeployment copies a Deployment's replica counts and running image into the status,
+// with the READY column as "available/desired". A nil Deployment leaves them as they are.
+func ObserveDeployment(st *v1alpha1.AppDeploymentStatus, d *appsv1.Deployment) {
+	if d == nil {
+		return
+	}
+	p := Progress(d)
+	st.Replicas = d.Status.Replicas
+	st.ReadyReplicas = d.Status.ReadyReplicas
+	st.UpdatedReplicas = d.Status.UpdatedReplicas
+	st.AvailableReplicas = d.Status.AvailableReplicas
+	st.Ready = fmt.Sprintf("%d/%d", d.Status.AvailableReplicas, p.Desired)
+	st.Image = RunningImage(d)
+}
+
+// URL is where the app is reachable: http(s)://<ingress host><path> when spec.ingress has a
+// host (https with tlsSecretName), else the Service's cluster DNS name and the port the Ingress
+// routes to (the first port without an Ingress), else "" (no Service).
+func URL(app *v1alpha1.AppDeployment) string {
+	if !HasService(app) {
+		return ""
+	}
+	in := app.Spec.Ingress
+	if in != nil && in.Host != "" {
+		scheme := "http"
+		if in.TLSSecretName != "" {
+			scheme = "https"
+		}
+		path := in.Path
+		if path == "" {
+			path = "/"
+		}
+		return scheme + "://" + in.Host + path
+	}
+	portName := ""
+	if in != nil {
+		portName = in.Port
+	}
+	p, ok := port(app, portName)
+	if !ok {
+		return ""
+	}
+	return "http://" + app.Name + "." + app.Namespace + ".svc:" + strconv.Itoa(int(servicePort(p)))
+}
+
+// Summarize writes the status of an AppDeployment whose children were applied in this pass:
+// d is the Deployment as it is now (after the apply) and dec the image decision.
+//
+//   - Rolled back (dec.FailedImage set): RolledBack=True, and Stalled=True/Ready=False with reason
+//     RolledBack: the app serves lastGoodImage, but what was asked for is not running, and only a
+//     new image can change that.
+//   - The Deployment missed its progress deadline and could not be rolled back: Stalled, reason
+//     ProgressDeadlineExceeded, with why no rollback happened.
+//   - Every replica of the current template updated and available: Ready=True, and lastGoodImage
+//     becomes the running image.
+//   - Otherwise: Reconciling, reason RollingOut, with the counts.
+func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDecision) {
+	st, gen := &app.Status, app.Generation
+	st.ObservedGeneration = gen
+	st.URL = URL(app)
+	st.FailedImage = dec.FailedImage
+	ObserveDeployment(st, d)
+
+	p := Progress(d)
+	current := d != nil && p.Observed && RunningImage(d) == dec.Image
+	if current && p.Complete {
+		st.LastGoodImage = dec.Image
+	}
+	if dec.FailedImage != "" {
+		msg := RolledBackMessage(dec.FailedImage, dec.Image)
+		conditions.Set(&st.Conditions, v1alpha1.ConditionRolledBack, metav1.ConditionTrue, gen, v1alpha1.AppDeploymentReasonProgressDeadlineExceeded, msg)
+		conditions.MarkStalled(&st.Conditions, gen, v1alpha1.AppDeploymentReasonRolledBack, msg)
+		return
+	}
+	meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionRolledBack)
+	switch {
+	case d == nil || !p.Observed:
+		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonRollingOut,
+			fmt.Sprintf("Waiting for the Deployment controller to pick up the new template of Deployment %s (image %s)", app.Name, dec.Image))
+	case current && p.DeadlineExceeded:
+		conditions.MarkStalled(&st.Conditions, gen, v1alpha1.AppDeploymentReasonProgressDeadlineExceeded,
+			deadlineMessage(app, d, dec.Image, p))
+	case current && p.Complete:
+		conditions.MarkReady(&st.Conditions, gen, v1alpha1.AppDeploymentReasonRolledOut,
+			fmt.Sprintf("%d/%d replicas of %s are updated and available", p.Desired, p.Desired, dec.Image))
+	default:
+		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonRollingOut,
+			fmt.Sprintf("Rolling out %s: %d of %d replicas updated, %d available", dec.Image,
+				d.Status.UpdatedReplicas, p.Desired, d.Status.AvailableReplicas))
+	}
+}
+
+func deadlineMessage(app *v1alpha1.AppDeployment, d *appsv1.Deployment, image string, p RolloutProgress) string {
+	seconds := int32(600)
+	if d.Spec.ProgressDeadlineSeconds != nil {
+		seconds = *d.Spec.ProgressDeadlineSeconds
+	}
+	var why string
+	switch {
+	case !RollbackEnabled(app):
+		why = "rollback is disabled (spec.rollback.enabled)"
+	case app.Status.LastGoodImage == "":
+		why = "no earlier image rolled out completely, so there is none to roll back to"
+	default:
+		why = "it is the last good image itself, so there is nothing to roll back to"
+	}
+	msg := fmt.Sprintf("The rollout of %s made no progress for %ds", image, seconds)
+	if p.DeadlineMessage != "" {
+		msg += " (" + p.DeadlineMessage + ")"
+	}
+	return msg + "; not rolled back: " + why + ". Check the pods (image, probes, resources, placement) and fix the spec or the image"
+}
