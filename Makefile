@@ -42,7 +42,7 @@ manifests: controller-gen ## Generate CRDs (config/crd/bases), RBAC (config/rbac
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=true,generateEmbeddedObjectMeta=true,maxDescLen=0 \
 	  paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1 \
 	  output:crd:artifacts:config=$(PROMOP_CRDS)
-	rm -f $(addprefix $(PROMOP_CRDS)/monitoring.coreos.com_,alertmanagers.yaml probes.yaml thanosrulers.yaml)
+	rm -f $(addprefix $(PROMOP_CRDS)/monitoring.coreos.com_,alertmanagers.yaml thanosrulers.yaml)
 
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code (zz_generated.deepcopy.go).
@@ -119,6 +119,57 @@ deploy: manifests ## Deploy the operator (config/default, image $$IMG) into the 
 .PHONY: undeploy
 undeploy: ## Remove what deploy installed.
 	hack/render-default.sh "$(IMG)" | $(CONTROLPLANE_BIN)/kubectl --kubeconfig $${KUBECONFIG:-$(KUBECONFIG_LOCAL)} delete --ignore-not-found -f -
+
+##@ Release (image, installer, OLM bundle)
+
+# Container engine for docker-build/docker-push/bundle-build: docker or podman.
+CONTAINER_TOOL ?= docker
+# The base images the Dockerfile builds FROM (read from it, so they are named in one place).
+BASE_IMAGES = $(shell awk 'toupper($$1) == "FROM" { for (i = 2; i <= NF; i++) if ($$i !~ /^--/) { print $$i; break } }' Dockerfile)
+# make build-installer writes the single install YAML here.
+INSTALLER ?= dist/install.yaml
+# make bundle: the CSV this version replaces (edgeforge.v<older version>), empty for none.
+REPLACES ?=
+# OLM channels the bundle is published in, and the default one.
+CHANNELS ?= alpha
+DEFAULT_CHANNEL ?= alpha
+# The bundle image (make bundle-build / bundle-push).
+BUNDLE_IMG ?= edgeforge/edgeforge-bundle:v$(VERSION)
+
+.PHONY: docker-build
+docker-build: ## Build the operator image IMG with CONTAINER_TOOL (docker or podman); one clear sentence when it cannot.
+	@if ! command -v $(CONTAINER_TOOL) >/dev/null 2>&1; then \
+	  echo "docker-build: cannot build $(IMG): there is no container engine ('$(CONTAINER_TOOL)' is not installed); install docker or podman, or set CONTAINER_TOOL." >&2; exit 1; fi
+	@if ! $(CONTAINER_TOOL) info >/dev/null 2>&1; then \
+	  echo "docker-build: cannot build $(IMG): $(CONTAINER_TOOL) is installed but its engine does not answer ('$(CONTAINER_TOOL) info' fails); start the daemon or use an account that may talk to it." >&2; exit 1; fi
+	@missing=""; for img in $(BASE_IMAGES); do \
+	  $(CONTAINER_TOOL) image inspect "$$img" >/dev/null 2>&1 || $(CONTAINER_TOOL) pull -q "$$img" >/dev/null 2>&1 || missing="$${missing:+$$missing / }$$img"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "docker-build: cannot build $(IMG): the container engine cannot pull $$missing (no registry access); build on a machine with registry access or pre-load those images." >&2; exit 1; fi
+	$(CONTAINER_TOOL) build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the operator image IMG.
+	@command -v $(CONTAINER_TOOL) >/dev/null 2>&1 || { echo "docker-push: cannot push $(IMG): there is no container engine ('$(CONTAINER_TOOL)' is not installed)." >&2; exit 1; }
+	@$(CONTAINER_TOOL) push $(IMG) || { echo "docker-push: cannot push $(IMG): the registry refused it or cannot be reached (see above); log in with '$(CONTAINER_TOOL) login' on a machine with registry access." >&2; exit 1; }
+
+.PHONY: build-installer
+build-installer: manifests ## Write one install YAML (INSTALLER, default dist/install.yaml) from config/default with image IMG.
+	@mkdir -p $(dir $(INSTALLER))
+	hack/render-default.sh "$(IMG)" > $(INSTALLER).tmp
+	@mv $(INSTALLER).tmp $(INSTALLER)
+	@echo "wrote $(INSTALLER) (image $(IMG)): kubectl apply --server-side -f $(INSTALLER)"
+
+.PHONY: bundle
+bundle: manifests ## Generate the OLM bundle (bundle/, bundle.Dockerfile) for VERSION, IMG and optional REPLACES=edgeforge.v<older>.
+	hack/render-default.sh "$(IMG)" | go run ./hack/bundle --version "$(VERSION)" --replaces "$(REPLACES)" \
+	  --image "$(IMG)" --channels "$(CHANNELS)" --default-channel "$(DEFAULT_CHANNEL)"
+
+.PHONY: bundle-build
+bundle-build: ## Build the bundle image BUNDLE_IMG from bundle/ (FROM scratch: needs an engine, no registry).
+	@command -v $(CONTAINER_TOOL) >/dev/null 2>&1 || { echo "bundle-build: cannot build $(BUNDLE_IMG): there is no container engine ('$(CONTAINER_TOOL)' is not installed); install docker or podman, or set CONTAINER_TOOL." >&2; exit 1; }
+	$(CONTAINER_TOOL) build -f bundle.Dockerfile -t $(BUNDLE_IMG) bundle
 
 ##@ Tools
 

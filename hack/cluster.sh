@@ -22,6 +22,7 @@ etcd_peer_port=${EDGEFORGE_ETCD_PEER_PORT:-$((23800 + offset))}
 kcm_port=${EDGEFORGE_KCM_PORT:-$((16257 + offset))}
 scheduler_port=${EDGEFORGE_SCHEDULER_PORT:-$((16259 + offset))}
 kwok_port=${EDGEFORGE_KWOK_PORT:-$((16247 + offset))}
+promop_port=${EDGEFORGE_PROMETHEUS_OPERATOR_PORT:-$((16280 + offset))}
 wait_timeout=${EDGEFORGE_CLUSTER_TIMEOUT:-120}
 stop_timeout=${EDGEFORGE_STOP_TIMEOUT:-15}
 
@@ -29,7 +30,7 @@ service_cidr=10.96.0.0/16
 service_ip=10.96.0.1 # first address of service_cidr: the "kubernetes" Service
 pod_cidr=10.64.0.0/12 # kwok hands out pod IPs from here
 
-components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus-operator)
 marker=.edgeforge-cluster # marks a state dir as ours: only such a dir is ever removed
 
 pki=$state/pki
@@ -151,7 +152,8 @@ check_ports() {
   local entry port var
   for entry in "$apiserver_port EDGEFORGE_APISERVER_PORT" "$etcd_port EDGEFORGE_ETCD_PORT" \
     "$etcd_peer_port EDGEFORGE_ETCD_PEER_PORT" "$kcm_port EDGEFORGE_KCM_PORT" \
-    "$scheduler_port EDGEFORGE_SCHEDULER_PORT" "$kwok_port EDGEFORGE_KWOK_PORT"; do
+    "$scheduler_port EDGEFORGE_SCHEDULER_PORT" "$kwok_port EDGEFORGE_KWOK_PORT" \
+    "$promop_port EDGEFORGE_PROMETHEUS_OPERATOR_PORT"; do
     read -r port var <<<"$entry"
     if port_in_use "$port"; then
       die "port $port is already in use $(port_owner "$port"); set $var (or EDGEFORGE_PORT_OFFSET) to use another port"
@@ -405,6 +407,7 @@ etcd_peer_port=$etcd_peer_port
 kcm_port=$kcm_port
 scheduler_port=$scheduler_port
 kwok_port=$kwok_port
+promop_port=$promop_port
 EOF
   # If anything below fails, stop what was started; logs stay until "down" or the next "up".
   trap 'log "up failed: stopping what was started (logs kept in $logs)"; stop_all' EXIT
@@ -486,11 +489,28 @@ EOF
   wait_for kube-controller-manager "the default ServiceAccount" kubectl -n default get serviceaccount default
 
   kubeadm_like_setup
+  start_prometheus_operator
   create_nodes
   wait_for kwok "fake nodes to become Ready" kubectl wait --for=condition=Ready node --all --timeout=5s
   trap - EXIT
   kubectl get nodes -L kubernetes.io/arch,edgeforge.io/edge-cluster >&2
   usage_hint
+}
+
+# start_prometheus_operator installs prometheus-operator's CRDs (generated from its API module
+# into test/crds/prometheus-operator) and runs the operator against this cluster, so Prometheus
+# resources become StatefulSets whose pods kwok runs, as on a cluster with prometheus-operator.
+start_prometheus_operator() {
+  kubectl apply --server-side -f "$repo/test/crds/prometheus-operator" >/dev/null
+  wait_for kube-apiserver "prometheus-operator's CRDs" \
+    kubectl wait --for condition=Established --timeout 5s -f "$repo/test/crds/prometheus-operator"
+  start prometheus-operator "$bindir/prometheus-operator" \
+    --apiserver "https://127.0.0.1:$apiserver_port" \
+    --ca-file "$pki/ca.crt" --cert-file "$pki/admin.crt" --key-file "$pki/admin.key" \
+    --web.listen-address "127.0.0.1:$promop_port" \
+    --prometheus-config-reloader "quay.io/prometheus-operator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION" \
+    --log-level warn
+  wait_for prometheus-operator "prometheus-operator /healthz" curl -fsS --max-time 5 "http://127.0.0.1:$promop_port/healthz"
 }
 
 cmd_down() {
@@ -503,7 +523,7 @@ cmd_down() {
   stop_all
   rm -rf "$state"
   local p busy=()
-  for p in "$apiserver_port" "$etcd_port" "$etcd_peer_port" "$kcm_port" "$scheduler_port" "$kwok_port"; do
+  for p in "$apiserver_port" "$etcd_port" "$etcd_peer_port" "$kcm_port" "$scheduler_port" "$kwok_port" "$promop_port"; do
     port_in_use "$p" && busy+=("$p")
   done
   if ((${#busy[@]})); then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane from Go modules and prints the directory holding the binaries:
-#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
+#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
+#   prometheus-operator (so the local cluster runs MonitoringStacks for real)
 #
 # Nothing is downloaded but Go modules. Binaries are cached outside the clone under
 #   ${EDGEFORGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeforge}/controlplane/<k8s>-<etcd>-<kwok>/
@@ -15,7 +16,7 @@ source "$here/versions.env"
 
 cache_root=${EDGEFORGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeforge}
 bindir="$cache_root/controlplane/${KUBERNETES_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}"
-bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok prometheus-operator)
 
 have_all() {
   local b
@@ -94,6 +95,28 @@ if [ ! -x "$bindir/kwok" ]; then
   log "building kwok $KWOK_VERSION"
   GOBIN="$work/gobin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}" >&2
   mv "$work/gobin/kwok" "$bindir/kwok"
+fi
+
+if [ ! -x "$bindir/prometheus-operator" ]; then
+  log "building prometheus-operator $PROMETHEUS_OPERATOR_VERSION"
+  mod="$work/promop"
+  mkdir -p "$mod"
+  # Like k8s.io/kubernetes, its go.mod replaces two of its own modules with local paths.
+  cat >"$mod/go.mod" <<GOMOD
+module edgeforge.local/promop
+
+go 1.26
+
+require github.com/prometheus-operator/prometheus-operator ${PROMETHEUS_OPERATOR_VERSION}
+
+replace (
+	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring => github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring ${PROMETHEUS_OPERATOR_VERSION}
+	github.com/prometheus-operator/prometheus-operator/pkg/client => github.com/prometheus-operator/prometheus-operator/pkg/client ${PROMETHEUS_OPERATOR_VERSION}
+)
+GOMOD
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/prometheus-operator/prometheus-operator/cmd/operator"\n' >"$mod/tools.go"
+  (cd "$mod" && go mod tidy >&2 && go build -trimpath -ldflags "-s -w" -o "$bindir/prometheus-operator.tmp" \
+    github.com/prometheus-operator/prometheus-operator/cmd/operator) && mv "$bindir/prometheus-operator.tmp" "$bindir/prometheus-operator"
 fi
 
 have_all || { log "some binaries are missing in $bindir"; exit 1; }
