@@ -1,0 +1,98 @@
+package monitoring
+
+import (
+	"fmt"
+	"strings"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+// Observed are the children whose state the stack's status reports.
+type Observed struct {
+	// Prometheus is the stack's Prometheus CR; nil when not found.
+	Prometheus *monitoringv1.Prometheus
+	// Grafana is Grafana's Deployment; nil when not found (or Grafana is off).
+	Grafana *appsv1.Deployment
+}
+
+// PrometheusReady reads prometheus-operator's verdict on the Prometheus CR: its Available
+// condition, True when every replica of every shard is ready, for the CR's current generation.
+// The CR's status is used rather than the StatefulSet prometheus-<name>: prometheus-operator
+// owns that StatefulSet (one per shard, names it may change), and its Available condition is
+// exactly "all pods ready"; watching the CR also needs no StatefulSet cache. The second result
+// says why it is not ready.
+func PrometheusReady(p *monitoringv1.Prometheus) (bool, string) {
+	if p == nil {
+		return false, "the Prometheus object does not exist yet"
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type != monitoringv1.Available {
+			continue
+		}
+		if c.ObservedGeneration != p.Generation {
+			return false, fmt.Sprintf("prometheus-operator has not processed generation %d of Prometheus %s/%s yet", p.Generation, p.Namespace, p.Name)
+		}
+		if c.Status == monitoringv1.ConditionTrue {
+			return true, ""
+		}
+		msg := fmt.Sprintf("Prometheus %s/%s is not available (%s", p.Namespace, p.Name, c.Status)
+		if c.Reason != "" {
+			msg += ": " + c.Reason
+		}
+		if c.Message != "" {
+			msg += ", " + strings.TrimSuffix(c.Message, ".")
+		}
+		return false, msg + ")"
+	}
+	return false, fmt.Sprintf("prometheus-operator has not reported on Prometheus %s/%s yet: is prometheus-operator running?", p.Namespace, p.Name)
+}
+
+// DeploymentReady is true when the Deployment's current generation is rolled out: every
+// replica updated and available, no old replica left.
+func DeploymentReady(d *appsv1.Deployment) (bool, string) {
+	if d == nil {
+		return false, "the Deployment does not exist yet"
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	switch {
+	case s.ObservedGeneration < d.Generation:
+		return false, fmt.Sprintf("Deployment %s/%s: the rollout of generation %d has not started", d.Namespace, d.Name, d.Generation)
+	case s.UpdatedReplicas < want || s.Replicas > s.UpdatedReplicas || s.AvailableReplicas < want:
+		return false, fmt.Sprintf("Deployment %s/%s: %d of %d replicas updated and available", d.Namespace, d.Name, min(s.UpdatedReplicas, s.AvailableReplicas), want)
+	}
+	return true, ""
+}
+
+// Status computes status.prometheus and status.grafana from the observed children, whether
+// the stack is ready, and if not, a message saying what it waits for.
+func Status(stack *v1alpha1.MonitoringStack, obs Observed) (prom, graf *v1alpha1.ComponentStatus, ready bool, waiting string) {
+	n := NamesFor(stack)
+	var waits []string
+	pReady, why := PrometheusReady(obs.Prometheus)
+	if !pReady {
+		waits = append(waits, "Prometheus: "+why)
+	}
+	prom = &v1alpha1.ComponentStatus{Ready: pReady, URL: n.PrometheusURL()}
+	if Effective(stack.Spec).Grafana.Enabled {
+		gReady, why := DeploymentReady(obs.Grafana)
+		if !gReady {
+			waits = append(waits, "Grafana: "+why)
+		}
+		graf = &v1alpha1.ComponentStatus{
+			Ready:          gReady,
+			URL:            n.GrafanaURL(),
+			AdminSecretRef: &v1alpha1.LocalObjectReference{Name: AdminSecretName(stack)},
+		}
+	}
+	if len(waits) > 0 {
+		return prom, graf, false, "Waiting for " + strings.Join(waits, "; ")
+	}
+	return prom, graf, true, ""
+}
