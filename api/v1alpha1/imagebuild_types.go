@@ -7,6 +7,7 @@ import (
 
 // ImageBuildSpec describes what to build and where to push it.
 // +kubebuilder:validation:XValidation:rule="!has(self.runOn) || !(has(self.runOn.edgeClusterRef) && has(self.runOn.nodeSelector))",message="spec.runOn: edgeClusterRef and nodeSelector are mutually exclusive",fieldPath=".runOn"
+// +kubebuilder:validation:XValidation:rule="!has(self.source.inline) || !has(self.source.inline.files) || !has(self.dockerfile) || !(self.dockerfile in self.source.inline.files)",message="spec.source.inline.files must not contain the Dockerfile path (spec.dockerfile): the Dockerfile comes from spec.source.inline.dockerfile",fieldPath=".source.inline.files"
 type ImageBuildSpec struct {
 	// Source is the build context: exactly one of git, inline or configMap.
 	// +required
@@ -237,6 +238,48 @@ const (
 	BuildPhaseFailed BuildPhase = "Failed"
 )
 
+// Reasons of ImageBuild conditions and build records (status.lastBuild.reason). Condition
+// messages say what happened and what to do.
+const (
+	// ImageBuildReasonBuilding: a build Job is running for the current generation.
+	ImageBuildReasonBuilding = "Building"
+	// ImageBuildReasonBuildPending: a build is due but has not started yet.
+	ImageBuildReasonBuildPending = "BuildPending"
+	// ImageBuildReasonBuildSucceeded: the build pushed an image and reported its digest.
+	ImageBuildReasonBuildSucceeded = "BuildSucceeded"
+	// ImageBuildReasonBuildFailed: the build failed; the message carries the executor's error.
+	ImageBuildReasonBuildFailed = "BuildFailed"
+	// ImageBuildReasonDeadlineExceeded: the build ran longer than spec.timeout.
+	ImageBuildReasonDeadlineExceeded = "DeadlineExceeded"
+	// ImageBuildReasonOOMKilled: the build container ran out of memory.
+	ImageBuildReasonOOMKilled = "OOMKilled"
+	// ImageBuildReasonNoDigest: the executor exited successfully without reporting a digest.
+	ImageBuildReasonNoDigest = "NoDigest"
+	// ImageBuildReasonSuperseded: the build was deleted because a newer spec or rebuild request replaced it.
+	ImageBuildReasonSuperseded = "Superseded"
+	// ImageBuildReasonJobDeleted: the build Job disappeared before it finished.
+	ImageBuildReasonJobDeleted = "JobDeleted"
+	// ImageBuildReasonPushSecretNotFound: spec.output.pushSecretRef names a missing Secret.
+	ImageBuildReasonPushSecretNotFound = "PushSecretNotFound"
+	// ImageBuildReasonInvalidPushSecret: the push Secret is not of type kubernetes.io/dockerconfigjson.
+	ImageBuildReasonInvalidPushSecret = "InvalidPushSecret"
+	// ImageBuildReasonCloneSecretNotFound: spec.source.git.cloneSecretRef names a missing Secret.
+	ImageBuildReasonCloneSecretNotFound = "CloneSecretNotFound"
+	// ImageBuildReasonInvalidCloneSecret: the clone Secret has no password key.
+	ImageBuildReasonInvalidCloneSecret = "InvalidCloneSecret"
+	// ImageBuildReasonContextConfigMapNotFound: spec.source.configMap names a missing ConfigMap.
+	ImageBuildReasonContextConfigMapNotFound = "ContextConfigMapNotFound"
+	// ImageBuildReasonInvalidContext: the build context cannot be used as given (e.g. the Dockerfile
+	// is not in the ConfigMap, or the inline context is too large for a ConfigMap).
+	ImageBuildReasonInvalidContext = "InvalidContext"
+	// ImageBuildReasonUnsupportedGitURL: the executor can only clone over HTTP(S).
+	ImageBuildReasonUnsupportedGitURL = "UnsupportedGitURL"
+	// ImageBuildReasonEdgeClusterNotFound: spec.runOn.edgeClusterRef names a missing EdgeCluster.
+	ImageBuildReasonEdgeClusterNotFound = "EdgeClusterNotFound"
+	// ImageBuildReasonJobNameConflict: a Job with the next build's name exists and is not this ImageBuild's.
+	ImageBuildReasonJobNameConflict = "JobNameConflict"
+)
+
 // BuildRecord describes one build (one Job).
 type BuildRecord struct {
 	// Name of the build Job (<imagebuild>-<number>).
@@ -305,6 +348,7 @@ type ImageBuildStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ib,categories=edgeforge
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 52",message="metadata.name must be at most 52 characters (build Jobs are named <name>-<build number> and the name is used as a label value)"
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.status.latestImage`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1

@@ -86,6 +86,9 @@ var invalidCases = []invalidCase{
 	{"executorImage: spaces", "ImageBuild", `spec: {executorImage: "kaniko latest"}`, "spec.executorImage", "must be an image reference"},
 	{"successfulBuildsHistoryLimit: too high", "ImageBuild", `spec: {successfulBuildsHistoryLimit: 21}`, "spec.successfulBuildsHistoryLimit", "less than or equal to 20"},
 	{"failedBuildsHistoryLimit: negative", "ImageBuild", `spec: {failedBuildsHistoryLimit: -1}`, "spec.failedBuildsHistoryLimit", "greater than or equal to 0"},
+	{"name: too long for build Job names", "ImageBuild", `metadata: {name: "` + strings.Repeat("a", 53) + `"}`, "", "metadata.name must be at most 52 characters"},
+	{"inline files: contains the Dockerfile", "ImageBuild", `spec: {source: {git: null, inline: {dockerfile: "FROM scratch", files: {Dockerfile: "FROM x"}}}}`, "spec.source.inline.files", "must not contain the Dockerfile path"},
+	{"inline files: contains a custom Dockerfile path", "ImageBuild", `spec: {dockerfile: build/Dockerfile, source: {git: null, inline: {dockerfile: "FROM scratch", files: {build/Dockerfile: "FROM x"}}}}`, "spec.source.inline.files", "must not contain the Dockerfile path"},
 
 	// AppDeployment
 	{"image and imageFrom", "AppDeployment", `spec: {imageFrom: {imageBuildRef: {name: web}}}`, "spec", "exactly one of image or imageFrom must be set"},
