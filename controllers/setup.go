@@ -6,6 +6,7 @@ package controllers
 import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/edgeforge/edgeforge/controllers/imagebuild"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
@@ -16,6 +17,7 @@ import (
 func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	for _, setup := range []func(ctrl.Manager, settings.Options) error{
 		// One line per kind: <kind>.SetupWithManager.
+		imagebuild.SetupWithManager,
 	} {
 		if err := setup(mgr, opts); err != nil {
 			return err

@@ -1,0 +1,249 @@
+package imagebuild
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/build"
+	"github.com/edgeforge/edgeforge/internal/settings"
+)
+
+// observeCurrentBuild reads the running build's Job and pods into status; a finished build
+// becomes status.lastBuild (and, when it pushed, status.digest and status.latestImage).
+func (r *Reconciler) observeCurrentBuild(ctx context.Context, ib *v1alpha1.ImageBuild) error {
+	cur := ib.Status.CurrentBuild
+	if cur == nil {
+		return nil
+	}
+	key := types.NamespacedName{Namespace: ib.Namespace, Name: cur.Name}
+	job := &batchv1.Job{}
+	err := r.Get(ctx, key, job)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, key, job) // the cache may not have seen a Job created a moment ago
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	var obs build.Observation
+	var related *batchv1.Job // the Job, for events, when it still exists
+	if err == nil && metav1.IsControlledBy(job, ib) {
+		related = job
+		pods := &corev1.PodList{}
+		if err := r.List(ctx, pods, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelBuild: job.Name}); err != nil {
+			return err
+		}
+		obs = build.ObserveJob(job, ownedBy(pods.Items, job))
+	}
+	if !obs.Finished && (err != nil || job.DeletionTimestamp != nil || !metav1.IsControlledBy(job, ib)) {
+		now := metav1.Now()
+		obs = build.Observation{
+			Finished: true, Attempt: cur.Attempt, StartTime: cur.StartTime, CompletionTime: &now,
+			Reason:  v1alpha1.ImageBuildReasonJobDeleted,
+			Message: fmt.Sprintf("the build Job %s was deleted before it finished", cur.Name),
+		}
+	}
+	if !obs.Finished {
+		cur.Attempt, cur.StartTime, cur.Reason, cur.Message = obs.Attempt, obs.StartTime, obs.Reason, obs.Message
+		return nil
+	}
+
+	rec := *cur
+	rec.Attempt, rec.StartTime, rec.CompletionTime = max(obs.Attempt, cur.Attempt), obs.StartTime, obs.CompletionTime
+	rec.Reason, rec.Message, rec.Digest = obs.Reason, obs.Message, obs.Digest
+	ib.Status.LastBuild, ib.Status.CurrentBuild = &rec, nil
+	if obs.Succeeded {
+		ib.Status.Digest = obs.Digest
+		ib.Status.LatestImage = build.ImageWithDigest(destination(job, ib), obs.Digest)
+		r.Recorder.Eventf(ib, eventRelated(related), corev1.EventTypeNormal, "BuildSucceeded", "Build",
+			"Build %s pushed %s", rec.Name, ib.Status.LatestImage)
+		recordBuildEnd(ib, &rec, resultSucceeded)
+		return nil
+	}
+	r.Recorder.Eventf(ib, eventRelated(related), corev1.EventTypeWarning, "BuildFailed", "Build",
+		"Build %s failed (%s): %s", rec.Name, rec.Reason, build.SummaryLine(rec.Message))
+	recordBuildEnd(ib, &rec, resultFailed)
+	return nil
+}
+
+// supersedeOutdatedBuild deletes a running build that the spec or a rebuild request has moved
+// past, so the build that is due can start.
+func (r *Reconciler) supersedeOutdatedBuild(ctx context.Context, ib *v1alpha1.ImageBuild) error {
+	cur := ib.Status.CurrentBuild
+	if cur == nil || !build.Due(ib) {
+		return nil
+	}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: cur.Name}}
+	if err := r.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	why := fmt.Sprintf("superseded by generation %d of the spec", ib.Generation)
+	if cur.Generation == ib.Generation {
+		why = fmt.Sprintf("superseded by the rebuild request %q", ib.Annotations[v1alpha1.AnnotationRebuild])
+	}
+	now := metav1.Now()
+	rec := *cur
+	rec.CompletionTime, rec.Reason, rec.Message = &now, v1alpha1.ImageBuildReasonSuperseded, why
+	ib.Status.LastBuild, ib.Status.CurrentBuild = &rec, nil
+	r.Recorder.Eventf(ib, nil, corev1.EventTypeNormal, "BuildSuperseded", "Supersede",
+		"Build %s was deleted: %s", rec.Name, why)
+	recordBuildEnd(ib, &rec, resultSuperseded)
+	return nil
+}
+
+// startDueBuild starts the next build when one is due: it checks what the build needs (the
+// edge pool, Secrets, ConfigMap), applies the pod's ServiceAccount and the inline context, and
+// creates Job <name>-<n>. The name is deterministic, so a Job created just before a crash is
+// found and adopted instead of duplicated.
+func (r *Reconciler) startDueBuild(ctx context.Context, ib *v1alpha1.ImageBuild) error {
+	if ib.Status.CurrentBuild != nil || !build.Due(ib) {
+		return nil
+	}
+	in := build.JobInput{Number: ib.Status.BuildCount + 1, DefaultExecutorImage: r.ExecutorImage}
+	if err := r.resolveInputs(ctx, ib, &in); err != nil {
+		return err
+	}
+	job, err := build.RenderJob(ib, in)
+	if err != nil {
+		return asStall(err)
+	}
+	owner := []client.ApplyOption{client.FieldOwner(settings.FieldOwner), client.ForceOwnership}
+	if err := r.Apply(ctx, build.RenderServiceAccount(ib), owner...); err != nil {
+		return fmt.Errorf("applying the build ServiceAccount: %w", err)
+	}
+	cm, err := build.RenderContextConfigMap(ib)
+	if err != nil {
+		return asStall(err)
+	}
+	if cm != nil {
+		if err := r.Apply(ctx, cm, owner...); err != nil {
+			if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
+				return stall(v1alpha1.ImageBuildReasonInvalidContext,
+					"the inline build context cannot be stored in ConfigMap %s: %v", build.ContextConfigMapName(ib), err)
+			}
+			return fmt.Errorf("applying the build context ConfigMap: %w", err)
+		}
+	}
+
+	if err := r.Create(ctx, job); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating build Job %s: %w", job.Name, err)
+		}
+		return r.adoptJob(ctx, ib, job.Name, in.Number)
+	}
+	r.recordStart(ib, job.Name, in.Number, ib.Generation)
+	r.Recorder.Eventf(ib, job, corev1.EventTypeNormal, "BuildStarted", "Build",
+		"Started build %s for generation %d (%s)", job.Name, ib.Generation, ib.Spec.Output.Image)
+	logf.FromContext(ctx).Info("started build", "job", job.Name, "generation", ib.Generation)
+	return nil
+}
+
+// adoptJob handles a Job that already has the next build's name: one this ImageBuild created
+// before it could record it (adopted; superseded at once when it is for an older generation),
+// one of a deleted ImageBuild of the same name (wait for the garbage collector), or someone
+// else's (stall).
+func (r *Reconciler) adoptJob(ctx context.Context, ib *v1alpha1.ImageBuild, name string, n int64) error {
+	existing := &batchv1.Job{}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ib.Namespace, Name: name}, existing); err != nil {
+		return fmt.Errorf("reading existing build Job %s: %w", name, err)
+	}
+	if !metav1.IsControlledBy(existing, ib) {
+		if owner := metav1.GetControllerOf(existing); owner != nil && owner.Kind == "ImageBuild" && owner.Name == ib.Name {
+			return fmt.Errorf("build Job %s belongs to a deleted ImageBuild named %s and is waiting for garbage collection", name, ib.Name)
+		}
+		return stall(v1alpha1.ImageBuildReasonJobNameConflict,
+			"Job %s/%s exists and does not belong to this ImageBuild, so build %d cannot start; delete or rename that Job", ib.Namespace, name, n)
+	}
+	_, gen := build.BuildNumber(existing)
+	r.recordStart(ib, name, n, gen)
+	if build.Due(ib) { // created for a spec that has changed since
+		if err := r.supersedeOutdatedBuild(ctx, ib); err != nil {
+			return err
+		}
+		return r.startDueBuild(ctx, ib)
+	}
+	return nil
+}
+
+func (r *Reconciler) recordStart(ib *v1alpha1.ImageBuild, name string, n, generation int64) {
+	ib.Status.BuildCount = n
+	ib.Status.ObservedRebuild = ib.Annotations[v1alpha1.AnnotationRebuild]
+	ib.Status.CurrentBuild = &v1alpha1.BuildRecord{Name: name, Number: n, Generation: generation}
+}
+
+// pruneHistory deletes finished build Jobs beyond the history limits (their pods go with them).
+func (r *Reconciler) pruneHistory(ctx context.Context, ib *v1alpha1.ImageBuild) error {
+	list := &batchv1.JobList{}
+	if err := r.List(ctx, list, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelImageBuild: ib.Name}); err != nil {
+		return err
+	}
+	var owned []batchv1.Job
+	for i := range list.Items {
+		if metav1.IsControlledBy(&list.Items[i], ib) {
+			owned = append(owned, list.Items[i])
+		}
+	}
+	current := ""
+	if ib.Status.CurrentBuild != nil {
+		current = ib.Status.CurrentBuild.Name
+	}
+	for _, name := range build.Prune(owned, limit(ib.Spec.SuccessfulBuildsHistoryLimit), limit(ib.Spec.FailedBuildsHistoryLimit), current) {
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: name}}
+		if err := r.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("pruning build Job %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func limit(p *int32) int {
+	if p == nil {
+		return 3 // the schema default
+	}
+	return int(*p)
+}
+
+// destination is the image a build Job pushed to (its --destination), falling back to the spec.
+func destination(job *batchv1.Job, ib *v1alpha1.ImageBuild) string {
+	for _, c := range job.Spec.Template.Spec.Containers {
+		for _, a := range c.Args {
+			if d, ok := strings.CutPrefix(a, "--destination="); ok {
+				return d
+			}
+		}
+	}
+	return ib.Spec.Output.Image
+}
+
+// ownedBy keeps the pods created by job (a pod elsewhere could carry the same label).
+func ownedBy(pods []corev1.Pod, job *batchv1.Job) []corev1.Pod {
+	var out []corev1.Pod
+	for _, p := range pods {
+		for _, o := range p.OwnerReferences {
+			if o.UID == job.UID {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// eventRelated is the related object of an event: the Job, or none (a nil *Job is not a nil
+// runtime.Object).
+func eventRelated(job *batchv1.Job) runtime.Object {
+	if job == nil {
+		return nil
+	}
+	return job
+}

@@ -1,0 +1,205 @@
+package imagebuild
+
+import (
+	"context"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/build"
+	"github.com/edgeforge/edgeforge/internal/settings"
+)
+
+// Field indexes on ImageBuilds: the names of the objects they reference, so a watch event on a
+// Secret, ConfigMap or EdgeCluster wakes exactly the ImageBuilds that need it.
+const (
+	indexSecrets     = "imagebuild.spec.secretRefs"
+	indexConfigMap   = "imagebuild.spec.source.configMap.name"
+	indexEdgeCluster = "imagebuild.spec.runOn.edgeClusterRef.name"
+)
+
+// SetupWithManager registers the ImageBuild controller.
+//
+// Watches: ImageBuilds (spec or annotation changes, not their own status writes), owned build
+// Jobs, build pods (label edgeforge.io/build, for digests and waiting reasons), and — to recover
+// from a stall by itself — the metadata of Secrets and ConfigMaps and the EdgeClusters that
+// ImageBuilds reference. Secrets are never cached in full: their metadata is enough to notice one
+// appear, and the few a build needs are read from the API server when it starts.
+func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
+	image := opts.KanikoImage
+	if image == "" {
+		image = settings.DefaultKanikoImage
+	}
+	r := &Reconciler{
+		Client:        mgr.GetClient(),
+		APIReader:     mgr.GetAPIReader(),
+		Recorder:      mgr.GetEventRecorder("edgeforge-imagebuild"),
+		ExecutorImage: image,
+	}
+	ctx := context.Background()
+	idx := mgr.GetFieldIndexer()
+	for name, extract := range map[string]func(*v1alpha1.ImageBuild) []string{
+		indexSecrets:     secretNames,
+		indexConfigMap:   configMapNames,
+		indexEdgeCluster: edgeClusterNames,
+	} {
+		if err := idx.IndexField(ctx, &v1alpha1.ImageBuild{}, name, func(o client.Object) []string {
+			return extract(o.(*v1alpha1.ImageBuild))
+		}); err != nil {
+			return err
+		}
+	}
+
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.ImageBuild{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&batchv1.Job{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(buildPodToImageBuild),
+			builder.WithPredicates(predicate.NewPredicateFuncs(isBuildPod))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexSecrets, true))).
+		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexConfigMap, true))).
+		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false))).
+		Named("imagebuild").
+		Complete(r)
+}
+
+// resolveInputs looks up what the build needs besides the ImageBuild: the edge pool, and the
+// Secrets and ConfigMap it references. Anything missing or unusable stalls the ImageBuild with a
+// reason naming the object; the watches above bring it back once the object is fixed. Secret
+// data is only inspected (type, key names) and never leaves this function.
+func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild, in *build.JobInput) error {
+	ns := ib.Namespace
+	if on := ib.Spec.RunOn; on != nil && on.EdgeClusterRef != nil {
+		ec := &v1alpha1.EdgeCluster{}
+		if err := r.Get(ctx, types.NamespacedName{Name: on.EdgeClusterRef.Name}, ec); err != nil {
+			if apierrors.IsNotFound(err) {
+				return stall(v1alpha1.ImageBuildReasonEdgeClusterNotFound,
+					"EdgeCluster %s (spec.runOn.edgeClusterRef) does not exist; create it or change spec.runOn", on.EdgeClusterRef.Name)
+			}
+			return err
+		}
+		in.EdgeCluster = ec
+	}
+
+	if ref := ib.Spec.Output.PushSecretRef; ref != nil {
+		s := &corev1.Secret{}
+		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, s); err != nil {
+			if apierrors.IsNotFound(err) {
+				return stall(v1alpha1.ImageBuildReasonPushSecretNotFound,
+					"Secret %s/%s (spec.output.pushSecretRef) not found; create it from a docker config file: kubectl create secret docker-registry %s --from-file=.dockerconfigjson=$HOME/.docker/config.json",
+					ns, ref.Name, ref.Name)
+			}
+			return err
+		}
+		if s.Type != corev1.SecretTypeDockerConfigJson {
+			return stall(v1alpha1.ImageBuildReasonInvalidPushSecret,
+				"Secret %s/%s (spec.output.pushSecretRef) has type %q; it must be a %s Secret (kubectl create secret docker-registry)",
+				ns, ref.Name, s.Type, corev1.SecretTypeDockerConfigJson)
+		}
+	}
+
+	if g := ib.Spec.Source.Git; g != nil && g.CloneSecretRef != nil {
+		name := g.CloneSecretRef.Name
+		s := &corev1.Secret{}
+		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, s); err != nil {
+			if apierrors.IsNotFound(err) {
+				return stall(v1alpha1.ImageBuildReasonCloneSecretNotFound,
+					"Secret %s/%s (spec.source.git.cloneSecretRef) not found; create it with keys %s and %s (e.g. kubectl create secret generic %s --from-literal=%s=… --from-file=%s=token.txt)",
+					ns, name, build.CloneSecretUsernameKey, build.CloneSecretPasswordKey, name, build.CloneSecretUsernameKey, build.CloneSecretPasswordKey)
+			}
+			return err
+		}
+		if _, ok := s.Data[build.CloneSecretPasswordKey]; !ok {
+			return stall(v1alpha1.ImageBuildReasonInvalidCloneSecret,
+				"Secret %s/%s (spec.source.git.cloneSecretRef) has no key %q (the password or token; %q is optional)",
+				ns, name, build.CloneSecretPasswordKey, build.CloneSecretUsernameKey)
+		}
+	}
+
+	if ref := ib.Spec.Source.ConfigMap; ref != nil {
+		cm := &corev1.ConfigMap{}
+		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, cm); err != nil {
+			if apierrors.IsNotFound(err) {
+				return stall(v1alpha1.ImageBuildReasonContextConfigMapNotFound,
+					"ConfigMap %s/%s (spec.source.configMap) not found; create it with the build context, one key per file (kubectl create configmap %s --from-file=<dir>)",
+					ns, ref.Name, ref.Name)
+			}
+			return err
+		}
+		for k := range cm.Data {
+			in.ConfigMapKeys = append(in.ConfigMapKeys, k)
+		}
+		for k := range cm.BinaryData {
+			in.ConfigMapKeys = append(in.ConfigMapKeys, k)
+		}
+	}
+	return nil
+}
+
+func secretNames(ib *v1alpha1.ImageBuild) []string {
+	var names []string
+	if ref := ib.Spec.Output.PushSecretRef; ref != nil {
+		names = append(names, ref.Name)
+	}
+	if g := ib.Spec.Source.Git; g != nil && g.CloneSecretRef != nil && (len(names) == 0 || names[0] != g.CloneSecretRef.Name) {
+		names = append(names, g.CloneSecretRef.Name)
+	}
+	return names
+}
+
+func configMapNames(ib *v1alpha1.ImageBuild) []string {
+	if ref := ib.Spec.Source.ConfigMap; ref != nil {
+		return []string{ref.Name}
+	}
+	return nil
+}
+
+func edgeClusterNames(ib *v1alpha1.ImageBuild) []string {
+	if on := ib.Spec.RunOn; on != nil && on.EdgeClusterRef != nil {
+		return []string{on.EdgeClusterRef.Name}
+	}
+	return nil
+}
+
+// referencing maps an object to the ImageBuilds whose index field names it (in its namespace
+// when namespaced).
+func (r *Reconciler) referencing(index string, namespaced bool) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		list := &v1alpha1.ImageBuildList{}
+		opts := []client.ListOption{client.MatchingFields{index: o.GetName()}}
+		if namespaced {
+			opts = append(opts, client.InNamespace(o.GetNamespace()))
+		}
+		if err := r.List(ctx, list, opts...); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(list.Items))
+		for _, ib := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ib.Namespace, Name: ib.Name}})
+		}
+		return reqs
+	}
+}
+
+func isBuildPod(o client.Object) bool {
+	_, build := o.GetLabels()[v1alpha1.LabelBuild]
+	_, ib := o.GetLabels()[v1alpha1.LabelImageBuild]
+	return build && ib
+}
+
+func buildPodToImageBuild(_ context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[v1alpha1.LabelImageBuild]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+}

@@ -1,0 +1,372 @@
+package imagebuild
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/settings"
+	"github.com/edgeforge/edgeforge/test/testenv"
+)
+
+const (
+	testExecutor = "registry.test/kaniko/executor:v0"
+	timeout      = 30 * time.Second
+)
+
+var (
+	env    *testenv.Env
+	k8s    client.Client // the test's own client: its writes are not counted
+	writes *testenv.WriteCounter
+	nsSeq  atomic.Int64
+)
+
+// TestMain starts a real API server and the ImageBuild controller in a manager whose requests
+// are counted (to prove there are no writes at rest) and whose caches use CacheOptions.
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	var err error
+	env, err = testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	k8s = env.Client
+	cfg, w := testenv.CountWrites(env.Config)
+	writes = w
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{ByObject: CacheOptions()},
+	})
+	if err == nil {
+		err = SetupWithManager(mgr, settings.Options{KanikoImage: testExecutor})
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = env.Stop()
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	})
+	code := m.Run()
+	cancel()
+	wg.Wait()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+func zapLevel() zapcore.Level {
+	if os.Getenv("TEST_VERBOSE") != "" {
+		return zapcore.DebugLevel
+	}
+	return zapcore.ErrorLevel
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// namespace creates a namespace of its own for a test.
+func namespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ib-%d-%s", nsSeq.Add(1), strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))}}
+	if len(ns.Name) > 63 {
+		ns.Name = ns.Name[:63]
+	}
+	ns.Name = strings.TrimRight(ns.Name, "-")
+	if err := k8s.Create(ctxT(t), ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns.Name
+}
+
+// waitFor polls cond until it returns true, failing the test after the timeout.
+func waitFor(t *testing.T, what string, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		ok, err := cond()
+		if ok && err == nil {
+			return
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s (last error: %v)", what, last)
+}
+
+func get(t *testing.T, ns, name string, obj client.Object) error {
+	return k8s.Get(ctxT(t), types.NamespacedName{Namespace: ns, Name: name}, obj)
+}
+
+// waitForStatus waits until the ImageBuild's status satisfies cond and returns it.
+func waitForStatus(t *testing.T, ns, name, what string, cond func(*v1alpha1.ImageBuild) bool) *v1alpha1.ImageBuild {
+	t.Helper()
+	ib := &v1alpha1.ImageBuild{}
+	waitFor(t, what, func() (bool, error) {
+		if err := get(t, ns, name, ib); err != nil {
+			return false, err
+		}
+		return cond(ib), nil
+	})
+	return ib
+}
+
+func waitForJob(t *testing.T, ns, name string) *batchv1.Job {
+	t.Helper()
+	job := &batchv1.Job{}
+	waitFor(t, "Job "+name, func() (bool, error) { return get(t, ns, name, job) == nil, nil })
+	return job
+}
+
+func waitForNoJob(t *testing.T, ns, name string) {
+	t.Helper()
+	waitFor(t, "Job "+name+" to be deleted", func() (bool, error) {
+		err := get(t, ns, name, &batchv1.Job{})
+		return client.IgnoreNotFound(err) == nil && err != nil, nil
+	})
+}
+
+func condition(ib *v1alpha1.ImageBuild, typ string) *metav1.Condition {
+	for i := range ib.Status.Conditions {
+		if ib.Status.Conditions[i].Type == typ {
+			return &ib.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func isTrue(ib *v1alpha1.ImageBuild, typ string) bool {
+	c := condition(ib, typ)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == ib.Generation
+}
+
+func stalledWith(reason string) func(*v1alpha1.ImageBuild) bool {
+	return func(ib *v1alpha1.ImageBuild) bool {
+		c := condition(ib, v1alpha1.ConditionStalled)
+		return isTrue(ib, v1alpha1.ConditionStalled) && c.Reason == reason && ib.Status.ObservedGeneration == ib.Generation
+	}
+}
+
+func phase(p v1alpha1.BuildPhase) func(*v1alpha1.ImageBuild) bool {
+	return func(ib *v1alpha1.ImageBuild) bool {
+		return ib.Status.Phase == p && ib.Status.ObservedGeneration == ib.Generation
+	}
+}
+
+// inlineBuild is a minimal valid ImageBuild with an inline Dockerfile.
+func inlineBuild(ns, name string) *v1alpha1.ImageBuild {
+	return &v1alpha1.ImageBuild{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.ImageBuildSpec{
+			Source: v1alpha1.BuildSource{Inline: &v1alpha1.InlineSource{
+				Dockerfile: "FROM nginx:1.27\nCOPY index.html /usr/share/nginx/html/\n",
+				Files:      map[string]string{"index.html": "<h1>hi</h1>"},
+			}},
+			Output: v1alpha1.BuildOutput{Image: "registry.example.com/team/" + name + ":1.0"},
+		},
+	}
+}
+
+func create(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8s.Create(ctxT(t), obj); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dockerConfigSecret(ns, name string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"registry.example.com":{"auth":"dTpw"}}}`)},
+	}
+}
+
+// buildPod creates the pod a Job controller would create for a build Job, and sets its status.
+func buildPod(t *testing.T, job *batchv1.Job, suffix string, status corev1.PodStatus) *corev1.Pod {
+	t.Helper()
+	labels := map[string]string{}
+	for k, v := range job.Spec.Template.Labels {
+		labels[k] = v
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: job.Namespace, Name: job.Name + "-" + suffix, Labels: labels,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID, Controller: ptr.To(true),
+			}},
+		},
+		Spec: *job.Spec.Template.Spec.DeepCopy(),
+	}
+	create(t, pod)
+	pod.Status = status
+	if err := k8s.Status().Update(ctxT(t), pod); err != nil {
+		t.Fatal(err)
+	}
+	return pod
+}
+
+func terminatedPod(phase corev1.PodPhase, exit int32, reason, msg string) corev1.PodStatus {
+	now := metav1.Now()
+	return corev1.PodStatus{Phase: phase, StartTime: &now, ContainerStatuses: []corev1.ContainerStatus{{
+		Name: "kaniko", Image: testExecutor, ImageID: "test://" + testExecutor,
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: exit, Reason: reason, Message: msg, StartedAt: now, FinishedAt: now,
+		}},
+	}}}
+}
+
+// succeed plays the Job controller and kubelet for a successful build: a pod that reports the
+// digest in its termination message, and a Complete Job.
+func succeed(t *testing.T, job *batchv1.Job, digest string) {
+	t.Helper()
+	buildPod(t, job, "ok", terminatedPod(corev1.PodSucceeded, 0, "Completed", digest))
+	finishJob(t, job, true)
+}
+
+// fail plays them for a failed build whose pod ended with the given reason and message.
+func fail(t *testing.T, job *batchv1.Job, exit int32, reason, msg string) {
+	t.Helper()
+	buildPod(t, job, "failed", terminatedPod(corev1.PodFailed, exit, reason, msg))
+	finishJob(t, job, false)
+}
+
+func finishJob(t *testing.T, job *batchv1.Job, ok bool) {
+	t.Helper()
+	if err := get(t, job.Namespace, job.Name, job); err != nil {
+		t.Fatal(err)
+	}
+	start := metav1.NewTime(time.Now().Add(-42 * time.Second))
+	now := metav1.Now()
+	job.Status.StartTime = &start
+	if ok {
+		job.Status.Succeeded = 1
+		job.Status.CompletionTime = &now
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonCompletionsReached, LastTransitionTime: now},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonCompletionsReached, LastTransitionTime: now},
+		}
+	} else {
+		job.Status.Failed = 1
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonBackoffLimitExceeded, Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonBackoffLimitExceeded, Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+		}
+	}
+	if err := k8s.Status().Update(ctxT(t), job); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForEvent waits for an event with the given reason about the ImageBuild and returns its note.
+func waitForEvent(t *testing.T, ns, name, reason string) string {
+	t.Helper()
+	var note string
+	waitFor(t, "event "+reason, func() (bool, error) {
+		list := &eventsv1.EventList{}
+		if err := k8s.List(ctxT(t), list, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		for _, e := range list.Items {
+			if e.Reason == reason && e.Regarding.Name == name && e.Regarding.Kind == "ImageBuild" {
+				note = e.Note
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return note
+}
+
+// reconciles is how many times the controller has finished a reconcile.
+func reconciles(t *testing.T) float64 {
+	return counter(t, "controller_runtime_reconcile_total", map[string]string{"controller": "imagebuild"})
+}
+
+// counter sums the values of a counter from the controller-runtime registry over the series
+// whose labels include the given ones.
+func counter(t *testing.T, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			matched := 0
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v == l.GetValue() {
+					matched++
+				}
+			}
+			if matched == len(labels) {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
+}
+
+// assertNoWritesAtRest pokes the ImageBuild (an annotation the controller does not act on),
+// waits until the controller has reconciled it again, and checks that it wrote nothing.
+func assertNoWritesAtRest(t *testing.T, ns, name string) {
+	t.Helper()
+	// Let in-flight work (events, status patches) settle: wait until a poke causes no write.
+	for attempt := 0; ; attempt++ {
+		before, n := writes.Count(), reconciles(t)
+		ib := &v1alpha1.ImageBuild{}
+		if err := get(t, ns, name, ib); err != nil {
+			t.Fatal(err)
+		}
+		patch := client.MergeFrom(ib.DeepCopy())
+		if ib.Annotations == nil {
+			ib.Annotations = map[string]string{}
+		}
+		ib.Annotations["test.edgeforge.io/poke"] = fmt.Sprint(time.Now().UnixNano())
+		if err := k8s.Patch(ctxT(t), ib, patch); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a reconcile after the poke", func() (bool, error) { return reconciles(t) > n, nil })
+		if got := writes.Count() - before; got == 0 {
+			return
+		} else if attempt == 3 {
+			t.Fatalf("re-reconciling an unchanged ImageBuild made %d write(s)", got)
+		}
+	}
+}
