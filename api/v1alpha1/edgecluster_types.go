@@ -99,6 +99,77 @@ type JoinSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$') || self.matches('^[[][0-9a-fA-F:]+[]]:[0-9]{1,5}$')",message="spec.join.apiServerEndpoint must be host:port without a scheme (e.g. 203.0.113.10:6443)"
 	// +optional
 	APIServerEndpoint string `json:"apiServerEndpoint,omitempty"`
+
+	// K3s configures the k3s agent join command (method k3s). A k3s agent can only join a k3s
+	// server. By default the command uses the pool's bootstrap token, which k3s v1.26 and later
+	// accept for agents; set tokenSecretRef to use a k3s agent or server token instead.
+	// +optional
+	K3s *K3sJoin `json:"k3s,omitempty"`
+
+	// MicroK8s configures the microk8s join command (method microk8s). microk8s joins with its
+	// own one-time token made by `microk8s add-node` on a microk8s control-plane node, which
+	// edgeforge cannot create: the method is ready once joinSecretRef names a Secret with it.
+	// +optional
+	MicroK8s *MicroK8sJoin `json:"microk8s,omitempty"`
+
+	// KubeEdge configures the keadm join command (method kubeedge). keadm joins through
+	// CloudCore with CloudCore's own token, not a bootstrap token.
+	// +optional
+	KubeEdge *KubeEdgeJoin `json:"kubeedge,omitempty"`
+}
+
+// SecretKeyRef names one key of a Secret in the operator's namespace (where the operator also
+// writes the join commands; flag --namespace, default edgeforge-system).
+type SecretKeyRef struct {
+	// Name of the Secret, in the operator's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+	// Key in the Secret's data. The default depends on the field (see its description).
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[-._a-zA-Z0-9]+$')",message="key must consist of alphanumeric characters, '-', '_' or '.'"
+	// +optional
+	Key string `json:"key,omitempty"`
+}
+
+// K3sJoin configures the k3s agent join command.
+type K3sJoin struct {
+	// TokenSecretRef names a Secret (in the operator's namespace) holding a k3s token for agents:
+	// the server's agent token (--agent-token) or node token
+	// (/var/lib/rancher/k3s/server/node-token on a server), secure "K10…" or short format.
+	// Key default: "token". Unset: the pool's rotating bootstrap token is used, in secure
+	// format (K10<sha256 of the cluster CA PEM>::<token>), which needs k3s v1.26 or later.
+	// +optional
+	TokenSecretRef *SecretKeyRef `json:"tokenSecretRef,omitempty"`
+}
+
+// MicroK8sJoin configures the microk8s join command.
+type MicroK8sJoin struct {
+	// JoinSecretRef names a Secret (in the operator's namespace) holding the connection string
+	// `microk8s add-node` prints on a control-plane node, e.g.
+	// 10.0.0.1:25000/92b2db237428470dc4fcfc4ebbd9dc81/2c0cb3284b05. Key default: "join".
+	// Create it with a long enough lifetime (`microk8s add-node --token-ttl <seconds>`) and
+	// replace it when it expires. Unset: the microk8s method is not ready.
+	// +optional
+	JoinSecretRef *SecretKeyRef `json:"joinSecretRef,omitempty"`
+}
+
+// KubeEdgeJoin configures the keadm join command.
+type KubeEdgeJoin struct {
+	// CloudCoreAddress is host:port where edge nodes reach CloudCore's websocket endpoint
+	// (keadm init's --advertise-address, port 10000 by default), e.g. 203.0.113.10:10000.
+	// Required for the kubeedge method.
+	// +kubebuilder:validation:MaxLength=261
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$') || self.matches('^[[][0-9a-fA-F:]+[]]:[0-9]{1,5}$')",message="spec.join.kubeedge.cloudCoreAddress must be host:port without a scheme (e.g. 203.0.113.10:10000)"
+	// +optional
+	CloudCoreAddress string `json:"cloudCoreAddress,omitempty"`
+
+	// TokenSecretRef names a Secret (in the operator's namespace) holding a CloudCore token
+	// (what `keadm gettoken` prints). Key default: "tokendata". Unset: the token CloudCore keeps
+	// in the Secret kubeedge/tokensecret is used.
+	// +optional
+	TokenSecretRef *SecretKeyRef `json:"tokenSecretRef,omitempty"`
 }
 
 // NodeTemplate is what edgeforge applies to member nodes.
@@ -182,7 +253,10 @@ type EdgeNodeStatus struct {
 	// InternalIP of the node.
 	// +optional
 	InternalIP string `json:"internalIP,omitempty"`
-	// LastHeartbeatTime of the node's Ready condition.
+	// LastHeartbeatTime of the node's Ready condition, recorded only while the node is not Ready:
+	// the last time its kubelet reported. A Ready node heartbeats every few minutes; copying
+	// that into the pool's status would rewrite it constantly (at 1,000 nodes, several times a
+	// second), so it is left out while Ready.
 	// +optional
 	LastHeartbeatTime *metav1.Time `json:"lastHeartbeatTime,omitempty"`
 	// NotReadySince is when the node last became NotReady; empty while Ready.
@@ -217,7 +291,8 @@ type JoinStatus struct {
 	// TokenExpiresAt is when the current bootstrap token expires.
 	// +optional
 	TokenExpiresAt *metav1.Time `json:"tokenExpiresAt,omitempty"`
-	// Methods report, per method, whether its join command is usable.
+	// Methods report, per method in spec.join.methods, whether its join command is usable and,
+	// when it is not, what is missing.
 	// +listType=map
 	// +listMapKey=method
 	// +optional
@@ -258,6 +333,63 @@ type EdgeClusterStatus struct {
 
 // ConditionDegraded is True when member nodes have been NotReady longer than the grace period.
 const ConditionDegraded = "Degraded"
+
+// Reasons of EdgeCluster conditions. Condition messages say what happened and what to do.
+const (
+	// EdgeClusterReasonPoolReady: at least spec.minReadyNodes member nodes are Ready and the join
+	// token and commands are in place.
+	EdgeClusterReasonPoolReady = "PoolReady"
+	// EdgeClusterReasonNotEnoughReadyNodes: fewer than spec.minReadyNodes member nodes are Ready.
+	EdgeClusterReasonNotEnoughReadyNodes = "NotEnoughReadyNodes"
+	// EdgeClusterReasonProgressing: the join token or commands are being created or rotated.
+	EdgeClusterReasonProgressing = "Progressing"
+	// EdgeClusterReasonOperatorNamespaceNotFound: the operator's namespace, where the join commands
+	// Secret is written, does not exist.
+	EdgeClusterReasonOperatorNamespaceNotFound = "OperatorNamespaceNotFound"
+	// EdgeClusterReasonNodesNotReady (Degraded=True): member nodes have been NotReady longer than
+	// spec.health.notReadyGracePeriod.
+	EdgeClusterReasonNodesNotReady = "NodesNotReady"
+	// EdgeClusterReasonNodesHealthy (Degraded=False): no member node is NotReady beyond the grace period.
+	EdgeClusterReasonNodesHealthy = "NodesHealthy"
+	// EdgeClusterReasonDeleting: the finalizer is removing tokens, join commands and node templates.
+	EdgeClusterReasonDeleting = "Deleting"
+)
+
+// Event reasons of EdgeClusters (kubectl describe ec <name>).
+const (
+	// EdgeClusterEventNodeJoined: nodes became members of the pool.
+	EdgeClusterEventNodeJoined = "NodeJoined"
+	// EdgeClusterEventNodeLeft: nodes stopped being members (label removed or Node deleted).
+	EdgeClusterEventNodeLeft = "NodeLeft"
+	// EdgeClusterEventNodeNotReady: nodes have been NotReady longer than the grace period.
+	EdgeClusterEventNodeNotReady = "NodeNotReady"
+	// EdgeClusterEventNodeReady: NotReady nodes are Ready again.
+	EdgeClusterEventNodeReady = "NodeReady"
+	// EdgeClusterEventTokenRotated: a new bootstrap token replaced the previous one.
+	EdgeClusterEventTokenRotated = "TokenRotated"
+	// EdgeClusterEventServingCSRApproved: a member's kubelet-serving CSR was approved.
+	EdgeClusterEventServingCSRApproved = "ServingCSRApproved"
+	// EdgeClusterEventBootstrapRBACCreated: edgeforge created the ClusterRoleBindings that let
+	// bootstrap tokens request node certificates.
+	EdgeClusterEventBootstrapRBACCreated = "BootstrapRBACCreated"
+)
+
+// EdgeClusterFinalizer lets the controller remove what an EdgeCluster put outside of it before it
+// goes: bootstrap token Secrets in kube-system, the join commands Secret, node template labels,
+// annotations and taints (Nodes themselves are never deleted).
+const EdgeClusterFinalizer = "edgeforge.io/edgecluster-cleanup"
+
+// Annotations edgeforge sets on member Nodes next to the node template (keys reserved to edgeforge).
+const (
+	// AnnotationNodeTemplate names the EdgeCluster whose nodeTemplate is applied to the Node.
+	AnnotationNodeTemplate = "edgeforge.io/node-template"
+	// AnnotationNodeTemplateHash is a hash of the applied labels and annotations, so an unchanged
+	// template is not applied again.
+	AnnotationNodeTemplateHash = "edgeforge.io/node-template-hash"
+	// AnnotationNodeTemplateTaints lists the taints ("key:Effect", comma-separated) edgeforge added
+	// to the Node; Node taints are an atomic list, so this is how edgeforge knows which to remove.
+	AnnotationNodeTemplateTaints = "edgeforge.io/node-template-taints"
+)
 
 // EdgeCluster is a pool of edge nodes: members are Nodes labelled
 // edgeforge.io/edge-cluster=<name>. It issues join tokens and join commands, applies a node

@@ -1,0 +1,112 @@
+package edge
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+// member is a pool node; ready "" means the kubelet never reported.
+func member(name string, ready corev1.ConditionStatus, since, heartbeat time.Time) corev1.Node {
+	n := corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(t0.Add(-time.Hour)),
+			Labels: map[string]string{v1alpha1.LabelEdgeCluster: "site-a", corev1.LabelArchStable: "arm64"}},
+		Status: corev1.NodeStatus{
+			Addresses: []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: name}, {Type: corev1.NodeInternalIP, Address: "10.0.0.5"}},
+			NodeInfo:  corev1.NodeSystemInfo{OperatingSystem: "linux", KubeletVersion: "v1.37.2"},
+		},
+	}
+	if ready != "" {
+		n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: ready,
+			LastTransitionTime: metav1.NewTime(since), LastHeartbeatTime: metav1.NewTime(heartbeat)}}
+	}
+	return n
+}
+
+func TestNodeStatus(t *testing.T) {
+	n := member("edge-1", corev1.ConditionTrue, t0.Add(-time.Hour), t0.Add(-10*time.Second))
+	want := v1alpha1.EdgeNodeStatus{Name: "edge-1", Ready: true, Arch: "arm64", OS: "linux", KubeletVersion: "v1.37.2", InternalIP: "10.0.0.5"}
+	if got := NodeStatus(&n); !reflect.DeepEqual(got, want) {
+		t.Errorf("ready node: %+v, want %+v (no heartbeat while Ready)", got, want)
+	}
+	// A later heartbeat of a Ready node does not change its status entry: no status churn.
+	n2 := member("edge-1", corev1.ConditionTrue, t0.Add(-time.Hour), t0.Add(5*time.Minute))
+	if !reflect.DeepEqual(NodeStatus(&n2), want) {
+		t.Error("a heartbeat changed a Ready node's status entry")
+	}
+
+	n = member("edge-1", corev1.ConditionUnknown, t0.Add(-2*time.Minute), t0.Add(-3*time.Minute))
+	got := NodeStatus(&n)
+	if got.Ready || !got.NotReadySince.Time.Equal(t0.Add(-2*time.Minute)) || !got.LastHeartbeatTime.Time.Equal(t0.Add(-3*time.Minute)) {
+		t.Errorf("not ready node: %+v", got)
+	}
+	n = member("edge-1", "", time.Time{}, time.Time{})
+	if got := NodeStatus(&n); got.Ready || !got.NotReadySince.Time.Equal(t0.Add(-time.Hour)) || got.LastHeartbeatTime != nil {
+		t.Errorf("never reported: %+v (not ready since it registered)", got)
+	}
+}
+
+func TestEvaluateHealth(t *testing.T) {
+	spec := &v1alpha1.EdgeClusterSpec{
+		Health:        &v1alpha1.HealthSpec{NotReadyGracePeriod: &metav1.Duration{Duration: 5 * time.Minute}},
+		ExpectedNodes: ptr.To[int32](5),
+	}
+	nodes := []corev1.Node{
+		member("c-ready", corev1.ConditionTrue, t0.Add(-time.Hour), t0),
+		member("a-down-long", corev1.ConditionUnknown, t0.Add(-6*time.Minute), t0.Add(-7*time.Minute)),
+		member("b-down-short", corev1.ConditionFalse, t0.Add(-1*time.Minute), t0),
+	}
+	cases := []struct {
+		name         string
+		now          time.Time
+		unhealthy    []string
+		nextDeadline time.Time
+	}{
+		{"at t0: one beyond grace, one within", t0, []string{"a-down-long"}, t0.Add(4 * time.Minute)},
+		{"the clock reaches the second deadline", t0.Add(4 * time.Minute), []string{"a-down-long", "b-down-short"}, time.Time{}},
+		{"before either deadline", t0.Add(-2 * time.Minute), nil, t0.Add(-time.Minute)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := EvaluateHealth(nodes, spec, tc.now)
+			if h.Total != 3 || h.Ready != 1 || h.Missing != 2 || h.ReadyColumn() != "1/3" {
+				t.Errorf("total %d ready %d missing %d column %s", h.Total, h.Ready, h.Missing, h.ReadyColumn())
+			}
+			if !reflect.DeepEqual(h.Unhealthy, tc.unhealthy) || !h.NextDeadline.Equal(tc.nextDeadline) {
+				t.Errorf("unhealthy %v next %s; want %v %s", h.Unhealthy, h.NextDeadline, tc.unhealthy, tc.nextDeadline)
+			}
+			if names := []string{h.Nodes[0].Name, h.Nodes[1].Name, h.Nodes[2].Name}; !reflect.DeepEqual(names, []string{"a-down-long", "b-down-short", "c-ready"}) {
+				t.Errorf("nodes not sorted: %v", names)
+			}
+		})
+	}
+	// Grace period 0: NotReady is unhealthy at once.
+	h := EvaluateHealth(nodes, &v1alpha1.EdgeClusterSpec{Health: &v1alpha1.HealthSpec{NotReadyGracePeriod: &metav1.Duration{}}}, t0)
+	if len(h.Unhealthy) != 2 || h.Missing != 0 {
+		t.Errorf("grace 0: unhealthy %v missing %d", h.Unhealthy, h.Missing)
+	}
+	if msg := h.DegradedMessage(0); msg != "2 member node(s) NotReady for longer than 0s: a-down-long, b-down-short" {
+		t.Errorf("message %q", msg)
+	}
+}
+
+func TestDiffNodes(t *testing.T) {
+	prev := []v1alpha1.EdgeNodeStatus{{Name: "a", Ready: true}, {Name: "b", Ready: false}, {Name: "gone", Ready: true}}
+	cur := []v1alpha1.EdgeNodeStatus{{Name: "a", Ready: false}, {Name: "b", Ready: true}, {Name: "new", Ready: true}}
+	want := NodeChanges{Joined: []string{"new"}, Left: []string{"gone"}, Recovered: []string{"b"}}
+	if got := DiffNodes(prev, cur); !reflect.DeepEqual(got, want) {
+		t.Errorf("diff %+v, want %+v", got, want)
+	}
+}
+
+func TestNameList(t *testing.T) {
+	if got := NameList([]string{"a", "b", "c"}, 2); got != "a, b and 1 more" {
+		t.Error(got)
+	}
+}

@@ -1,0 +1,60 @@
+package edge
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// t0 is the fixed "now" of the tests.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// testToken is a fixed token (not a real credential).
+var testToken = Token{ID: "abcdef", Secret: "0123456789abcdef", Expiration: t0.Add(24 * time.Hour), TTL: 24 * time.Hour}
+
+func pool(mutate func(*v1alpha1.EdgeCluster)) *v1alpha1.EdgeCluster {
+	ec := &v1alpha1.EdgeCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: "site-a", UID: "5f0c8f6e-1b7a-4d3e-9a0b-2c4d6e8f0a1b", Generation: 1},
+		Spec:       v1alpha1.EdgeClusterSpec{},
+	}
+	if mutate != nil {
+		mutate(ec)
+	}
+	return ec
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// golden compares got with testdata/<name> (rewritten with -update).
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/edge/ -update to create it)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs from the golden file (run with -update if the change is intended):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}

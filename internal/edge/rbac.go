@@ -1,0 +1,66 @@
+package edge
+
+import (
+	rbacv1 "k8s.io/api/rbac/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+// Names of the ClusterRoles a joining node needs (built into kube-apiserver) and of the groups
+// they are granted to, as kubeadm sets them up.
+const (
+	NodeBootstrapperRole     = "system:node-bootstrapper"
+	NodeClientApproverRole   = "system:certificates.k8s.io:certificatesigningrequests:nodeclient"
+	SelfNodeClientApprovRole = "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"
+	NodesGroup               = "system:nodes"
+)
+
+// BootstrapRBACName is the app.kubernetes.io/name label of the bootstrap ClusterRoleBindings.
+const BootstrapRBACName = "edgeforge-edge-bootstrap"
+
+// BootstrapRBACBindingNames are the names of the ClusterRoleBindings of BootstrapRBAC.
+var BootstrapRBACBindingNames = []string{
+	"edgeforge:node-bootstrapper",
+	"edgeforge:node-autoapprove-bootstrap",
+	"edgeforge:node-autoapprove-certificate-rotation",
+}
+
+// BootstrapRBAC are the bindings kubeadm creates so bootstrap tokens work, under edgeforge's
+// names (on a kubeadm cluster they duplicate kubeadm's, harmlessly):
+//   - tokens of NodeBootstrapGroup may create node CSRs (system:node-bootstrapper);
+//   - kube-controller-manager's csrapproving controller approves their node client CSRs
+//     (...:nodeclient);
+//   - nodes may renew their own client certificates (...:selfnodeclient for system:nodes).
+func BootstrapRBAC() []*rbacv1ac.ClusterRoleBindingApplyConfiguration {
+	binding := func(name, role, group string) *rbacv1ac.ClusterRoleBindingApplyConfiguration {
+		return rbacv1ac.ClusterRoleBinding(name).
+			WithLabels(map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelName: BootstrapRBACName}).
+			WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(role)).
+			WithSubjects(rbacv1ac.Subject().WithAPIGroup(rbacv1.GroupName).WithKind(rbacv1.GroupKind).WithName(group))
+	}
+	return []*rbacv1ac.ClusterRoleBindingApplyConfiguration{
+		binding(BootstrapRBACBindingNames[0], NodeBootstrapperRole, NodeBootstrapGroup),
+		binding(BootstrapRBACBindingNames[1], NodeClientApproverRole, NodeBootstrapGroup),
+		binding(BootstrapRBACBindingNames[2], SelfNodeClientApprovRole, NodesGroup),
+	}
+}
+
+// BindingUpToDate is true when the live binding grants what want does (role and subjects) and
+// carries its labels, so applying want again would change nothing.
+func BindingUpToDate(live *rbacv1.ClusterRoleBinding, want *rbacv1ac.ClusterRoleBindingApplyConfiguration) bool {
+	if live == nil || live.RoleRef.Name != *want.RoleRef.Name || len(live.Subjects) != len(want.Subjects) {
+		return false
+	}
+	for i, s := range want.Subjects {
+		if live.Subjects[i].Kind != *s.Kind || live.Subjects[i].Name != *s.Name {
+			return false
+		}
+	}
+	for k, v := range want.Labels {
+		if live.Labels[k] != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,187 @@
+// Package edge decides what an EdgeCluster should look like in the cluster: its bootstrap token
+// Secrets and when to rotate them, the join commands of each method, the node template applied
+// to members, pool health, and which kubelet-serving CSRs to approve. Everything here is a pure
+// function of its arguments (no client, no context); controllers/edgecluster does the I/O.
+package edge
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
+	bootstraputil "k8s.io/cluster-bootstrap/token/util"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+// TokenNamespace is where the API server's bootstrap token authenticator looks for tokens.
+const TokenNamespace = metav1.NamespaceSystem
+
+// NodeBootstrapGroup is the extra group of every token, the one kubeadm gives its default node
+// token: kubeadm clusters already bind it to what a joining node needs (creating node CSRs,
+// reading kubeadm-config and kubelet-config), and edgeforge binds it where kubeadm did not.
+const NodeBootstrapGroup = "system:bootstrappers:kubeadm:default-node-token"
+
+// AnnotationTokenTTL records the lifetime a token was created with, so its rotation time does
+// not depend on the API server's clock (creationTimestamp) and a changed spec.join.tokenTTL is
+// noticed.
+const AnnotationTokenTTL = "edgeforge.io/token-ttl"
+
+// RotateAt is the fraction of a token's lifetime after which a new token replaces it: with the
+// default 24h TTL a token is used for 19h12m and stays valid 4h48m longer for joins in flight.
+const rotateAtFraction = 0.8
+
+// Token is a bootstrap token of a pool. Secret is half of a credential: never log it or put it
+// in status or events (ID is public: it names the Secret).
+type Token struct {
+	ID         string
+	Secret     string
+	Expiration time.Time
+	TTL        time.Duration
+}
+
+// Value is the token as clients present it: "<id>.<secret>".
+func (t Token) Value() string { return bootstraputil.TokenFromIDAndSecret(t.ID, t.Secret) }
+
+// SecretName is the name of the token's Secret in kube-system: "bootstrap-token-<id>".
+func (t Token) SecretName() string { return bootstraputil.BootstrapTokenSecretName(t.ID) }
+
+// IssuedAt is when the token was created (by edgeforge's clock).
+func (t Token) IssuedAt() time.Time { return t.Expiration.Add(-t.TTL) }
+
+// RotateAt is when a new token should replace this one: after 80% of its lifetime.
+func (t Token) RotateAt() time.Time {
+	return t.Expiration.Add(-time.Duration(float64(t.TTL) * (1 - rotateAtFraction)))
+}
+
+// NewToken generates a random token (k8s.io/cluster-bootstrap's generator, as kubeadm) that
+// expires ttl after now. Expirations are whole seconds: the Secret stores RFC 3339.
+func NewToken(now time.Time, ttl time.Duration) (Token, error) {
+	value, err := bootstraputil.GenerateBootstrapToken()
+	if err != nil {
+		return Token{}, fmt.Errorf("generating a bootstrap token: %w", err)
+	}
+	id, secret, _ := strings.Cut(value, ".")
+	return Token{ID: id, Secret: secret, Expiration: now.Add(ttl).UTC().Truncate(time.Second), TTL: ttl}, nil
+}
+
+// TokenSecret is the bootstrap token Secret of pool for tok, as `kubeadm token create` makes it
+// (type bootstrap.kubernetes.io/token, usages authentication and signing, the default node
+// token's extra group), labelled to its pool and owned by it.
+func TokenSecret(pool *v1alpha1.EdgeCluster, tok Token) *corev1ac.SecretApplyConfiguration {
+	return corev1ac.Secret(tok.SecretName(), TokenNamespace).
+		WithType(bootstrapapi.SecretTypeBootstrapToken).
+		WithLabels(poolLabels(pool.Name, "bootstrap-token")).
+		WithAnnotations(map[string]string{AnnotationTokenTTL: tok.TTL.String()}).
+		WithOwnerReferences(ownerRef(pool)).
+		WithStringData(map[string]string{
+			bootstrapapi.BootstrapTokenIDKey:               tok.ID,
+			bootstrapapi.BootstrapTokenSecretKey:           tok.Secret,
+			bootstrapapi.BootstrapTokenExpirationKey:       tok.Expiration.UTC().Format(time.RFC3339),
+			bootstrapapi.BootstrapTokenUsageAuthentication: "true",
+			bootstrapapi.BootstrapTokenUsageSigningKey:     "true",
+			bootstrapapi.BootstrapTokenExtraGroupsKey:      NodeBootstrapGroup,
+			bootstrapapi.BootstrapTokenDescriptionKey:      fmt.Sprintf("edgeforge join token of EdgeCluster %s", pool.Name),
+		})
+}
+
+// ParseTokenSecret reads a token Secret written by TokenSecret. ok is false when the Secret is
+// not a well-formed bootstrap token (such a Secret is treated as garbage and deleted).
+func ParseTokenSecret(s *corev1.Secret) (tok Token, ok bool) {
+	if s.Type != bootstrapapi.SecretTypeBootstrapToken {
+		return Token{}, false
+	}
+	id, secret := string(s.Data[bootstrapapi.BootstrapTokenIDKey]), string(s.Data[bootstrapapi.BootstrapTokenSecretKey])
+	if !bootstraputil.IsValidBootstrapToken(bootstraputil.TokenFromIDAndSecret(id, secret)) || s.Name != bootstraputil.BootstrapTokenSecretName(id) {
+		return Token{}, false
+	}
+	exp, err := time.Parse(time.RFC3339, string(s.Data[bootstrapapi.BootstrapTokenExpirationKey]))
+	if err != nil {
+		return Token{}, false
+	}
+	ttl, err := time.ParseDuration(s.Annotations[AnnotationTokenTTL])
+	if err != nil || ttl <= 0 {
+		return Token{}, false
+	}
+	return Token{ID: id, Secret: secret, Expiration: exp, TTL: ttl}, true
+}
+
+// TokenPlan says what to do with a pool's bootstrap tokens.
+type TokenPlan struct {
+	// Current is the token join commands use; nil when a new one must be created first.
+	Current *Token
+	// Create is true when a new token is needed: none is valid, the newest is due for
+	// rotation, or spec.join.tokenTTL changed.
+	Create bool
+	// Rotation is true when Create replaces a token that is still valid (a TokenRotated event).
+	Rotation bool
+	// Delete lists the names of token Secrets to delete: expired, superseded or malformed.
+	Delete []string
+	// RequeueAfter is when the plan changes by itself (the next rotation or expiry); 0: never.
+	RequeueAfter time.Duration
+}
+
+// PlanTokens decides, at now, what to do with a pool's token Secrets for the wanted ttl. The
+// newest valid token with the wanted TTL is current until 80% of its lifetime; then a new one is
+// created and the old one is kept until it expires, for nodes in the middle of joining. Tokens
+// superseded early (the TTL changed) and expired ones are deleted at once: the API server would
+// no longer accept an expired token, and kube-controller-manager's tokencleaner may not run.
+func PlanTokens(secrets []corev1.Secret, ttl time.Duration, now time.Time) TokenPlan {
+	var plan TokenPlan
+	var valid []Token
+	for i := range secrets {
+		tok, ok := ParseTokenSecret(&secrets[i])
+		switch {
+		case !ok:
+			plan.Delete = append(plan.Delete, secrets[i].Name)
+		case !now.Before(tok.Expiration):
+			plan.Delete = append(plan.Delete, secrets[i].Name)
+		default:
+			valid = append(valid, tok)
+		}
+	}
+	// Newest first: latest issued (expiration - TTL), then ID for a stable order.
+	sort.Slice(valid, func(i, j int) bool {
+		if a, b := valid[i].IssuedAt(), valid[j].IssuedAt(); !a.Equal(b) {
+			return a.After(b)
+		}
+		return valid[i].ID < valid[j].ID
+	})
+
+	var keep []Token // tokens still valid that stay: the current one and one being retired
+	if len(valid) > 0 && valid[0].TTL == ttl && now.Before(valid[0].RotateAt()) {
+		cur := valid[0]
+		plan.Current = &cur
+		keep = append(keep, cur)
+		valid = valid[1:]
+	} else {
+		plan.Create = true
+		plan.Rotation = len(valid) > 0
+	}
+	// The newest of the rest is retired gracefully if it reached its rotation time normally
+	// (joins in flight may use it); a token superseded because the TTL changed goes at once.
+	for i, tok := range valid {
+		if i == 0 && !now.Before(tok.RotateAt()) && tok.TTL == ttl {
+			keep = append(keep, tok)
+			continue
+		}
+		plan.Delete = append(plan.Delete, tok.SecretName())
+	}
+	sort.Strings(plan.Delete)
+
+	for i, tok := range keep {
+		next := tok.Expiration // a retired token: its expiry
+		if i == 0 && plan.Current != nil {
+			next = tok.RotateAt()
+		}
+		if d := next.Sub(now); d > 0 && (plan.RequeueAfter == 0 || d < plan.RequeueAfter) {
+			plan.RequeueAfter = d
+		}
+	}
+	return plan
+}
