@@ -1,0 +1,104 @@
+package monitoringstack
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/monitoring"
+)
+
+// The suite starts without prometheus-operator's CRDs: this test runs first (file order).
+func TestStallsWithoutPrometheusOperatorAndRecovers(t *testing.T) {
+	crdsMu.Lock()
+	installed := crdsInstalled
+	crdsMu.Unlock()
+	if installed {
+		t.Fatal("prometheus-operator's CRDs were installed by an earlier test; this test must run first")
+	}
+	ns := newNamespace(t)
+	newStack(t, ns, "main", nil)
+
+	s := waitCondition(t, ns, "main", v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonPrometheusOperatorMissing)
+	ready := meta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionFalse || !strings.Contains(ready.Message, "prometheuses.monitoring.coreos.com") ||
+		!strings.Contains(ready.Message, "Install prometheus-operator") {
+		t.Fatalf("Ready should be False and say what to install: %+v", ready)
+	}
+	if exists(t, &appsv1.Deployment{}, ns, "grafana-main") {
+		t.Fatal("Grafana was deployed while the stack is stalled")
+	}
+
+	// No error loop: while stalled, nothing reconciles the stack again by itself.
+	stayQuiet(t, 2*time.Second)
+
+	installCRDs(t)
+
+	n := monitoring.NamesFor(s)
+	waitExists(t, &monitoringv1.Prometheus{}, ns, n.Prometheus())
+	for _, sm := range []string{n.PrometheusService(), n.NodeExporter(), n.KubeStateMetrics()} {
+		waitExists(t, &monitoringv1.ServiceMonitor{}, ns, sm)
+	}
+	waitExists(t, &monitoringv1.PrometheusRule{}, ns, n.Rules())
+	waitExists(t, &appsv1.Deployment{}, ns, n.Grafana())
+	waitExists(t, &corev1.Service{}, ns, n.Grafana())
+	waitExists(t, &corev1.Service{}, ns, n.PrometheusService())
+	for _, cm := range []string{n.GrafanaConfig(), n.GrafanaDatasources(), n.GrafanaDashboardProvider(), n.GrafanaDashboards()} {
+		waitExists(t, &corev1.ConfigMap{}, ns, cm)
+	}
+	waitExists(t, &corev1.Secret{}, ns, n.GrafanaAdminSecret())
+	waitExists(t, &appsv1.DaemonSet{}, ns, n.NodeExporter())
+	waitExists(t, &appsv1.Deployment{}, ns, n.KubeStateMetrics())
+	waitExists(t, &rbacv1.ClusterRole{}, "", n.ClusterRole(monitoring.ComponentPrometheus))
+	waitExists(t, &rbacv1.ClusterRoleBinding{}, "", n.ClusterRole(monitoring.ComponentKubeStateMetrics))
+
+	// Not stalled any more: waiting for prometheus-operator and Grafana to report.
+	s = waitCondition(t, ns, "main", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonProgressing)
+	if meta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionStalled) != nil {
+		t.Fatalf("still Stalled: %+v", s.Status.Conditions)
+	}
+
+	// The objects are what internal/monitoring renders, accepted by prometheus-operator's CRDs.
+	p := &monitoringv1.Prometheus{}
+	waitExists(t, p, ns, n.Prometheus())
+	if p.Spec.ServiceAccountName != n.PrometheusService() || p.Spec.ServiceMonitorNamespaceSelector == nil ||
+		p.Spec.RuleSelector.MatchLabels[v1alpha1.LabelMonitoringStack] != "main" || p.Spec.Storage.EmptyDir == nil {
+		t.Fatalf("unexpected Prometheus spec: %+v", p.Spec)
+	}
+	if ref := metav1.GetControllerOf(p); ref == nil || ref.UID != s.UID {
+		t.Fatalf("Prometheus is not owned by the stack: %+v", p.OwnerReferences)
+	}
+	rule := &monitoringv1.PrometheusRule{}
+	waitExists(t, rule, ns, n.Rules())
+	if len(rule.Spec.Groups) != len(monitoring.BuiltinRuleGroups()) {
+		t.Fatalf("PrometheusRule has %d groups", len(rule.Spec.Groups))
+	}
+
+	// Ready once prometheus-operator says Prometheus is available and Grafana rolled out.
+	markPrometheusAvailable(t, ns, "main")
+	markDeploymentReady(t, ns, n.Grafana())
+	s = waitCondition(t, ns, "main", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonReady)
+	if s.Status.Prometheus == nil || !s.Status.Prometheus.Ready || s.Status.Prometheus.URL != "http://prometheus-main."+ns+".svc:9090" {
+		t.Fatalf("status.prometheus: %+v", s.Status.Prometheus)
+	}
+	if s.Status.Grafana == nil || !s.Status.Grafana.Ready || s.Status.Grafana.URL != "http://grafana-main."+ns+".svc:3000" ||
+		s.Status.Grafana.AdminSecretRef == nil || s.Status.Grafana.AdminSecretRef.Name != n.GrafanaAdminSecret() {
+		t.Fatalf("status.grafana: %+v", s.Status.Grafana)
+	}
+	if s.Status.ObservedGeneration != s.Generation {
+		t.Fatalf("observedGeneration %d, generation %d", s.Status.ObservedGeneration, s.Generation)
+	}
+
+	deleteStack(t, ns, "main")
+	waitGone(t, &rbacv1.ClusterRole{}, "", n.ClusterRole(monitoring.ComponentPrometheus))
+	waitGone(t, &rbacv1.ClusterRoleBinding{}, "", n.ClusterRole(monitoring.ComponentPrometheus))
+	waitGone(t, &rbacv1.ClusterRole{}, "", n.ClusterRole(monitoring.ComponentKubeStateMetrics))
+}

@@ -1,0 +1,160 @@
+package monitoringstack
+
+import (
+	"context"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/monitoring"
+	"github.com/edgeforge/edgeforge/internal/settings"
+)
+
+// indexAdminSecret indexes MonitoringStacks by the name of the admin Secret they reference.
+const indexAdminSecret = "monitoringstack.spec.grafana.adminCredentialsSecretRef.name"
+
+// ownedCache lets the manager start the reconciler's own cache with the other caches, before
+// the controllers, and wait for it to sync.
+type ownedCache struct{ cache.Cache }
+
+func (c ownedCache) GetCache() cache.Cache { return c.Cache }
+
+// SetupWithManager registers the MonitoringStack controller.
+//
+// Watches: MonitoringStacks (spec, annotation or label changes and deletion, not their own
+// status writes); owned Deployments and Services (the manager's cache, shared with the
+// AppDeployment controller); owned ConfigMaps, ServiceAccounts, DaemonSets and the labelled
+// ClusterRoles/ClusterRoleBindings through a cache of its own limited to objects labelled
+// edgeforge.io/monitoringstack; Secrets as metadata only (the generated admin Secret, and the
+// user's one by field index); and the metadata of prometheus-operator's CRDs. Watches on
+// Prometheus, ServiceMonitor and PrometheusRule objects (in the same label-scoped cache) start
+// once those CRDs are served, so the controller starts, and stalls its stacks with a clear
+// reason, on a cluster without prometheus-operator.
+func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
+	def := settings.Defaults()
+	if opts.GrafanaImage == "" {
+		opts.GrafanaImage = def.GrafanaImage
+	}
+	if opts.NodeExporterImage == "" {
+		opts.NodeExporterImage = def.NodeExporterImage
+	}
+	if opts.KubeStateMetricsImage == "" {
+		opts.KubeStateMetricsImage = def.KubeStateMetricsImage
+	}
+
+	labelled, err := labels.NewRequirement(v1alpha1.LabelMonitoringStack, selection.Exists, nil)
+	if err != nil {
+		return err
+	}
+	owned, err := cache.New(mgr.GetConfig(), cache.Options{
+		HTTPClient:           mgr.GetHTTPClient(),
+		Scheme:               mgr.GetScheme(),
+		Mapper:               mgr.GetRESTMapper(),
+		DefaultLabelSelector: labels.NewSelector().Add(*labelled),
+		DefaultTransform:     cache.TransformStripManagedFields(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(ownedCache{owned}); err != nil {
+		return err
+	}
+
+	r := &Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Recorder:  mgr.GetEventRecorder("edgeforge-monitoringstack"),
+		Options:   opts,
+		owned:     owned,
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.MonitoringStack{}, indexAdminSecret,
+		func(o client.Object) []string {
+			s := o.(*v1alpha1.MonitoringStack)
+			if s.Spec.Grafana != nil && s.Spec.Grafana.AdminCredentialsSecretRef != nil {
+				return []string{s.Spec.Grafana.AdminCredentialsSecretRef.Name}
+			}
+			return nil
+		}); err != nil {
+		return err
+	}
+
+	scheme, mapper := mgr.GetScheme(), mgr.GetRESTMapper()
+	byOwner := func() handler.EventHandler {
+		return handler.EnqueueRequestForOwner(scheme, mapper, &v1alpha1.MonitoringStack{}, handler.OnlyControllerOwner())
+	}
+	deleting := predicate.NewPredicateFuncs(func(o client.Object) bool { return !o.GetDeletionTimestamp().IsZero() })
+	c, err := ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.MonitoringStack{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
+			predicate.LabelChangedPredicate{}, deleting))).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		WatchesRawSource(source.Kind[client.Object](owned, &corev1.ConfigMap{}, byOwner())).
+		WatchesRawSource(source.Kind[client.Object](owned, &corev1.ServiceAccount{}, byOwner())).
+		WatchesRawSource(source.Kind[client.Object](owned, &appsv1.DaemonSet{}, byOwner())).
+		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
+		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.stacksOfSecret)).
+		WatchesRawSource(source.Kind(mgr.GetCache(), crdMetadata(),
+			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o *metav1.PartialObjectMetadata) []reconcile.Request {
+				return r.allStacks(ctx, o)
+			}),
+			predicate.NewTypedPredicateFuncs(func(o *metav1.PartialObjectMetadata) bool { return isOperatorCRD(o) }))).
+		Named("monitoringstack").
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.startWatches = func() error {
+		for _, obj := range []client.Object{&monitoringv1.Prometheus{}, &monitoringv1.ServiceMonitor{}, &monitoringv1.PrometheusRule{}} {
+			if err := c.Watch(source.Kind(owned, obj, byOwner())); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return nil
+}
+
+// stackOfClusterObject maps a labelled ClusterRole or ClusterRoleBinding to its stack.
+func stackOfClusterObject(_ context.Context, o client.Object) []reconcile.Request {
+	l := o.GetLabels()
+	name, ns := l[v1alpha1.LabelMonitoringStack], l[monitoring.LabelStackNamespace]
+	if name == "" || ns == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
+}
+
+// stacksOfSecret maps a Secret to the stack that generated it and to the stacks that name it
+// as their admin Secret.
+func (r *Reconciler) stacksOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "MonitoringStack" && ref.APIVersion == v1alpha1.GroupVersion.String() {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: ref.Name}})
+	}
+	list := &v1alpha1.MonitoringStackList{}
+	if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexAdminSecret: o.GetName()}); err != nil {
+		return reqs
+	}
+	for _, s := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: s.Name}})
+	}
+	return reqs
+}

@@ -1,0 +1,273 @@
+package monitoringstack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/monitoring"
+	"github.com/edgeforge/edgeforge/internal/settings"
+	"github.com/edgeforge/edgeforge/test/testenv"
+)
+
+const timeout = 30 * time.Second
+
+var (
+	env    *testenv.Env
+	k8s    client.Client // the test's own client: its writes are not counted
+	writes *testenv.WriteCounter
+	nsSeq  atomic.Int64
+
+	// crdsInstalled is set once a test has installed prometheus-operator's CRDs: the suite
+	// starts without them, so the first test (crds_test.go) sees a cluster without
+	// prometheus-operator.
+	crdsMu        sync.Mutex
+	crdsInstalled bool
+)
+
+var testOptions = settings.Options{
+	GrafanaImage:          "registry.test/grafana:1",
+	NodeExporterImage:     "registry.test/node-exporter:1",
+	KubeStateMetricsImage: "registry.test/kube-state-metrics:1",
+}
+
+// TestMain starts a real API server WITHOUT prometheus-operator's CRDs and the MonitoringStack
+// controller in a manager whose write requests are counted.
+func TestMain(m *testing.M) {
+	if os.Getenv("EDGEFORGE_TEST_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
+	}
+	var err error
+	env, err = testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	k8s = env.Client
+	cfg, w := testenv.CountWrites(env.Config)
+	writes = w
+	counted := *env
+	counted.Config = cfg
+	stop, err := counted.StartManager(func(mgr ctrl.Manager) error { return SetupWithManager(mgr, testOptions) })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = env.Stop()
+		os.Exit(1)
+	}
+	code := m.Run()
+	stop()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*timeout)
+	t.Cleanup(cancel)
+	return c
+}
+
+// installCRDs installs prometheus-operator's CRDs once.
+func installCRDs(t *testing.T) {
+	t.Helper()
+	crdsMu.Lock()
+	defer crdsMu.Unlock()
+	if crdsInstalled {
+		return
+	}
+	if err := env.InstallPrometheusOperatorCRDs(); err != nil {
+		t.Fatalf("installing prometheus-operator's CRDs: %v", err)
+	}
+	crdsInstalled = true
+}
+
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := fmt.Sprintf("mon-%d", nsSeq.Add(1))
+	if err := k8s.Create(ctx(t), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+func newStack(t *testing.T, ns, name string, mutate func(*v1alpha1.MonitoringStackSpec)) *v1alpha1.MonitoringStack {
+	t.Helper()
+	s := &v1alpha1.MonitoringStack{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	if mutate != nil {
+		mutate(&s.Spec)
+	}
+	if err := k8s.Create(ctx(t), s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// eventually polls cond until it holds or the deadline passes; cond's message says what it saw.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		last = msg
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; last seen: %s", what, last)
+}
+
+func getStack(t *testing.T, ns, name string) *v1alpha1.MonitoringStack {
+	t.Helper()
+	s := &v1alpha1.MonitoringStack{}
+	if err := k8s.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitCondition waits for condition condType of the stack to have status and reason.
+func waitCondition(t *testing.T, ns, name, condType string, status metav1.ConditionStatus, reason string) *v1alpha1.MonitoringStack {
+	t.Helper()
+	var s *v1alpha1.MonitoringStack
+	eventually(t, fmt.Sprintf("%s=%s (%s) on %s/%s", condType, status, reason, ns, name), func() (bool, string) {
+		s = getStack(t, ns, name)
+		c := meta.FindStatusCondition(s.Status.Conditions, condType)
+		if c == nil {
+			return false, fmt.Sprintf("no %s condition: %+v", condType, s.Status.Conditions)
+		}
+		ok := c.Status == status && (reason == "" || c.Reason == reason) && c.ObservedGeneration == s.Generation
+		return ok, fmt.Sprintf("%+v", s.Status.Conditions)
+	})
+	return s
+}
+
+// exists reports whether the object exists (and is not being deleted).
+func exists(t *testing.T, obj client.Object, ns, name string) bool {
+	t.Helper()
+	err := k8s.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, obj)
+	if err != nil {
+		if client.IgnoreNotFound(err) != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	return obj.GetDeletionTimestamp() == nil
+}
+
+func waitExists(t *testing.T, obj client.Object, ns, name string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%T %s/%s to exist", obj, ns, name), func() (bool, string) {
+		return exists(t, obj, ns, name), "absent"
+	})
+}
+
+func waitGone(t *testing.T, obj client.Object, ns, name string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%T %s/%s to be deleted", obj, ns, name), func() (bool, string) {
+		return !exists(t, obj, ns, name), "still there"
+	})
+}
+
+// markPrometheusAvailable plays prometheus-operator: Available=True for the current generation.
+func markPrometheusAvailable(t *testing.T, ns, stack string) {
+	t.Helper()
+	name := monitoring.NamesFor(&v1alpha1.MonitoringStack{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: stack}}).Prometheus()
+	eventually(t, "marking Prometheus available", func() (bool, string) {
+		p := &monitoringv1.Prometheus{}
+		if err := k8s.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, p); err != nil {
+			return false, err.Error()
+		}
+		p.Status.Replicas, p.Status.AvailableReplicas, p.Status.UpdatedReplicas = 1, 1, 1
+		p.Status.Conditions = []monitoringv1.Condition{{
+			Type: monitoringv1.Available, Status: monitoringv1.ConditionTrue, Reason: "AllPodsReady",
+			ObservedGeneration: p.Generation, LastTransitionTime: metav1.Now(),
+		}}
+		if err := k8s.Status().Update(ctx(t), p); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	})
+}
+
+// markDeploymentReady plays kube-controller-manager: every replica updated and available.
+func markDeploymentReady(t *testing.T, ns, name string) {
+	t.Helper()
+	eventually(t, "marking Deployment "+name+" ready", func() (bool, string) {
+		d := &appsv1.Deployment{}
+		if err := k8s.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, d); err != nil {
+			return false, err.Error()
+		}
+		n := *d.Spec.Replicas
+		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n,
+			ReadyReplicas: n, AvailableReplicas: n}
+		if err := k8s.Status().Update(ctx(t), d); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	})
+}
+
+// reconciles is the number of MonitoringStack reconciles that have finished.
+func reconciles(t *testing.T) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == "monitoringstack" {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
+}
+
+// deleteStack deletes a stack and waits until its finalizer has run.
+func deleteStack(t *testing.T, ns, name string) {
+	t.Helper()
+	s := &v1alpha1.MonitoringStack{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	if err := k8s.Delete(ctx(t), s); client.IgnoreNotFound(err) != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &v1alpha1.MonitoringStack{}, ns, name)
+}
+
+// stayQuiet watches for d that the controller neither reconciles (beyond one pass already under
+// way) nor writes: proof of the absence of a loop needs a window of time.
+func stayQuiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	r0, w0 := reconciles(t), writes.Count()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if r := reconciles(t); r > r0+1 {
+			t.Fatalf("%v reconciles while nothing changed", r-r0)
+		}
+	}
+	if w := writes.Count(); w != w0 {
+		t.Fatalf("%d writes while nothing changed", w-w0)
+	}
+}
