@@ -271,3 +271,16 @@ func stayQuiet(t *testing.T, d time.Duration) {
 		t.Fatalf("%d writes while nothing changed", w-w0)
 	}
 }
+
+// updateStack changes the stack's spec, retrying on conflicts with the controller's writes.
+func updateStack(t *testing.T, ns, name string, mutate func(*v1alpha1.MonitoringStack)) {
+	t.Helper()
+	eventually(t, "updating "+ns+"/"+name, func() (bool, string) {
+		s := getStack(t, ns, name)
+		mutate(s)
+		if err := k8s.Update(ctx(t), s); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	})
+}
