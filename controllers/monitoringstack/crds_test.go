@@ -22,7 +22,8 @@ func TestStallsWithoutPrometheusOperatorAndRecovers(t *testing.T) {
 	installed := crdsInstalled
 	crdsMu.Unlock()
 	if installed {
-		t.Fatal("prometheus-operator's CRDs were installed by an earlier test; this test must run first")
+		// go test -count=N runs the tests again in the same process, on the same API server.
+		t.Skip("prometheus-operator's CRDs were installed by an earlier run in this process: a start without them is tested once per process")
 	}
 	ns := newNamespace(t)
 	newStack(t, ns, "main", nil)

@@ -167,4 +167,3 @@ func conditionMessage(s *v1alpha1.MonitoringStack, condType string) string {
 	}
 	return ""
 }
-
