@@ -257,6 +257,9 @@ const (
 	ImageBuildReasonNoDigest = "NoDigest"
 	// ImageBuildReasonSuperseded: the build was deleted because a newer spec or rebuild request replaced it.
 	ImageBuildReasonSuperseded = "Superseded"
+	// ImageBuildReasonRetrying: an attempt of the running build failed and the Job will retry it
+	// (status.currentBuild.reason).
+	ImageBuildReasonRetrying = "Retrying"
 	// ImageBuildReasonJobDeleted: the build Job disappeared before it finished.
 	ImageBuildReasonJobDeleted = "JobDeleted"
 	// ImageBuildReasonPushSecretNotFound: spec.output.pushSecretRef names a missing Secret.

@@ -21,16 +21,17 @@ import (
 
 // observeCurrentBuild reads the running build's Job and pods into status; a finished build
 // becomes status.lastBuild (and, when it pushed, status.digest and status.latestImage).
-func (r *Reconciler) observeCurrentBuild(ctx context.Context, ib *v1alpha1.ImageBuild) error {
+func (p *pass) observeCurrentBuild(ctx context.Context) error {
+	ib := p.ib
 	cur := ib.Status.CurrentBuild
 	if cur == nil {
 		return nil
 	}
 	key := types.NamespacedName{Namespace: ib.Namespace, Name: cur.Name}
 	job := &batchv1.Job{}
-	err := r.Get(ctx, key, job)
+	err := p.Get(ctx, key, job)
 	if apierrors.IsNotFound(err) {
-		err = r.APIReader.Get(ctx, key, job) // the cache may not have seen a Job created a moment ago
+		err = p.APIReader.Get(ctx, key, job) // the cache may not have seen a Job created a moment ago
 	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
@@ -40,7 +41,7 @@ func (r *Reconciler) observeCurrentBuild(ctx context.Context, ib *v1alpha1.Image
 	if err == nil && metav1.IsControlledBy(job, ib) {
 		related = job
 		pods := &corev1.PodList{}
-		if err := r.List(ctx, pods, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelBuild: job.Name}); err != nil {
+		if err := p.List(ctx, pods, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelBuild: job.Name}); err != nil {
 			return err
 		}
 		obs = build.ObserveJob(job, ownedBy(pods.Items, job))
@@ -65,26 +66,27 @@ func (r *Reconciler) observeCurrentBuild(ctx context.Context, ib *v1alpha1.Image
 	if obs.Succeeded {
 		ib.Status.Digest = obs.Digest
 		ib.Status.LatestImage = build.ImageWithDigest(destination(job, ib), obs.Digest)
-		r.Recorder.Eventf(ib, eventRelated(related), corev1.EventTypeNormal, "BuildSucceeded", "Build",
+		p.event(eventRelated(related), corev1.EventTypeNormal, "BuildSucceeded", "Build",
 			"Build %s pushed %s", rec.Name, ib.Status.LatestImage)
-		recordBuildEnd(ib, &rec, resultSucceeded)
+		p.buildEnded(&rec, resultSucceeded)
 		return nil
 	}
-	r.Recorder.Eventf(ib, eventRelated(related), corev1.EventTypeWarning, "BuildFailed", "Build",
+	p.event(eventRelated(related), corev1.EventTypeWarning, "BuildFailed", "Build",
 		"Build %s failed (%s): %s", rec.Name, rec.Reason, build.SummaryLine(rec.Message))
-	recordBuildEnd(ib, &rec, resultFailed)
+	p.buildEnded(&rec, resultFailed)
 	return nil
 }
 
 // supersedeOutdatedBuild deletes a running build that the spec or a rebuild request has moved
 // past, so the build that is due can start.
-func (r *Reconciler) supersedeOutdatedBuild(ctx context.Context, ib *v1alpha1.ImageBuild) error {
+func (p *pass) supersedeOutdatedBuild(ctx context.Context) error {
+	ib := p.ib
 	cur := ib.Status.CurrentBuild
 	if cur == nil || !build.Due(ib) {
 		return nil
 	}
 	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: cur.Name}}
-	if err := r.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+	if err := p.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 		return err
 	}
 	why := fmt.Sprintf("superseded by generation %d of the spec", ib.Generation)
@@ -95,9 +97,9 @@ func (r *Reconciler) supersedeOutdatedBuild(ctx context.Context, ib *v1alpha1.Im
 	rec := *cur
 	rec.CompletionTime, rec.Reason, rec.Message = &now, v1alpha1.ImageBuildReasonSuperseded, why
 	ib.Status.LastBuild, ib.Status.CurrentBuild = &rec, nil
-	r.Recorder.Eventf(ib, nil, corev1.EventTypeNormal, "BuildSuperseded", "Supersede",
+	p.event(nil, corev1.EventTypeNormal, "BuildSuperseded", "Supersede",
 		"Build %s was deleted: %s", rec.Name, why)
-	recordBuildEnd(ib, &rec, resultSuperseded)
+	p.buildEnded(&rec, resultSuperseded)
 	return nil
 }
 
@@ -105,12 +107,13 @@ func (r *Reconciler) supersedeOutdatedBuild(ctx context.Context, ib *v1alpha1.Im
 // edge pool, Secrets, ConfigMap), applies the pod's ServiceAccount and the inline context, and
 // creates Job <name>-<n>. The name is deterministic, so a Job created just before a crash is
 // found and adopted instead of duplicated.
-func (r *Reconciler) startDueBuild(ctx context.Context, ib *v1alpha1.ImageBuild) error {
+func (p *pass) startDueBuild(ctx context.Context) error {
+	ib := p.ib
 	if ib.Status.CurrentBuild != nil || !build.Due(ib) {
 		return nil
 	}
-	in := build.JobInput{Number: ib.Status.BuildCount + 1, DefaultExecutorImage: r.ExecutorImage}
-	if err := r.resolveInputs(ctx, ib, &in); err != nil {
+	in := build.JobInput{Number: ib.Status.BuildCount + 1, DefaultExecutorImage: p.ExecutorImage}
+	if err := p.resolveInputs(ctx, ib, &in); err != nil {
 		return err
 	}
 	job, err := build.RenderJob(ib, in)
@@ -118,7 +121,7 @@ func (r *Reconciler) startDueBuild(ctx context.Context, ib *v1alpha1.ImageBuild)
 		return asStall(err)
 	}
 	owner := []client.ApplyOption{client.FieldOwner(settings.FieldOwner), client.ForceOwnership}
-	if err := r.Apply(ctx, build.RenderServiceAccount(ib), owner...); err != nil {
+	if err := p.Apply(ctx, build.RenderServiceAccount(ib), owner...); err != nil {
 		return fmt.Errorf("applying the build ServiceAccount: %w", err)
 	}
 	cm, err := build.RenderContextConfigMap(ib)
@@ -126,7 +129,7 @@ func (r *Reconciler) startDueBuild(ctx context.Context, ib *v1alpha1.ImageBuild)
 		return asStall(err)
 	}
 	if cm != nil {
-		if err := r.Apply(ctx, cm, owner...); err != nil {
+		if err := p.Apply(ctx, cm, owner...); err != nil {
 			if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
 				return stall(v1alpha1.ImageBuildReasonInvalidContext,
 					"the inline build context cannot be stored in ConfigMap %s: %v", build.ContextConfigMapName(ib), err)
@@ -135,14 +138,14 @@ func (r *Reconciler) startDueBuild(ctx context.Context, ib *v1alpha1.ImageBuild)
 		}
 	}
 
-	if err := r.Create(ctx, job); err != nil {
+	if err := p.Create(ctx, job); err != nil {
 		if !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating build Job %s: %w", job.Name, err)
 		}
-		return r.adoptJob(ctx, ib, job.Name, in.Number)
+		return p.adoptJob(ctx, job.Name, in.Number)
 	}
-	r.recordStart(ib, job.Name, in.Number, ib.Generation)
-	r.Recorder.Eventf(ib, job, corev1.EventTypeNormal, "BuildStarted", "Build",
+	p.recordStart(job.Name, in.Number, ib.Generation)
+	p.event(job, corev1.EventTypeNormal, "BuildStarted", "Build",
 		"Started build %s for generation %d (%s)", job.Name, ib.Generation, ib.Spec.Output.Image)
 	logf.FromContext(ctx).Info("started build", "job", job.Name, "generation", ib.Generation)
 	return nil
@@ -152,9 +155,10 @@ func (r *Reconciler) startDueBuild(ctx context.Context, ib *v1alpha1.ImageBuild)
 // before it could record it (adopted; superseded at once when it is for an older generation),
 // one of a deleted ImageBuild of the same name (wait for the garbage collector), or someone
 // else's (stall).
-func (r *Reconciler) adoptJob(ctx context.Context, ib *v1alpha1.ImageBuild, name string, n int64) error {
+func (p *pass) adoptJob(ctx context.Context, name string, n int64) error {
+	ib := p.ib
 	existing := &batchv1.Job{}
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ib.Namespace, Name: name}, existing); err != nil {
+	if err := p.APIReader.Get(ctx, types.NamespacedName{Namespace: ib.Namespace, Name: name}, existing); err != nil {
 		return fmt.Errorf("reading existing build Job %s: %w", name, err)
 	}
 	if !metav1.IsControlledBy(existing, ib) {
@@ -165,26 +169,28 @@ func (r *Reconciler) adoptJob(ctx context.Context, ib *v1alpha1.ImageBuild, name
 			"Job %s/%s exists and does not belong to this ImageBuild, so build %d cannot start; delete or rename that Job", ib.Namespace, name, n)
 	}
 	_, gen := build.BuildNumber(existing)
-	r.recordStart(ib, name, n, gen)
+	p.recordStart(name, n, gen)
 	if build.Due(ib) { // created for a spec that has changed since
-		if err := r.supersedeOutdatedBuild(ctx, ib); err != nil {
+		if err := p.supersedeOutdatedBuild(ctx); err != nil {
 			return err
 		}
-		return r.startDueBuild(ctx, ib)
+		return p.startDueBuild(ctx)
 	}
 	return nil
 }
 
-func (r *Reconciler) recordStart(ib *v1alpha1.ImageBuild, name string, n, generation int64) {
+func (p *pass) recordStart(name string, n, generation int64) {
+	ib := p.ib
 	ib.Status.BuildCount = n
 	ib.Status.ObservedRebuild = ib.Annotations[v1alpha1.AnnotationRebuild]
 	ib.Status.CurrentBuild = &v1alpha1.BuildRecord{Name: name, Number: n, Generation: generation}
 }
 
 // pruneHistory deletes finished build Jobs beyond the history limits (their pods go with them).
-func (r *Reconciler) pruneHistory(ctx context.Context, ib *v1alpha1.ImageBuild) error {
+func (p *pass) pruneHistory(ctx context.Context) error {
+	ib := p.ib
 	list := &batchv1.JobList{}
-	if err := r.List(ctx, list, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelImageBuild: ib.Name}); err != nil {
+	if err := p.List(ctx, list, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelImageBuild: ib.Name}); err != nil {
 		return err
 	}
 	var owned []batchv1.Job
@@ -199,7 +205,7 @@ func (r *Reconciler) pruneHistory(ctx context.Context, ib *v1alpha1.ImageBuild) 
 	}
 	for _, name := range build.Prune(owned, limit(ib.Spec.SuccessfulBuildsHistoryLimit), limit(ib.Spec.FailedBuildsHistoryLimit), current) {
 		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: name}}
-		if err := r.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		if err := p.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("pruning build Job %s: %w", name, err)
 		}
 	}

@@ -18,9 +18,10 @@ const digest = "sha256:3f0c5e8d4b2a19f7c6e5d4c3b2a1908f7e6d5c4b3a29180f7e6d5c4b3
 // ConfigMap and ServiceAccount owned by the ImageBuild, and then sits at rest without writes.
 func TestBuildLifecycleSucceeds(t *testing.T) {
 	ns := namespace(t)
+	pool := uniquePool()
 	create(t, dockerConfigSecret(ns, "regcred"))
 	create(t, &v1alpha1.EdgeCluster{
-		ObjectMeta: metav1.ObjectMeta{Name: "lifecycle-pool"},
+		ObjectMeta: metav1.ObjectMeta{Name: pool},
 		Spec: v1alpha1.EdgeClusterSpec{NodeTemplate: &v1alpha1.NodeTemplate{Taints: []v1alpha1.Taint{
 			{Key: "edgeforge.io/edge", Value: "true", Effect: corev1.TaintEffectNoSchedule},
 		}}},
@@ -28,7 +29,7 @@ func TestBuildLifecycleSucceeds(t *testing.T) {
 	ib := inlineBuild(ns, "web")
 	ib.Labels = map[string]string{"edgeforge.io/simulate-duration": "3s"}
 	ib.Spec.Output.PushSecretRef = &v1alpha1.LocalObjectReference{Name: "regcred"}
-	ib.Spec.RunOn = &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: "lifecycle-pool"}}
+	ib.Spec.RunOn = &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: pool}}
 	create(t, ib)
 
 	job := waitForJob(t, ns, "web-1")
@@ -57,7 +58,7 @@ func TestBuildLifecycleSucceeds(t *testing.T) {
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken || pod.ServiceAccountName != "web-builder" {
 		t.Errorf("service account: %s, automount %v", pod.ServiceAccountName, pod.AutomountServiceAccountToken)
 	}
-	if pod.NodeSelector[v1alpha1.LabelEdgeCluster] != "lifecycle-pool" || len(pod.Tolerations) != 1 || pod.Tolerations[0].Key != "edgeforge.io/edge" {
+	if pod.NodeSelector[v1alpha1.LabelEdgeCluster] != pool || len(pod.Tolerations) != 1 || pod.Tolerations[0].Key != "edgeforge.io/edge" {
 		t.Errorf("placement: nodeSelector %v, tolerations %v", pod.NodeSelector, pod.Tolerations)
 	}
 	if job.Spec.Template.Labels[v1alpha1.LabelBuild] != "web-1" || job.Spec.Template.Labels["edgeforge.io/simulate-duration"] != "3s" {

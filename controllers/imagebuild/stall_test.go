@@ -54,16 +54,17 @@ func TestMissingPushSecretStallsThenRecovers(t *testing.T) {
 // A missing EdgeCluster stalls the build until the pool exists.
 func TestMissingEdgeClusterStallsThenRecovers(t *testing.T) {
 	ns := namespace(t)
+	pool := uniquePool()
 	ib := inlineBuild(ns, "edge")
-	ib.Spec.RunOn = &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: "stall-pool"}}
+	ib.Spec.RunOn = &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: pool}}
 	create(t, ib)
 	st := waitForStatus(t, ns, "edge", "Stalled EdgeClusterNotFound", stalledWith(v1alpha1.ImageBuildReasonEdgeClusterNotFound))
-	if msg := condition(st, v1alpha1.ConditionStalled).Message; !strings.Contains(msg, "EdgeCluster stall-pool") {
+	if msg := condition(st, v1alpha1.ConditionStalled).Message; !strings.Contains(msg, "EdgeCluster "+pool) {
 		t.Errorf("Stalled message = %q", msg)
 	}
-	create(t, &v1alpha1.EdgeCluster{ObjectMeta: metav1.ObjectMeta{Name: "stall-pool"}})
+	create(t, &v1alpha1.EdgeCluster{ObjectMeta: metav1.ObjectMeta{Name: pool}})
 	job := waitForJob(t, ns, "edge-1")
-	if job.Spec.Template.Spec.NodeSelector[v1alpha1.LabelEdgeCluster] != "stall-pool" {
+	if job.Spec.Template.Spec.NodeSelector[v1alpha1.LabelEdgeCluster] != pool {
 		t.Errorf("nodeSelector = %v", job.Spec.Template.Spec.NodeSelector)
 	}
 }

@@ -110,6 +110,9 @@ func namespace(t *testing.T) string {
 	return ns.Name
 }
 
+// uniquePool is a fresh name for a (cluster-scoped) EdgeCluster.
+func uniquePool() string { return fmt.Sprintf("pool-%d", nsSeq.Add(1)) }
+
 // waitFor polls cond until it returns true, failing the test after the timeout.
 func waitFor(t *testing.T, what string, cond func() (bool, error)) {
 	t.Helper()

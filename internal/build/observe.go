@@ -121,9 +121,17 @@ func ObserveJob(job *batchv1.Job, pods []corev1.Pod) Observation {
 		return o
 	}
 
-	// Running (or about to): say what the pod is waiting for, if anything.
-	if latest != nil && latest.Status.Phase == corev1.PodPending {
-		o.Reason, o.Message = podProblem(latest)
+	// Running (or about to): say what the pod is waiting for, or that an attempt failed and
+	// the Job will retry it.
+	if latest != nil {
+		switch latest.Status.Phase {
+		case corev1.PodPending:
+			o.Reason, o.Message = podProblem(latest)
+		case corev1.PodFailed:
+			reason, msg := podProblem(latest)
+			o.Reason = v1alpha1.ImageBuildReasonRetrying
+			o.Message = fmt.Sprintf("attempt %d failed (%s): %s", max(job.Status.Failed, 1), reason, SummaryLine(msg))
+		}
 	}
 	return o
 }

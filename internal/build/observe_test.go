@@ -64,6 +64,9 @@ func TestObserveJob(t *testing.T) {
 		{"no pod yet", job(), nil, false, false, "", "", 0},
 		{"image pull backoff", job(), []corev1.Pod{pod("p1", 0, corev1.PodPending, waiting("ImagePullBackOff", "Back-off pulling image \"kaniko\""))},
 			false, false, "ImagePullBackOff", "Back-off pulling image", 1},
+		{"attempt failed, retry pending", func() *batchv1.Job { j := job(); j.Status.Failed = 1; return j }(),
+			[]corev1.Pod{pod("p1", 0, corev1.PodFailed, term(1, "Error", "INFO x\nerror building image: flaky network"))},
+			false, false, v1alpha1.ImageBuildReasonRetrying, "attempt 1 failed (BuildFailed): error building image: flaky network", 1},
 		{"container creating is not news", job(), []corev1.Pod{pod("p1", 0, corev1.PodPending, waiting("ContainerCreating", ""))},
 			false, false, "", "", 1},
 		{"unschedulable", job(), []corev1.Pod{{

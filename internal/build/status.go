@@ -49,7 +49,7 @@ func Summarize(ib *v1alpha1.ImageBuild) {
 		st.Phase = v1alpha1.BuildPhaseBuilding
 		msg := fmt.Sprintf("Build %s is running", cur.Name)
 		if cur.Message != "" {
-			msg = fmt.Sprintf("Build %s is waiting (%s): %s", cur.Name, cur.Reason, SummaryLine(cur.Message))
+			msg = fmt.Sprintf("Build %s is running (%s): %s", cur.Name, cur.Reason, SummaryLine(cur.Message))
 		}
 		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.ImageBuildReasonBuilding, msg)
 	case Due(ib):

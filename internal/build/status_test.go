@@ -61,7 +61,7 @@ func TestSummarize(t *testing.T) {
 		{"building", v1alpha1.ImageBuildStatus{BuildCount: 1, CurrentBuild: &v1alpha1.BuildRecord{Name: "web-1", Number: 1, Generation: 1}},
 			v1alpha1.BuildPhaseBuilding, metav1.ConditionFalse, v1alpha1.ImageBuildReasonBuilding, "Build web-1 is running", true},
 		{"building but stuck", v1alpha1.ImageBuildStatus{BuildCount: 1, CurrentBuild: &v1alpha1.BuildRecord{Name: "web-1", Number: 1, Generation: 1, Reason: "ImagePullBackOff", Message: "Back-off pulling image"}},
-			v1alpha1.BuildPhaseBuilding, metav1.ConditionFalse, v1alpha1.ImageBuildReasonBuilding, "waiting (ImagePullBackOff): Back-off pulling image", true},
+			v1alpha1.BuildPhaseBuilding, metav1.ConditionFalse, v1alpha1.ImageBuildReasonBuilding, "running (ImagePullBackOff): Back-off pulling image", true},
 		{"succeeded", v1alpha1.ImageBuildStatus{BuildCount: 1, LatestImage: "r/web@" + digest, LastBuild: &v1alpha1.BuildRecord{Name: "web-1", Number: 1, Generation: 1, Reason: v1alpha1.ImageBuildReasonBuildSucceeded}},
 			v1alpha1.BuildPhaseSucceeded, metav1.ConditionTrue, v1alpha1.ImageBuildReasonBuildSucceeded, "Build web-1 pushed r/web@" + digest, false},
 		{"failed", v1alpha1.ImageBuildStatus{BuildCount: 1, LastBuild: &v1alpha1.BuildRecord{Name: "web-1", Number: 1, Generation: 1, Reason: "OOMKilled", Message: "ran out of memory"}},
