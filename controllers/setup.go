@@ -6,6 +6,7 @@ package controllers
 import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/edgeforge/edgeforge/controllers/appdeployment"
 	"github.com/edgeforge/edgeforge/controllers/imagebuild"
 	"github.com/edgeforge/edgeforge/controllers/monitoringstack"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -19,6 +20,7 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	for _, setup := range []func(ctrl.Manager, settings.Options) error{
 		// One line per kind: <kind>.SetupWithManager.
 		imagebuild.SetupWithManager,
+		appdeployment.SetupWithManager,
 		monitoringstack.SetupWithManager,
 	} {
 		if err := setup(mgr, opts); err != nil {

@@ -108,7 +108,14 @@ func container(app *v1alpha1.AppDeployment, image string) *corev1ac.ContainerApp
 			WithProtocol(corev1.Protocol(protocol(p))))
 	}
 	for i := range s.Env {
-		c.WithEnv(applyConfigOf[corev1ac.EnvVarApplyConfiguration](&s.Env[i]))
+		env := applyConfigOf[corev1ac.EnvVarApplyConfiguration](&s.Env[i])
+		// fieldRef is an atomic struct: edgeforge owns all of it, including the apiVersion the API
+		// server defaults, so the render sets that default too (else the live object would never
+		// look like the render, and every reconcile would apply).
+		if f := env.ValueFrom; f != nil && f.FieldRef != nil && f.FieldRef.APIVersion == nil {
+			f.FieldRef.WithAPIVersion("v1")
+		}
+		c.WithEnv(env)
 	}
 	for i := range s.EnvFrom {
 		c.WithEnvFrom(applyConfigOf[corev1ac.EnvFromSourceApplyConfiguration](&s.EnvFrom[i]))

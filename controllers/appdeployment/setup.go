@@ -1,0 +1,214 @@
+package appdeployment
+
+import (
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/settings"
+)
+
+// Field indexes on AppDeployments, so a change of a referenced object maps to the AppDeployments
+// that reference it without listing them all.
+const (
+	indexImageBuild  = "spec.imageFrom.imageBuildRef.name"
+	indexEdgeCluster = "spec.placement.edgeClusterRef.name"
+	indexMetrics     = "spec.metrics"
+)
+
+// SetupWithManager registers the AppDeployment controller: it owns the children, follows the
+// ImageBuilds and EdgeClusters AppDeployments reference (field indexes), and watches the
+// metadata of prometheus-operator's ServiceMonitor CRD so apps with spec.metrics get their
+// ServiceMonitor as soon as it is installed. The ServiceMonitor watch itself starts then.
+func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
+	r := &Reconciler{
+		Client:     mgr.GetClient(),
+		Recorder:   mgr.GetEventRecorder("edgeforge-appdeployment"),
+		RESTMapper: mgr.GetRESTMapper(),
+		mgr:        mgr,
+	}
+	ctx := context.Background()
+	for name, extract := range map[string]func(*v1alpha1.AppDeployment) []string{
+		indexImageBuild:  imageBuildName,
+		indexEdgeCluster: edgeClusterName,
+		indexMetrics:     hasMetrics,
+	} {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.AppDeployment{}, name, func(o client.Object) []string {
+			return extract(o.(*v1alpha1.AppDeployment))
+		}); err != nil {
+			return err
+		}
+	}
+
+	c, err := ctrl.NewControllerManagedBy(mgr).
+		Named("appdeployment").
+		// Its own status writes do not wake it up.
+		For(&v1alpha1.AppDeployment{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Deployment status drives the rollout; the other children matter when they change or go.
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}, builder.WithPredicates(ignoreStatusOnlyUpdates[client.Object]())).
+		Owns(&networkingv1.Ingress{}, builder.WithPredicates(ignoreStatusOnlyUpdates[client.Object]())).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, builder.WithPredicates(ignoreStatusOnlyUpdates[client.Object]())).
+		Owns(&policyv1.PodDisruptionBudget{}, builder.WithPredicates(ignoreStatusOnlyUpdates[client.Object]())).
+		Watches(&v1alpha1.ImageBuild{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexImageBuild, true)),
+			builder.WithPredicates(buildOutcomeChanged())).
+		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false)),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.withMetrics),
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == serviceMonitorCRD }))).
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.ctrl = c
+	return nil
+}
+
+// CacheOptions narrows the manager's caches of the kinds AppDeployments own to the objects
+// edgeforge made (label app.kubernetes.io/managed-by=edgeforge), instead of every Deployment,
+// Service, Ingress, HPA and PDB of the cluster, and keeps only edgeforge's own managedFields
+// entry of each (the controller compares against it; the others, e.g. kube-controller-manager's
+// status entries, are dead weight). main.go merges it into the manager's cache.Options.ByObject.
+// Do not combine it with a cache-wide transform that strips managedFields: without edgeforge's
+// entry every reconcile would re-apply every child.
+//
+// ServiceMonitors are not in it: a ByObject entry needs the kind to exist when the manager
+// starts. The controller makes its own cache for them, with the same options
+// (childCacheOptions), once prometheus-operator's CRD is installed.
+func CacheOptions() map[client.Object]cache.ByObject {
+	by := childCacheOptions()
+	return map[client.Object]cache.ByObject{
+		&appsv1.Deployment{}:                     by,
+		&corev1.Service{}:                        by,
+		&networkingv1.Ingress{}:                  by,
+		&autoscalingv2.HorizontalPodAutoscaler{}: by,
+		&policyv1.PodDisruptionBudget{}:          by,
+	}
+}
+
+// childCacheOptions caches the children edgeforge made, with only edgeforge's managedFields.
+func childCacheOptions() cache.ByObject {
+	return cache.ByObject{
+		Label:     labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}),
+		Transform: keepOwnManagedFields,
+	}
+}
+
+// keepOwnManagedFields drops the managedFields entries of other field managers.
+func keepOwnManagedFields(in any) (any, error) {
+	obj, ok := in.(metav1.Object)
+	if !ok {
+		return in, nil // e.g. a tombstone
+	}
+	mf := obj.GetManagedFields()
+	kept := mf[:0:0]
+	for _, e := range mf {
+		if e.Manager == fieldOwner {
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) != len(mf) {
+		obj.SetManagedFields(kept)
+	}
+	return in, nil
+}
+
+func imageBuildName(a *v1alpha1.AppDeployment) []string {
+	if a.Spec.ImageFrom == nil {
+		return nil
+	}
+	return []string{a.Spec.ImageFrom.ImageBuildRef.Name}
+}
+
+func edgeClusterName(a *v1alpha1.AppDeployment) []string {
+	if a.Spec.Placement == nil || a.Spec.Placement.EdgeClusterRef == nil {
+		return nil
+	}
+	return []string{a.Spec.Placement.EdgeClusterRef.Name}
+}
+
+func hasMetrics(a *v1alpha1.AppDeployment) []string {
+	if a.Spec.Metrics == nil {
+		return nil
+	}
+	return []string{"true"}
+}
+
+// referencing maps a referenced object to the AppDeployments whose index holds its name (in its
+// namespace when namespaced).
+func (r *Reconciler) referencing(index string, namespaced bool) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		opts := []client.ListOption{client.MatchingFields{index: o.GetName()}, client.UnsafeDisableDeepCopy}
+		if namespaced {
+			opts = append(opts, client.InNamespace(o.GetNamespace()))
+		}
+		return r.requests(ctx, opts...)
+	}
+}
+
+// withMetrics maps the ServiceMonitor CRD to every AppDeployment with spec.metrics.
+func (r *Reconciler) withMetrics(ctx context.Context, _ client.Object) []reconcile.Request {
+	return r.requests(ctx, client.MatchingFields{indexMetrics: "true"}, client.UnsafeDisableDeepCopy)
+}
+
+func (r *Reconciler) requests(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	list := &v1alpha1.AppDeploymentList{}
+	if err := r.List(ctx, list, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing AppDeployments to enqueue")
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, a := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+	}
+	return reqs
+}
+
+// buildOutcomeChanged passes ImageBuild updates that matter to the apps following it: a new
+// latestImage (a new rollout) or a new phase (the WaitingForBuild message).
+func buildOutcomeChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*v1alpha1.ImageBuild)
+		n, ok2 := e.ObjectNew.(*v1alpha1.ImageBuild)
+		return !ok1 || !ok2 || o.Status.LatestImage != n.Status.LatestImage || o.Status.Phase != n.Status.Phase
+	}}
+}
+
+// ignoreStatusOnlyUpdates drops updates of a child that changed nothing but its status (an HPA's
+// current metrics, a PDB's healthy pod count): nothing edgeforge applies can have drifted then.
+func ignoreStatusOnlyUpdates[T client.Object]() predicate.TypedPredicate[T] {
+	return predicate.TypedFuncs[T]{UpdateFunc: func(e event.TypedUpdateEvent[T]) bool {
+		return !equality.Semantic.DeepEqual(withoutStatus(e.ObjectOld), withoutStatus(e.ObjectNew))
+	}}
+}
+
+func withoutStatus(obj runtime.Object) map[string]any {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil
+	}
+	delete(m, "status")
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "resourceVersion")
+		delete(md, "managedFields")
+	}
+	return m
+}

@@ -1,0 +1,208 @@
+package appdeployment
+
+import (
+	"context"
+	"encoding/json"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/app"
+	"github.com/edgeforge/edgeforge/internal/conditions"
+)
+
+// observeDeployment reads the live Deployment (if this AppDeployment controls one) and copies
+// its replica counts into the status, so they stay true even when a later step stalls.
+func (r *Reconciler) observeDeployment(ctx context.Context, s *state) (bool, error) {
+	d := &appsv1.Deployment{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(s.app), d)
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	case metav1.IsControlledBy(d, s.app):
+		s.deployment = d
+		app.ObserveDeployment(&s.app.Status, d)
+	}
+	return false, nil
+}
+
+// validate stalls on what admission should have rejected (objects stored before a rule existed).
+func (r *Reconciler) validate(_ context.Context, s *state) (bool, error) {
+	if err := app.Validate(s.app); err != nil {
+		return false, stall(v1alpha1.AppDeploymentReasonInvalidSpec, "Invalid spec: %v", err)
+	}
+	return false, nil
+}
+
+// resolveImage finds the image the spec asks for: spec.image, or the latest image of
+// spec.imageFrom's ImageBuild. Before that ImageBuild's first success nothing is applied
+// (Reconciling while it builds, Stalled once it failed), and a missing ImageBuild stalls; the
+// ImageBuild watch brings the AppDeployment back in either case.
+func (r *Reconciler) resolveImage(ctx context.Context, s *state) (bool, error) {
+	from := s.app.Spec.ImageFrom
+	if from == nil {
+		s.target = s.app.Spec.Image
+		return false, nil
+	}
+	ib := &v1alpha1.ImageBuild{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: s.app.Namespace, Name: from.ImageBuildRef.Name}, ib); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, stall(v1alpha1.AppDeploymentReasonImageBuildNotFound,
+				"ImageBuild %s/%s (spec.imageFrom.imageBuildRef) does not exist; create it or change spec.imageFrom",
+				s.app.Namespace, from.ImageBuildRef.Name)
+		}
+		return false, err
+	}
+	image, wait, failed := app.BuildImage(ib)
+	switch {
+	case image != "":
+		s.target = image
+		return false, nil
+	case failed:
+		return false, stall(v1alpha1.AppDeploymentReasonWaitingForBuild, "%s", wait)
+	default:
+		s.app.Status.ObservedGeneration = s.app.Generation
+		conditions.MarkReconciling(&s.app.Status.Conditions, s.app.Generation, v1alpha1.AppDeploymentReasonWaitingForBuild, wait)
+		return true, nil
+	}
+}
+
+// resolvePlacement reads the EdgeCluster of spec.placement.edgeClusterRef (its taints become
+// tolerations). A missing one stalls; the EdgeCluster watch brings the AppDeployment back.
+func (r *Reconciler) resolvePlacement(ctx context.Context, s *state) (bool, error) {
+	pl := s.app.Spec.Placement
+	if pl == nil || pl.EdgeClusterRef == nil {
+		return false, nil
+	}
+	ec := &v1alpha1.EdgeCluster{}
+	if err := r.Get(ctx, types.NamespacedName{Name: pl.EdgeClusterRef.Name}, ec); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, stall(v1alpha1.AppDeploymentReasonEdgeClusterNotFound,
+				"EdgeCluster %s (spec.placement.edgeClusterRef) does not exist; create it or change spec.placement",
+				pl.EdgeClusterRef.Name)
+		}
+		return false, err
+	}
+	s.pool = ec
+	return false, nil
+}
+
+// applyWorkload decides which image runs (following the spec, or rolling back), then applies
+// the Deployment, Service, Ingress, HPA and PDB the spec asks for and deletes those it no longer
+// asks for. A child that already carries everything edgeforge would apply is left alone.
+func (r *Reconciler) applyWorkload(ctx context.Context, s *state) (bool, error) {
+	obj := s.app
+	s.decision = app.DecideRollout(app.RolloutInput{
+		Target:          s.target,
+		RollbackEnabled: app.RollbackEnabled(obj),
+		LastGoodImage:   obj.Status.LastGoodImage,
+		FailedImage:     obj.Status.FailedImage,
+		Deployment:      s.deployment,
+	})
+	if err := r.handOverReplicas(ctx, s); err != nil {
+		return false, err
+	}
+
+	running := app.RunningImage(s.deployment)
+	desired := app.DesiredDeployment(obj, s.decision.Image, s.pool)
+	applied, err := r.reconcileChild(ctx, obj, typedChild(&appsv1.Deployment{}, desired, appsv1ac.ExtractDeployment))
+	if err != nil {
+		return false, err
+	}
+	if applied {
+		// The apply response (now in desired) is the Deployment as it is after this apply.
+		d, err := asDeployment(desired)
+		if err != nil {
+			return false, err
+		}
+		s.deployment = d
+		if running != s.decision.Image {
+			r.recordRollout(obj, running, s.decision)
+		}
+	}
+
+	for _, c := range []child{
+		typedChild(&corev1.Service{}, app.DesiredService(obj), corev1ac.ExtractService),
+		typedChild(&networkingv1.Ingress{}, app.DesiredIngress(obj), networkingv1ac.ExtractIngress),
+		typedChild(&autoscalingv2.HorizontalPodAutoscaler{}, app.DesiredHPA(obj), autoscalingv2ac.ExtractHorizontalPodAutoscaler),
+		typedChild(&policyv1.PodDisruptionBudget{}, app.DesiredPDB(obj), policyv1ac.ExtractPodDisruptionBudget),
+	} {
+		if _, err := r.reconcileChild(ctx, obj, c); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// handOverReplicas runs once when spec.autoscaling is turned on for a running Deployment. The
+// next apply leaves replicas out for the HPA; were edgeforge the field's only owner, server-side
+// apply would remove it and the Deployment would drop to 1 replica until the HPA acts. So the
+// current value is first co-owned by a second field manager (the "transferring ownership" recipe
+// of the server-side apply docs), and stays until the HPA changes it.
+func (r *Reconciler) handOverReplicas(ctx context.Context, s *state) error {
+	d := s.deployment
+	if s.app.Spec.Autoscaling == nil || d == nil || d.Spec.Replicas == nil {
+		return nil
+	}
+	ours, err := appsv1ac.ExtractDeployment(d, fieldOwner)
+	if err != nil || ours.Spec == nil || ours.Spec.Replicas == nil {
+		return err // edgeforge does not own replicas (any more): nothing to hand over
+	}
+	handover := appsv1ac.Deployment(d.Name, d.Namespace).
+		WithSpec(appsv1ac.DeploymentSpec().WithReplicas(*d.Spec.Replicas))
+	return r.Apply(ctx, handover, client.FieldOwner(handoverFieldOwner))
+}
+
+// asDeployment converts an applied Deployment apply configuration (holding the API server's
+// response) into a Deployment.
+func asDeployment(ac *appsv1ac.DeploymentApplyConfiguration) (*appsv1.Deployment, error) {
+	data, err := json.Marshal(ac)
+	if err != nil {
+		return nil, err
+	}
+	d := &appsv1.Deployment{}
+	return d, json.Unmarshal(data, d)
+}
+
+// recordRollout counts and announces a new image in the Deployment.
+func (r *Reconciler) recordRollout(obj *v1alpha1.AppDeployment, from string, dec app.RolloutDecision) {
+	switch {
+	case dec.RolledBack:
+		rollbacks.Inc()
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, v1alpha1.AppDeploymentReasonRolledBack, "RollBack", "%s",
+			app.RolledBackMessage(dec.FailedImage, dec.Image))
+	case from == "":
+		rollouts.Inc()
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "RolloutStarted", "RollOut", "Rolling out %s", dec.Image)
+	default:
+		rollouts.Inc()
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "RolloutStarted", "RollOut", "Rolling out %s (was %s)", dec.Image, from)
+	}
+}
+
+// summarize writes the status from the Deployment as it is after this pass, and announces a
+// completed rollout.
+func (r *Reconciler) summarize(_ context.Context, s *state) (bool, error) {
+	before := s.app.Status.LastGoodImage
+	app.Summarize(s.app, s.deployment, s.decision)
+	if lg := s.app.Status.LastGoodImage; lg != before && lg != "" {
+		r.Recorder.Eventf(s.app, nil, corev1.EventTypeNormal, v1alpha1.AppDeploymentReasonRolledOut, "RollOut",
+			"%s is rolled out: %s replicas available", lg, s.app.Status.Ready)
+	}
+	return false, nil
+}
