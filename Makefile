@@ -133,7 +133,7 @@ REPLACES ?=
 # OLM channels the bundle is published in, and the default one.
 CHANNELS ?= alpha
 DEFAULT_CHANNEL ?= alpha
-# The bundle image (make bundle-build / bundle-push).
+# The bundle image (make bundle-build).
 BUNDLE_IMG ?= edgeforge/edgeforge-bundle:v$(VERSION)
 
 .PHONY: docker-build
