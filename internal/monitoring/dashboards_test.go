@@ -2,6 +2,9 @@ package monitoring
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -60,6 +63,31 @@ func TestDashboardsAreWellFormed(t *testing.T) {
 					t.Errorf("%s, panel %q: target needs expr, refId and the provisioned datasource: %+v", name, p.Title, q)
 				}
 			}
+		}
+	}
+}
+
+// docs/monitoringstack.md lists every built-in alert and dashboard.
+func TestDocsListEveryAlertAndDashboard(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "monitoringstack.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	for _, g := range BuiltinRuleGroups() {
+		for _, r := range g.Rules {
+			if !strings.Contains(doc, "`"+r.Alert+"`") {
+				t.Errorf("docs/monitoringstack.md does not list alert %s", r.Alert)
+			}
+		}
+	}
+	for name, d := range Dashboards() {
+		var meta struct{ UID, Title string }
+		if err := json.Unmarshal([]byte(d), &meta); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(doc, "`"+meta.Title+"` (`"+meta.UID+"`)") {
+			t.Errorf("docs/monitoringstack.md does not list dashboard %s (%s, uid %s)", name, meta.Title, meta.UID)
 		}
 	}
 }
