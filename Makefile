@@ -49,7 +49,7 @@ generate: controller-gen ## Generate deepcopy code (zz_generated.deepcopy.go).
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
 .PHONY: verify-generated
-verify-generated: manifests generate fmt ## Fail if generated code, manifests or formatting are out of date.
+verify-generated: manifests generate bundle fmt ## Fail if generated code, manifests, the OLM bundle or formatting are out of date.
 	@if [ -n "$$(git status --porcelain)" ]; then \
 	  echo "Generated or formatted files differ from what is committed; run 'make manifests generate fmt' and commit:"; \
 	  git status --porcelain; git --no-pager diff --stat; exit 1; fi
@@ -63,12 +63,16 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: controlplane
-controlplane: ## Build (or reuse) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok.
+controlplane: ## Build (or reuse) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, prometheus-operator.
 	@echo "control plane binaries: $$(hack/controlplane.sh)"
 
 .PHONY: test
-test: manifests generate fmt vet controlplane ## Run unit, envtest and e2e tests (real kube-apiserver; e2e on a local cluster).
+test: manifests generate fmt vet test-deps controlplane build-installer ## Run unit, envtest and e2e tests (real kube-apiserver; e2e on a local cluster).
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test ./... -timeout 25m -coverprofile cover.out $(GOTESTFLAGS)
+
+.PHONY: test-deps
+test-deps: ## Install promtool and prometheus (Debian's prometheus package) for the real-tool checks, if missing.
+	hack/test-deps.sh
 
 .PHONY: test-short
 test-short: controlplane ## Run unit and envtest tests only (no local cluster).
@@ -91,7 +95,7 @@ run: manifests generate fmt vet ## Run the operator from your host against the l
 ##@ Local cluster
 
 .PHONY: cluster-up
-cluster-up: ## Start the local cluster (etcd, apiserver, controller-manager, scheduler, kwok + fake edge nodes).
+cluster-up: ## Start the local cluster (etcd, apiserver, controller-manager, scheduler, prometheus-operator, kwok + fake edge nodes).
 	hack/cluster.sh up
 
 .PHONY: cluster-down

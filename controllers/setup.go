@@ -4,9 +4,15 @@
 package controllers
 
 import (
+	"fmt"
+	"reflect"
+
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/controllers/appdeployment"
+	"github.com/edgeforge/edgeforge/controllers/edgecluster"
 	"github.com/edgeforge/edgeforge/controllers/imagebuild"
 	"github.com/edgeforge/edgeforge/controllers/monitoringstack"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -21,6 +27,7 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		// One line per kind: <kind>.SetupWithManager.
 		imagebuild.SetupWithManager,
 		appdeployment.SetupWithManager,
+		edgecluster.SetupWithManager,
 		monitoringstack.SetupWithManager,
 	} {
 		if err := setup(mgr, opts); err != nil {
@@ -28,4 +35,27 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		}
 	}
 	return nil
+}
+
+// CacheOptions merges the per-kind cache restrictions (label-selected caches of the objects
+// edgeforge owns) into the manager's cache.Options.ByObject, so the operator caches what it
+// made rather than every Job, Pod, Deployment and Service of the cluster. Two controllers
+// restricting the same kind differently is a programming error.
+func CacheOptions() (map[client.Object]cache.ByObject, error) {
+	merged := map[client.Object]cache.ByObject{}
+	seen := map[reflect.Type]string{}
+	for name, opts := range map[string]map[client.Object]cache.ByObject{
+		"imagebuild":    imagebuild.CacheOptions(),
+		"appdeployment": appdeployment.CacheOptions(),
+	} {
+		for obj, by := range opts {
+			t := reflect.TypeOf(obj)
+			if other, dup := seen[t]; dup {
+				return nil, fmt.Errorf("cache options for %s set by both %s and %s", t, other, name)
+			}
+			seen[t] = name
+			merged[obj] = by
+		}
+	}
+	return merged, nil
 }
