@@ -2,8 +2,8 @@ package monitoringstack
 
 import (
 	"context"
-	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -82,11 +82,11 @@ func (r *Reconciler) requirePrometheusOperator(ctx context.Context, stack *v1alp
 			strings.Join(missing, ", "))
 	}
 	if len(unserved) > 0 {
-		// The CRDs exist but discovery does not serve them yet (not Established): their status
-		// update re-enqueues the stack; the error backs off meanwhile.
+		// The CRDs exist but are not served yet (not Established, or discovery lags behind):
+		// a short wait, since discovery catching up sends no event.
 		conditions.MarkReconciling(&stack.Status.Conditions, stack.Generation, v1alpha1.MonitoringStackReasonProgressing,
 			"Waiting for prometheus-operator's CRD(s) "+strings.Join(unserved, ", ")+" to be served")
-		return true, fmt.Errorf("CRD(s) %s not served yet", strings.Join(unserved, ", "))
+		return true, &requeueError{after: time.Second, reason: "CRD(s) " + strings.Join(unserved, ", ") + " not served yet"}
 	}
 	return false, r.watchOperatorKinds()
 }
@@ -112,3 +112,12 @@ func sortedCRDNames() []string {
 		"servicemonitors.monitoring.coreos.com",
 	}
 }
+
+// requeueError asks for another look after a while, without an error (and its log and
+// backoff): for waits on something no watch reports.
+type requeueError struct {
+	after  time.Duration
+	reason string
+}
+
+func (e *requeueError) Error() string { return e.reason }

@@ -98,7 +98,14 @@ func TestStallsWithoutPrometheusOperatorAndRecovers(t *testing.T) {
 		t.Fatalf("observedGeneration %d, generation %d", s.Status.ObservedGeneration, s.Generation)
 	}
 
+	if v := readyGauge(t, ns, "main"); v == nil || *v != 1 {
+		t.Fatalf("edgeforge_monitoringstack_ready = %v, want 1", v)
+	}
+
 	deleteStack(t, ns, "main")
+	if v := readyGauge(t, ns, "main"); v != nil {
+		t.Fatalf("edgeforge_monitoringstack_ready still exported for a deleted stack: %v", *v)
+	}
 	waitGone(t, &rbacv1.ClusterRole{}, "", n.ClusterRole(monitoring.ComponentPrometheus))
 	waitGone(t, &rbacv1.ClusterRoleBinding{}, "", n.ClusterRole(monitoring.ComponentPrometheus))
 	waitGone(t, &rbacv1.ClusterRole{}, "", n.ClusterRole(monitoring.ComponentKubeStateMetrics))

@@ -38,7 +38,8 @@ type Reconciler struct {
 	// APIReader reads the user's Grafana admin Secret (to check its keys), which no cache holds.
 	APIReader client.Reader
 	Scheme    *runtime.Scheme
-	// Recorder records Stalled, Ready and AdminSecretGenerated events.
+	// Recorder records Stalled, Ready and AdminSecretGenerated events; metrics.go exports
+	// edgeforge_monitoringstack_ready.
 	Recorder events.EventRecorder
 	// Options carries the exporter and Grafana images.
 	Options settings.Options
@@ -116,6 +117,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	patcher := patch.NewStatusPatcher(r.Client, stack)
 	defer func() {
 		stack.Status.ObservedGeneration = stack.Generation
+		recordReady(stack, meta.IsStatusConditionTrue(stack.Status.Conditions, v1alpha1.ConditionReady))
 		retErr = kerrors.NewAggregate([]error{retErr, patcher.Patch(ctx, stack)})
 	}()
 
@@ -126,7 +128,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	} {
 		stop, err := step(ctx, stack)
 		var s *stallError
+		var rq *requeueError
 		switch {
+		case errors.As(err, &rq):
+			return ctrl.Result{RequeueAfter: rq.after}, nil
 		case errors.As(err, &s):
 			r.markStalled(stack, s)
 			return ctrl.Result{}, reconcile.TerminalError(err)
@@ -221,6 +226,7 @@ func (r *Reconciler) finalize(ctx context.Context, stack *v1alpha1.MonitoringSta
 			}
 		}
 	}
+	forgetStack(stack)
 	before := stack.DeepCopy()
 	controllerutil.RemoveFinalizer(stack, v1alpha1.MonitoringStackFinalizer)
 	return client.IgnoreNotFound(r.Patch(ctx, stack, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})))

@@ -13,6 +13,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -257,7 +258,10 @@ func deleteStack(t *testing.T, ns, name string) {
 	if err := k8s.Delete(ctx(t), s); client.IgnoreNotFound(err) != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, &v1alpha1.MonitoringStack{}, ns, name)
+	eventually(t, "the finalizer to let "+ns+"/"+name+" go", func() (bool, string) {
+		err := k8s.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, &v1alpha1.MonitoringStack{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
 }
 
 // stayQuiet watches for d that the controller neither reconciles (beyond one pass already under
@@ -286,4 +290,29 @@ func updateStack(t *testing.T, ns, name string, mutate func(*v1alpha1.Monitoring
 		}
 		return true, ""
 	})
+}
+
+// readyGauge is edgeforge_monitoringstack_ready for a stack; nil when not exported.
+func readyGauge(t *testing.T, ns, name string) *float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "edgeforge_monitoringstack_ready" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == ns && labels["name"] == name {
+				v := m.GetGauge().GetValue()
+				return &v
+			}
+		}
+	}
+	return nil
 }
