@@ -67,9 +67,10 @@ func Desired(stack *v1alpha1.MonitoringStack, opts settings.Options) ([]Object, 
 		add(GVKConfigMap, ns, name, configMap(stack, name, data), g && ok)
 	}
 	adminSecret := AdminSecretName(stack)
-	add(GVKSecret, ns, n.GrafanaAdminSecret(), nil, false) // placeholder replaced below when wanted
-	if g && spec.Grafana.AdminCredentialsSecretRef == nil {
-		out = out[:len(out)-1] // the generated Secret is created, not applied nor deleted
+	if !g || spec.Grafana.AdminCredentialsSecretRef != nil {
+		// Not wanted: delete the generated Secret if present. When wanted it is created once
+		// by the controller (AdminSecret), never applied.
+		add(GVKSecret, ns, n.GrafanaAdminSecret(), nil, false)
 	}
 	add(GVKDeployment, ns, n.Grafana(), grafanaDeployment(stack, GrafanaImage(stack, opts.GrafanaImage), adminSecret, ConfigChecksum(cms, adminSecret)), g)
 	add(GVKService, ns, n.Grafana(), grafanaService(stack), g)
