@@ -70,14 +70,20 @@ func (r *Reconciler) applyServiceMonitor(ctx context.Context, s *state) (bool, e
 	return false, nil
 }
 
+// crdMetadata is a CustomResourceDefinition as metadata only.
+func crdMetadata() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	return m
+}
+
 // serviceMonitorsServed reports whether the ServiceMonitor CRD exists (from the cached CRD
 // metadata: no API call) and its kind is served (the REST mapper, which rediscovers a group it
 // does not know). A CRD that exists but is not served yet (just created: discovery follows its
 // Established condition with a delay, and no CRD event marks that moment) is a transient error:
 // the workqueue retries with backoff until discovery has it.
 func (r *Reconciler) serviceMonitorsServed(ctx context.Context) (bool, error) {
-	crd := &metav1.PartialObjectMetadata{}
-	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	crd := crdMetadata()
 	if err := r.Get(ctx, client.ObjectKey{Name: serviceMonitorCRD}, crd); err != nil {
 		return false, client.IgnoreNotFound(err)
 	}
