@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -98,7 +99,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 			return ctrl.Result{}, nil
 		}
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: s.requeueAfter}, nil
 }
 
 // state is what the steps of one reconcile learn and pass on.
@@ -108,6 +109,8 @@ type state struct {
 	target     string                // the image the spec asks for
 	pool       *v1alpha1.EdgeCluster // spec.placement.edgeClusterRef, when set
 	decision   app.RolloutDecision
+	// requeueAfter asks for another look, for a wait no watch reports (discovery catching up).
+	requeueAfter time.Duration
 }
 
 // stallError is a problem only the user can fix; the AppDeployment is marked Stalled and waits

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -34,16 +35,24 @@ const serviceMonitorCRD = "servicemonitors.monitoring.coreos.com"
 func (r *Reconciler) applyServiceMonitor(ctx context.Context, s *state) (bool, error) {
 	obj := s.app
 	desired := app.DesiredServiceMonitor(obj)
-	served, err := r.serviceMonitorsServed(ctx)
+	served, pending, err := r.serviceMonitorsServed(ctx)
+	if err != nil {
+		return false, err
+	}
 	if !served {
 		if desired == nil {
 			meta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady)
-		} else {
-			conditions.Set(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse, obj.Generation,
-				v1alpha1.AppDeploymentReasonCRDNotInstalled, fmt.Sprintf("prometheus-operator's ServiceMonitor CRD (%s) is not installed; "+
-					"the ServiceMonitor for spec.metrics is created as soon as it is", serviceMonitorCRD))
+			return false, nil
 		}
-		return false, err
+		msg := fmt.Sprintf("prometheus-operator's ServiceMonitor CRD (%s) is not installed; "+
+			"the ServiceMonitor for spec.metrics is created as soon as it is", serviceMonitorCRD)
+		if pending {
+			msg = fmt.Sprintf("prometheus-operator's ServiceMonitor CRD (%s) is installed but not served yet", serviceMonitorCRD)
+			s.requeueAfter = time.Second
+		}
+		conditions.Set(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse, obj.Generation,
+			v1alpha1.AppDeploymentReasonCRDNotInstalled, msg)
+		return false, nil
 	}
 	reader, err := r.serviceMonitors(ctx)
 	if err != nil {
@@ -78,26 +87,25 @@ func crdMetadata() *metav1.PartialObjectMetadata {
 }
 
 // serviceMonitorsServed reports whether the ServiceMonitor CRD exists (from the cached CRD
-// metadata: no API call) and its kind is served (the REST mapper, which rediscovers a group it
-// does not know). A CRD that exists but is not served yet (just created: discovery follows its
-// Established condition with a delay, and no CRD event marks that moment) is a transient error:
-// the workqueue retries with backoff until discovery has it.
-func (r *Reconciler) serviceMonitorsServed(ctx context.Context) (bool, error) {
+// metadata: no API call) and whether its kind is served (the REST mapper, which rediscovers a
+// group it does not know). A CRD that exists but is not served yet is pending: just created,
+// discovery follows its Established condition with a delay that no event reports.
+func (r *Reconciler) serviceMonitorsServed(ctx context.Context) (served, pending bool, err error) {
 	crd := crdMetadata()
 	if err := r.Get(ctx, client.ObjectKey{Name: serviceMonitorCRD}, crd); err != nil {
-		return false, client.IgnoreNotFound(err)
+		return false, false, client.IgnoreNotFound(err)
 	}
 	if !crd.DeletionTimestamp.IsZero() {
-		return false, nil
+		return false, false, nil
 	}
 	gk := monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.ServiceMonitorsKind).GroupKind()
 	if _, err := r.RESTMapper.RESTMapping(gk, monitoringv1.SchemeGroupVersion.Version); err != nil {
 		if meta.IsNoMatchError(err) {
-			return false, fmt.Errorf("CRD %s exists but its kind is not served yet: %w", serviceMonitorCRD, err)
+			return false, true, nil
 		}
-		return false, err
+		return false, false, err
 	}
-	return true, nil
+	return true, false, nil
 }
 
 // serviceMonitors returns the reader for ServiceMonitors. On first use (once their kind is

@@ -25,7 +25,7 @@ func TestServiceMonitorAppearsWithTheCRD(t *testing.T) {
 	})
 	key := client.ObjectKeyFromObject(a)
 	a = getApp(t, key)
-	if served, err := (&Reconciler{Client: k8s, RESTMapper: k8s.RESTMapper()}).serviceMonitorsServed(ctx(t)); err != nil || served {
+	if served, _, err := (&Reconciler{Client: k8s, RESTMapper: k8s.RESTMapper()}).serviceMonitorsServed(ctx(t)); err != nil || served {
 		t.Skipf("prometheus-operator's CRDs are installed already (served %v, err %v): run this test on its own", served, err)
 	}
 
