@@ -3,6 +3,9 @@ package appdeployment
 import (
 	"bytes"
 	"fmt"
+	"math/rand"
+	"strings"
+	"sync"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -24,9 +27,10 @@ import (
 // status tells what runs and where.
 func TestChildrenAreCreatedAndOwned(t *testing.T) {
 	ns := namespace(t)
+	nodePort := freeNodePort()
 	a := newApp(t, ns, "shop", func(a *v1alpha1.AppDeployment) {
 		a.Spec.Replicas = ptr.To[int32](3)
-		a.Spec.Service = &v1alpha1.AppService{Type: v1alpha1.ServiceTypeNodePort, NodePort: ptr.To[int32](30081)}
+		a.Spec.Service = &v1alpha1.AppService{Type: v1alpha1.ServiceTypeNodePort, NodePort: ptr.To(nodePort)}
 		a.Spec.Ingress = &v1alpha1.AppIngress{Host: "shop.example.com", TLSSecretName: "shop-tls"}
 		a.Spec.Autoscaling = &v1alpha1.Autoscaling{MaxReplicas: 5}
 		a.Spec.DisruptionBudget = &v1alpha1.DisruptionBudget{MinAvailable: ptr.To(intstr.FromInt32(1))}
@@ -47,8 +51,8 @@ func TestChildrenAreCreatedAndOwned(t *testing.T) {
 	if err := k8s.Get(ctx(t), key, svc); err != nil {
 		t.Fatal(err)
 	}
-	if svc.Spec.Type != corev1.ServiceTypeNodePort || svc.Spec.Ports[0].NodePort != 30081 {
-		t.Errorf("Service %s nodePort %d, want NodePort 30081", svc.Spec.Type, svc.Spec.Ports[0].NodePort)
+	if svc.Spec.Type != corev1.ServiceTypeNodePort || svc.Spec.Ports[0].NodePort != nodePort {
+		t.Errorf("Service %s nodePort %d, want NodePort %d", svc.Spec.Type, svc.Spec.Ports[0].NodePort, nodePort)
 	}
 
 	waitFor(t, key, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.AppDeploymentReasonRollingOut)
@@ -139,3 +143,40 @@ func TestAutoscalingTakesOverReplicas(t *testing.T) {
 		t.Errorf("replicas = %d after handing them to the HPA, want 3", *d.Spec.Replicas)
 	}
 }
+
+// A child the API server refuses (here: a node port another Service has) stalls the
+// AppDeployment with the server's message; fixing the spec recovers it.
+func TestRejectedChildStalls(t *testing.T) {
+	ns := namespace(t)
+	nodePort := freeNodePort()
+	first := newApp(t, ns, "first", func(a *v1alpha1.AppDeployment) {
+		a.Spec.Service = &v1alpha1.AppService{Type: v1alpha1.ServiceTypeNodePort, NodePort: ptr.To(nodePort)}
+	})
+	eventually(t, "the first app's Service", func() error {
+		return k8s.Get(ctx(t), client.ObjectKeyFromObject(first), &corev1.Service{})
+	})
+	second := newApp(t, ns, "second", func(a *v1alpha1.AppDeployment) {
+		a.Spec.Service = &v1alpha1.AppService{Type: v1alpha1.ServiceTypeNodePort, NodePort: ptr.To(nodePort)}
+	})
+	key := client.ObjectKeyFromObject(second)
+	got := waitFor(t, key, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.AppDeploymentReasonChildRejected)
+	if msg := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady).Message; !strings.Contains(msg, "The API server rejected Service "+ns+"/second") ||
+		!strings.Contains(msg, "already allocated") {
+		t.Errorf("Ready message %q", msg)
+	}
+	updateApp(t, key, func(a *v1alpha1.AppDeployment) { a.Spec.Service.NodePort = nil })
+	waitFor(t, key, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.AppDeploymentReasonRollingOut)
+}
+
+// freeNodePort picks a node port no other test of this run uses (envtest deletes nothing).
+func freeNodePort() int32 {
+	nodePortMu.Lock()
+	defer nodePortMu.Unlock()
+	nextNodePort++
+	return nextNodePort
+}
+
+var (
+	nodePortMu   sync.Mutex
+	nextNodePort = int32(30000 + rand.Intn(2000))
+)
