@@ -148,7 +148,7 @@ func JoinSecret(pool *v1alpha1.EdgeCluster, namespace string, data map[string]st
 		WithType("Opaque").
 		WithLabels(poolLabels(pool.Name, "join")).
 		WithOwnerReferences(ownerRef(pool)).
-		WithStringData(data)
+		WithData(bytesMap(data))
 }
 
 // PoolLabel is the node label every join command sets: edgeforge.io/edge-cluster=<pool>.
@@ -292,7 +292,7 @@ func BootstrapKubeconfig(pool, endpoint string, caPEM []byte, tok Token) string 
 	return string(data)
 }
 
-// shellQuote quotes s for a POSIX shell: 'it'\''s'.
+// shellQuote quotes s for a POSIX shell: inside single quotes, each quote is closed, escaped and reopened.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -79,7 +79,7 @@ func TokenSecret(pool *v1alpha1.EdgeCluster, tok Token) *corev1ac.SecretApplyCon
 		WithLabels(poolLabels(pool.Name, "bootstrap-token")).
 		WithAnnotations(map[string]string{AnnotationTokenTTL: tok.TTL.String()}).
 		WithOwnerReferences(ownerRef(pool)).
-		WithStringData(map[string]string{
+		WithData(bytesMap(map[string]string{
 			bootstrapapi.BootstrapTokenIDKey:               tok.ID,
 			bootstrapapi.BootstrapTokenSecretKey:           tok.Secret,
 			bootstrapapi.BootstrapTokenExpirationKey:       tok.Expiration.UTC().Format(time.RFC3339),
@@ -87,7 +87,29 @@ func TokenSecret(pool *v1alpha1.EdgeCluster, tok Token) *corev1ac.SecretApplyCon
 			bootstrapapi.BootstrapTokenUsageSigningKey:     "true",
 			bootstrapapi.BootstrapTokenExtraGroupsKey:      NodeBootstrapGroup,
 			bootstrapapi.BootstrapTokenDescriptionKey:      fmt.Sprintf("edgeforge join token of EdgeCluster %s", pool.Name),
-		})
+		}))
+}
+
+// TokenSecretObject is TokenSecret as the API server stores it (for planning with a token just
+// created, before the cache shows it).
+func TokenSecretObject(pool *v1alpha1.EdgeCluster, tok Token) corev1.Secret {
+	ac := TokenSecret(pool, tok)
+	return corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: *ac.Name, Namespace: *ac.Namespace, Labels: ac.Labels, Annotations: ac.Annotations},
+		Type:       *ac.Type,
+		Data:       ac.Data,
+	}
+}
+
+// bytesMap turns string values into Secret data. Secrets are applied with data, not stringData:
+// the API server folds stringData into data after server-side apply has recorded ownership, so
+// a key later dropped from stringData would stay in data for ever.
+func bytesMap(m map[string]string) map[string][]byte {
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k] = []byte(v)
+	}
+	return out
 }
 
 // ParseTokenSecret reads a token Secret written by TokenSecret. ok is false when the Secret is

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 	"sigs.k8s.io/yaml"
@@ -51,15 +50,9 @@ func TestTokenSecret(t *testing.T) {
 	}
 	golden(t, "token-secret.yaml", got)
 
-	// What the API server would store: stringData becomes data; ParseTokenSecret reads it back.
-	ac := TokenSecret(pool(nil), testToken)
-	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: *ac.Name, Namespace: *ac.Namespace, Annotations: ac.Annotations, Labels: ac.Labels},
-		Type:       *ac.Type, Data: map[string][]byte{},
-	}
-	for k, v := range ac.StringData {
-		s.Data[k] = []byte(v)
-	}
+	// What the API server would store; ParseTokenSecret reads it back.
+	sec := TokenSecretObject(pool(nil), testToken)
+	s := &sec
 	if s.Namespace != "kube-system" || s.Name != "bootstrap-token-abcdef" || s.Type != bootstrapapi.SecretTypeBootstrapToken {
 		t.Errorf("secret %s/%s type %s", s.Namespace, s.Name, s.Type)
 	}
@@ -76,13 +69,7 @@ func TestTokenSecret(t *testing.T) {
 }
 
 func tokenSecret(id string, exp time.Time, ttl time.Duration) corev1.Secret {
-	tok := Token{ID: id, Secret: "0123456789abcdef", Expiration: exp, TTL: ttl}
-	ac := TokenSecret(pool(nil), tok)
-	s := corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: *ac.Name, Namespace: *ac.Namespace, Annotations: ac.Annotations}, Type: *ac.Type, Data: map[string][]byte{}}
-	for k, v := range ac.StringData {
-		s.Data[k] = []byte(v)
-	}
-	return s
+	return TokenSecretObject(pool(nil), Token{ID: id, Secret: "0123456789abcdef", Expiration: exp, TTL: ttl})
 }
 
 func TestPlanTokens(t *testing.T) {

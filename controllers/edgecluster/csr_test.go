@@ -1,0 +1,147 @@
+package edgecluster
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"net"
+	"testing"
+	"time"
+
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/edge"
+)
+
+// asNode is a client that authenticates as the node's kubelet would (user system:node:<name>
+// in group system:nodes), by impersonation.
+func asNode(t *testing.T, name string) client.Client {
+	t.Helper()
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:node:" + name, Groups: []string{"system:nodes"}}
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// servingCSR creates, as node, a kubelet-serving CSR for the given names.
+func servingCSR(t *testing.T, node, name string, dns []string, ips ...string) *certificatesv1.CertificateSigningRequest {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: "system:node:" + node, Organization: []string{"system:nodes"}}, DNSNames: dns}
+	for _, ip := range ips {
+		tmpl.IPAddresses = append(tmpl.IPAddresses, net.ParseIP(ip))
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr := &certificatesv1.CertificateSigningRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: certificatesv1.CertificateSigningRequestSpec{
+			Request:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+			SignerName: certificatesv1.KubeletServingSignerName,
+			Usages:     []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth},
+		},
+	}
+	if err := asNode(t, node).Create(ctxT(t), csr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctxT(t), csr) })
+	return csr
+}
+
+func approved(csr *certificatesv1.CertificateSigningRequest) bool {
+	return !edge.CSRPending(csr)
+}
+
+// With approveServingCSRs, a member's kubelet-serving CSR for its own names is approved; one
+// with a SAN that is not the node's, and one from a node outside the pool, are left pending.
+func TestServingCSRApproval(t *testing.T) {
+	// Nodes may create CSRs (on a real cluster the Node authorizer allows it; envtest has RBAC only).
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "test-nodes-create-csrs"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:node-bootstrapper"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:nodes"}},
+	}
+	create(t, crb)
+	t.Cleanup(func() { _ = k8s.Delete(ctxT(t), crb) })
+
+	edgeNode(t, "csr-1", "csrs", func(n *corev1.Node) {
+		n.Status = readyStatus("csr-1", "10.0.1.1", corev1.ConditionTrue, clk.Now().Add(-time.Hour))
+	})
+	edgeNode(t, "csr-stranger", "", func(n *corev1.Node) {
+		n.Status = readyStatus("csr-stranger", "10.0.1.2", corev1.ConditionTrue, clk.Now().Add(-time.Hour))
+	})
+	newPool(t, "csrs", v1alpha1.EdgeClusterSpec{ApproveServingCSRs: true})
+	waitForPool(t, "csrs", "the member", func(ec *v1alpha1.EdgeCluster) bool { return ec.Status.TotalNodes == 1 })
+
+	good := servingCSR(t, "csr-1", "csr-good", []string{"csr-1"}, "10.0.1.1")
+	badSAN := servingCSR(t, "csr-1", "csr-bad-san", []string{"csr-1", "kubernetes.default.svc"}, "10.0.1.1")
+	stranger := servingCSR(t, "csr-stranger", "csr-stranger", []string{"csr-stranger"}, "10.0.1.2")
+
+	waitFor(t, "the good CSR approved", func() (bool, error) {
+		if err := get(t, "", good.Name, good); err != nil {
+			return false, err
+		}
+		return approved(good), nil
+	})
+	c := good.Status.Conditions[0]
+	if c.Type != certificatesv1.CertificateApproved || c.Status != corev1.ConditionTrue || c.Reason != edge.ApprovalReason {
+		t.Errorf("condition %+v", c)
+	}
+	if good.Spec.Username != "system:node:csr-1" {
+		t.Errorf("requested by %s", good.Spec.Username)
+	}
+	waitForEvent(t, "csrs", v1alpha1.EdgeClusterEventServingCSRApproved)
+
+	poke(t, "csrs") // one more reconcile with the bad ones around
+	time.Sleep(300 * time.Millisecond)
+	for _, csr := range []*certificatesv1.CertificateSigningRequest{badSAN, stranger} {
+		if err := get(t, "", csr.Name, csr); err != nil {
+			t.Fatal(err)
+		}
+		if len(csr.Status.Conditions) != 0 {
+			t.Errorf("%s: %+v, want left alone (neither approved nor denied)", csr.Name, csr.Status.Conditions)
+		}
+	}
+}
+
+// Without approveServingCSRs nothing is approved.
+func TestServingCSRApprovalOff(t *testing.T) {
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "test-nodes-create-csrs-off"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:node-bootstrapper"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:nodes"}},
+	}
+	create(t, crb)
+	t.Cleanup(func() { _ = k8s.Delete(ctxT(t), crb) })
+	edgeNode(t, "csr-off-1", "csrs-off", func(n *corev1.Node) {
+		n.Status = readyStatus("csr-off-1", "10.0.2.1", corev1.ConditionTrue, clk.Now().Add(-time.Hour))
+	})
+	newPool(t, "csrs-off", v1alpha1.EdgeClusterSpec{})
+	waitForPool(t, "csrs-off", "the member", func(ec *v1alpha1.EdgeCluster) bool { return ec.Status.TotalNodes == 1 })
+	csr := servingCSR(t, "csr-off-1", "csr-off", []string{"csr-off-1"}, "10.0.2.1")
+	poke(t, "csrs-off")
+	time.Sleep(500 * time.Millisecond)
+	if err := get(t, "", csr.Name, csr); err != nil {
+		t.Fatal(err)
+	}
+	if approved(csr) {
+		t.Error("approved although approveServingCSRs is off")
+	}
+}

@@ -1,0 +1,136 @@
+package edgecluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/edge"
+)
+
+// reconcileNodes applies the node template to members (and takes it off nodes that left), then
+// computes the pool's health, records membership and readiness events, and comes back when a
+// NotReady member's grace period ends.
+func (r *Reconciler) reconcileNodes(ctx context.Context, p *pass) error {
+	nodes, err := r.poolNodes(ctx, p.ec.Name)
+	if err != nil {
+		return err
+	}
+	var members []corev1.Node
+	var errs []error
+	for i := range nodes {
+		n := &nodes[i]
+		var plan edge.NodeTemplatePlan
+		switch owner := n.Labels[v1alpha1.LabelEdgeCluster]; {
+		case owner == p.ec.Name:
+			members = append(members, *n)
+			plan = edge.PlanNodeTemplate(p.ec.Name, p.ec.Spec.NodeTemplate, n)
+		case owner != "" && r.poolExists(ctx, owner):
+			continue // moved to another pool: that pool applies its own template over this one
+		default:
+			plan = edge.PlanNodeTemplate("", nil, n) // left the pool: take the template off
+		}
+		if err := r.applyNodeTemplate(ctx, n, plan); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	h := edge.EvaluateHealth(members, &p.ec.Spec, p.now)
+	r.recordNodeEvents(p.ec, h)
+	st := &p.ec.Status
+	st.Nodes, st.TotalNodes, st.ReadyNodes, st.MissingNodes, st.Ready = h.Nodes, h.Total, h.Ready, h.Missing, h.ReadyColumn()
+	setNodeGauge(p.ec.Name, h.Ready, h.Total-h.Ready)
+	if !h.NextDeadline.IsZero() {
+		p.requeueAfter(h.NextDeadline.Sub(p.now))
+	}
+	p.health = &h
+	if len(errs) > 0 {
+		return fmt.Errorf("applying the node template: %w", errs[0])
+	}
+	return nil
+}
+
+// poolNodes are the pool's members and the nodes still carrying its template.
+func (r *Reconciler) poolNodes(ctx context.Context, pool string) ([]corev1.Node, error) {
+	list := &corev1.NodeList{}
+	if err := r.Cache.List(ctx, list, client.MatchingFields{indexPool: pool}); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+func (r *Reconciler) poolExists(ctx context.Context, name string) bool {
+	err := r.Get(ctx, types.NamespacedName{Name: name}, &v1alpha1.EdgeCluster{})
+	return err == nil || !apierrors.IsNotFound(err) // when unsure, leave the node alone
+}
+
+// applyNodeTemplate carries out a plan on one node: the merged taint list with an
+// optimistic-lock patch (taints are an atomic list: see edge.NodeTemplatePlan), then the labels
+// and annotations with server-side apply under edge.FieldManager.
+func (r *Reconciler) applyNodeTemplate(ctx context.Context, node *corev1.Node, plan edge.NodeTemplatePlan) error {
+	if plan.Taints != nil {
+		base := node.DeepCopy() // the cache shares its objects: never modify node itself
+		mod := node.DeepCopy()
+		mod.Spec.Taints = plan.Taints
+		if err := r.Patch(ctx, mod, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(edge.FieldManager)); err != nil {
+			return fmt.Errorf("node %s taints: %w", node.Name, err)
+		}
+	}
+	if plan.Apply != nil {
+		if err := r.Apply(ctx, plan.Apply, client.FieldOwner(edge.FieldManager), client.ForceOwnership); err != nil {
+			return fmt.Errorf("node %s labels and annotations: %w", node.Name, err)
+		}
+	}
+	return nil
+}
+
+// recordNodeEvents compares the new health with the last status and records what changed:
+// NodeJoined, NodeLeft, NodeReady (a NotReady member is Ready again) and NodeNotReady (a member
+// passed the grace period; once per NotReady episode).
+func (r *Reconciler) recordNodeEvents(ec *v1alpha1.EdgeCluster, h edge.PoolHealth) {
+	ch := edge.DiffNodes(ec.Status.Nodes, h.Nodes)
+	if len(ch.Joined) > 0 {
+		r.Recorder.Eventf(ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeJoined, "Join",
+			"%d node(s) joined the pool: %s", len(ch.Joined), edge.NameList(ch.Joined, 10))
+	}
+	if len(ch.Left) > 0 {
+		r.Recorder.Eventf(ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeLeft, "Leave",
+			"%d node(s) left the pool: %s", len(ch.Left), edge.NameList(ch.Left, 10))
+	}
+	if len(ch.Recovered) > 0 {
+		r.Recorder.Eventf(ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeReady, "Recover",
+			"%d node(s) Ready again: %s", len(ch.Recovered), edge.NameList(ch.Recovered, 10))
+	}
+
+	since := map[string]time.Time{}
+	for _, n := range h.Nodes {
+		if !n.Ready {
+			since[n.Name] = n.NotReadySince.Time
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.notified == nil {
+		r.notified = map[string]map[string]time.Time{}
+	}
+	seen := r.notified[ec.Name]
+	next := map[string]time.Time{}
+	var fresh []string
+	for _, name := range h.Unhealthy {
+		if t, ok := seen[name]; !ok || !t.Equal(since[name]) {
+			fresh = append(fresh, name)
+		}
+		next[name] = since[name]
+	}
+	r.notified[ec.Name] = next
+	if len(fresh) > 0 {
+		r.Recorder.Eventf(ec, nil, corev1.EventTypeWarning, v1alpha1.EdgeClusterEventNodeNotReady, "Degrade",
+			"%d node(s) NotReady for longer than %s: %s", len(fresh), edge.GracePeriod(&ec.Spec), edge.NameList(fresh, 10))
+	}
+}

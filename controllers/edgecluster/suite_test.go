@@ -1,0 +1,363 @@
+package edgecluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/settings"
+	"github.com/edgeforge/edgeforge/test/testenv"
+)
+
+const (
+	operatorNamespace = "edgeforge-test"
+	timeout           = 30 * time.Second
+)
+
+var (
+	env    *testenv.Env
+	k8s    client.Client // the test's own client: its writes are not counted
+	writes *testenv.WriteCounter
+	// clk is the controller's clock: tests move it to reach token rotation and grace periods,
+	// then poke the pool (an annotation) so it is reconciled at the new time.
+	clk = clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
+)
+
+// TestMain starts a real API server and the EdgeCluster controller with a fake clock, in a
+// manager whose requests are counted (to prove there are no writes at rest).
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	var err error
+	env, err = testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	k8s = env.Client
+	code := func() int {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}
+		if err := k8s.Create(context.Background(), ns); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		cfg, w := testenv.CountWrites(env.Config)
+		writes = w
+		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+			Scheme:                 env.Scheme,
+			Metrics:                metricsserver.Options{BindAddress: "0"},
+			HealthProbeBindAddress: "0",
+		})
+		if err == nil {
+			err = setup(mgr, settings.Options{Namespace: operatorNamespace}, clk)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := mgr.Start(ctx); err != nil {
+				fmt.Fprintln(os.Stderr, "manager:", err)
+			}
+		})
+		defer func() { cancel(); wg.Wait() }()
+		return m.Run()
+	}()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+func zapLevel() zapcore.Level {
+	if os.Getenv("TEST_VERBOSE") != "" {
+		return zapcore.DebugLevel
+	}
+	return zapcore.ErrorLevel
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// waitFor polls cond until it returns true, failing the test after the timeout.
+func waitFor(t *testing.T, what string, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		ok, err := cond()
+		if ok && err == nil {
+			return
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s (last error: %v)", what, last)
+}
+
+func create(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8s.Create(ctxT(t), obj); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func get(t *testing.T, ns, name string, obj client.Object) error {
+	return k8s.Get(ctxT(t), types.NamespacedName{Namespace: ns, Name: name}, obj)
+}
+
+// newPool creates an EdgeCluster and deletes it (waiting until it is gone) when the test ends.
+func newPool(t *testing.T, name string, spec v1alpha1.EdgeClusterSpec) *v1alpha1.EdgeCluster {
+	t.Helper()
+	ec := &v1alpha1.EdgeCluster{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}
+	create(t, ec)
+	t.Cleanup(func() { deletePool(t, name) })
+	return ec
+}
+
+func deletePool(t *testing.T, name string) {
+	t.Helper()
+	ec := &v1alpha1.EdgeCluster{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := k8s.Delete(context.Background(), ec); err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("deleting EdgeCluster %s: %v", name, err)
+		return
+	}
+	waitFor(t, "EdgeCluster "+name+" to be gone", func() (bool, error) {
+		err := get(t, "", name, &v1alpha1.EdgeCluster{})
+		return apierrors.IsNotFound(err), nil
+	})
+}
+
+// waitForPool waits until the pool's status (for its current generation) satisfies cond.
+func waitForPool(t *testing.T, name, what string, cond func(*v1alpha1.EdgeCluster) bool) *v1alpha1.EdgeCluster {
+	t.Helper()
+	ec := &v1alpha1.EdgeCluster{}
+	waitFor(t, what, func() (bool, error) {
+		if err := get(t, "", name, ec); err != nil {
+			return false, err
+		}
+		return ec.Status.ObservedGeneration == ec.Generation && cond(ec), nil
+	})
+	return ec
+}
+
+func condition(ec *v1alpha1.EdgeCluster, typ string) *metav1.Condition {
+	for i := range ec.Status.Conditions {
+		if ec.Status.Conditions[i].Type == typ {
+			return &ec.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func condIs(ec *v1alpha1.EdgeCluster, typ string, status metav1.ConditionStatus) bool {
+	c := condition(ec, typ)
+	return c != nil && c.Status == status
+}
+
+// poke changes an annotation of the pool, which makes the controller reconcile it (at the
+// fake clock's current time) without changing its spec.
+func poke(t *testing.T, name string) {
+	t.Helper()
+	ec := &v1alpha1.EdgeCluster{}
+	if err := get(t, "", name, ec); err != nil {
+		t.Fatal(err)
+	}
+	orig := ec.DeepCopy()
+	if ec.Annotations == nil {
+		ec.Annotations = map[string]string{}
+	}
+	ec.Annotations["test.edgeforge.io/poke"] = fmt.Sprint(time.Now().UnixNano())
+	if err := k8s.Patch(ctxT(t), ec, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// edgeNode creates a Ready member node of pool (pool "" for no pool) and deletes it at the end.
+func edgeNode(t *testing.T, name, pool string, mutate func(*corev1.Node)) *corev1.Node {
+	t.Helper()
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+		corev1.LabelArchStable: "arm64", corev1.LabelOSStable: "linux", corev1.LabelHostname: name,
+	}}}
+	if pool != "" {
+		n.Labels[v1alpha1.LabelEdgeCluster] = pool
+	}
+	if mutate != nil {
+		mutate(n)
+	}
+	status := n.Status
+	create(t, n)
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}) })
+	if status.Conditions == nil {
+		status = readyStatus(name, "10.0.0.5", corev1.ConditionTrue, clk.Now().Add(-time.Hour))
+	}
+	n.Status = status
+	if err := k8s.Status().Update(ctxT(t), n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func readyStatus(name, ip string, ready corev1.ConditionStatus, since time.Time) corev1.NodeStatus {
+	return corev1.NodeStatus{
+		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip}, {Type: corev1.NodeHostName, Address: name}},
+		NodeInfo:  corev1.NodeSystemInfo{Architecture: "arm64", OperatingSystem: "linux", KubeletVersion: "v1.37.2"},
+		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: ready, Reason: "Test",
+			LastTransitionTime: metav1.NewTime(since), LastHeartbeatTime: metav1.NewTime(clk.Now())}},
+	}
+}
+
+// setReady changes a node's Ready condition (as a kubelet or the node lifecycle controller does).
+func setReady(t *testing.T, name string, ready corev1.ConditionStatus, since time.Time) {
+	t.Helper()
+	n := &corev1.Node{}
+	if err := get(t, "", name, n); err != nil {
+		t.Fatal(err)
+	}
+	ip := "10.0.0.5"
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			ip = a.Address
+		}
+	}
+	n.Status = readyStatus(name, ip, ready, since)
+	if err := k8s.Status().Update(ctxT(t), n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// poolEvents returns the notes of the events with reason about the pool.
+func poolEvents(t *testing.T, pool, reason string) []string {
+	t.Helper()
+	list := &eventsv1.EventList{}
+	if err := k8s.List(ctxT(t), list); err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, e := range list.Items {
+		if e.Reason == reason && e.Regarding.Name == pool && e.Regarding.Kind == "EdgeCluster" {
+			notes = append(notes, e.Note)
+		}
+	}
+	return notes
+}
+
+func waitForEvent(t *testing.T, pool, reason string) []string {
+	t.Helper()
+	var notes []string
+	waitFor(t, "event "+reason, func() (bool, error) {
+		notes = poolEvents(t, pool, reason)
+		return len(notes) > 0, nil
+	})
+	return notes
+}
+
+// reconciles is how many times the controller has finished a reconcile.
+func reconciles(t *testing.T) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == "edgecluster" {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
+// assertNoWritesAtRest pokes the pool and checks the reconcile that follows writes nothing.
+func assertNoWritesAtRest(t *testing.T, name string) {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		before, n := writes.Count(), reconciles(t)
+		poke(t, name)
+		waitFor(t, "a reconcile after the poke", func() (bool, error) { return reconciles(t) > n, nil })
+		time.Sleep(100 * time.Millisecond) // let a requeued follow-up (if any) finish too
+		if got := writes.Count() - before; got == 0 {
+			return
+		} else if attempt == 3 {
+			t.Fatalf("re-reconciling an unchanged EdgeCluster made %d write(s)", got)
+		}
+	}
+}
+
+func mustJSON(v any) string {
+	data, _ := json.Marshal(v)
+	return string(data)
+}
+
+// dtoMetric finds one gauge series in the controller-runtime registry.
+type dtoMetric struct{ value float64 }
+
+func (d *dtoMetric) find(t *testing.T, name string, labels map[string]string) bool {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			matched := 0
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v == l.GetValue() {
+					matched++
+				}
+			}
+			if matched == len(labels) {
+				d.value = m.GetGauge().GetValue()
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// updatePool changes the pool's spec, retrying when the controller wrote it in between.
+func updatePool(t *testing.T, name string, mutate func(*v1alpha1.EdgeCluster)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		ec := &v1alpha1.EdgeCluster{}
+		if err := get(t, "", name, ec); err != nil {
+			return err
+		}
+		mutate(ec)
+		return k8s.Update(ctxT(t), ec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
