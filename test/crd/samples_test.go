@@ -1,6 +1,8 @@
 package crd
 
 import (
+	"context"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,7 +34,7 @@ func TestSamplesAreAccepted(t *testing.T) {
 				continue
 			}
 			kinds[obj.GetKind()] = true
-			t.Cleanup(func() { _ = k8sClient.Delete(ctx(t), obj) })
+			t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), obj) }) // t.Context() is done by then
 		}
 	}
 	for _, k := range []string{"ImageBuild", "AppDeployment", "EdgeCluster", "MonitoringStack"} {
@@ -88,7 +90,8 @@ func TestDefaultsAreApplied(t *testing.T) {
 	}
 	for kind, fields := range want {
 		t.Run(kind, func(t *testing.T) {
-			obj := build(t, kind, `metadata: {name: defaults}`)
+			// A fresh name per run: envtest runs no controller to remove finalizers a kind may add.
+			obj := build(t, kind, `metadata: {name: defaults-`+strings.ToLower(rand.Text()[:8])+`}`)
 			if kind == "AppDeployment" {
 				// one port, so the defaulted protocol can be checked too
 				obj.Object["spec"].(map[string]any)["ports"] = []any{map[string]any{"name": "http", "containerPort": int64(80)}}
@@ -96,7 +99,7 @@ func TestDefaultsAreApplied(t *testing.T) {
 			if err := k8sClient.Create(ctx(t), obj); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { _ = k8sClient.Delete(ctx(t), obj) })
+			t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), obj) }) // t.Context() is done by then
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(obj.GroupVersionKind())
 			if err := k8sClient.Get(ctx(t), client.ObjectKeyFromObject(obj), got); err != nil {
