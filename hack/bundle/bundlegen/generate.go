@@ -425,12 +425,10 @@ func installStrategy(objs []*unstructured.Unstructured, crds []File) (*StrategyD
 			return nil, nil, fmt.Errorf("%s %s binds the operator's service account together with other subjects: "+
 				"OLM cannot express that; use one binding per service account", b.GetKind(), b.GetName())
 		}
-		if b.GetKind() == "RoleBinding" && b.GetNamespace() != namespace {
-			return nil, nil, fmt.Errorf("RoleBinding %s/%s grants the operator's service account permissions in namespace %s, "+
-				"but an OLM bundle can grant namespaced permissions only in the namespace it is installed into: "+
-				"either make them clusterPermissions (a ClusterRole and ClusterRoleBinding, cluster-wide) or "+
-				"teach hack/bundle another way", b.GetNamespace(), b.GetName(), b.GetNamespace())
-		}
+		// OLM grants namespaced permissions only in the install namespace. A Role the operator
+		// needs elsewhere (EdgeCluster's bootstrap-token Secrets in kube-system) can only become
+		// a cluster-wide permission in a bundle; docs/install.md says so.
+		widened := b.GetKind() == "RoleBinding" && b.GetNamespace() != namespace
 		key := rb.RoleRef.Kind + "/" + rb.RoleRef.Name
 		if rb.RoleRef.Kind == "Role" {
 			key = "Role/" + b.GetNamespace() + "/" + rb.RoleRef.Name
@@ -445,7 +443,7 @@ func installStrategy(objs []*unstructured.Unstructured, crds []File) (*StrategyD
 			return nil, nil, err
 		}
 		sa := rb.Subjects[0].Name
-		if b.GetKind() == "ClusterRoleBinding" {
+		if b.GetKind() == "ClusterRoleBinding" || widened {
 			clusterRules[sa] = append(clusterRules[sa], rules...)
 		} else {
 			nsRules[sa] = append(nsRules[sa], rules...)
