@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -49,29 +48,6 @@ func TestEdgeNodesReady(t *testing.T) {
 	}
 	if archs["arm64"] < 1 || archs["amd64"] < 1 {
 		t.Errorf("edge pool %s has archs %v, want both arm64 and amd64", edgePool, archs)
-	}
-}
-
-// Every sample in config/samples is accepted by the API server (CRDs from config/crd/bases).
-func TestSamplesAccepted(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(repoRoot, "config", "samples", "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files = slices.DeleteFunc(files, func(f string) bool { return filepath.Base(f) == "kustomization.yaml" })
-	if len(files) == 0 {
-		t.Skip("no samples in config/samples")
-	}
-	ns := createNamespace(t, "e2e-samples")
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			for _, o := range applyYAMLFileIn(t, f, ns) {
-				if o.GetNamespace() == "" { // cluster-scoped: not removed with the namespace
-					deleteOnCleanup(t, o)
-				}
-				t.Logf("applied %s %s", o.GetKind(), client.ObjectKeyFromObject(o))
-			}
-		})
 	}
 }
 
