@@ -112,6 +112,8 @@ type pass struct {
 	health *edge.PoolHealth
 	// requeue is when a clock (token rotation, a grace period) needs the pool looked at again.
 	requeue time.Duration
+	// stalled: a human must act (the conditions say so).
+	stalled bool
 }
 
 func (p *pass) requeueAfter(d time.Duration) {
@@ -146,7 +148,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}()
 
 	// Each step does its part and leaves what later steps need in p; a step whose input is
-	// missing (no token: no join commands) does nothing, so one failure never hides the rest.
+	// missing (no token: no join commands) does nothing, so one failure never hides the rest
+	// (a stalled join still leaves node health up to date).
+	var stalled *stallError
 	for _, step := range []func(context.Context, *pass) error{
 		r.reconcileBootstrapRBAC,
 		r.reconcileToken,
@@ -155,13 +159,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		r.reconcileServingCSRs,
 	} {
 		if err := step(ctx, p); err != nil {
-			var s *stallError
-			if errors.As(err, &s) {
-				r.markStalled(ec, s)
-				return ctrl.Result{}, reconcile.TerminalError(err)
+			if !errors.As(err, &stalled) {
+				errs = append(errs, err)
 			}
-			errs = append(errs, err)
 		}
+	}
+	if stalled != nil && len(errs) == 0 {
+		p.stalled = true
+		r.markStalled(ec, stalled) // waits for the missing object's watch event
+		if p.requeue > 0 {
+			return ctrl.Result{RequeueAfter: p.requeue}, nil // a clock still runs (token, grace period)
+		}
+		return ctrl.Result{}, reconcile.TerminalError(stalled)
 	}
 	return ctrl.Result{RequeueAfter: p.requeue}, kerrors.NewAggregate(errs)
 }
@@ -170,9 +179,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 func (r *Reconciler) summarize(p *pass, errs []error) {
 	ec := p.ec
 	ec.Status.ObservedGeneration = ec.Generation
-	if meta.IsStatusConditionTrue(ec.Status.Conditions, v1alpha1.ConditionStalled) {
-		return // markStalled said it all
-	}
 	if p.health != nil {
 		grace := edge.GracePeriod(&ec.Spec)
 		if msg := p.health.DegradedMessage(grace); msg != "" {
@@ -183,6 +189,8 @@ func (r *Reconciler) summarize(p *pass, errs []error) {
 		}
 	}
 	switch {
+	case p.stalled:
+		// markStalled set Ready and Stalled
 	case len(errs) > 0 || p.health == nil || p.join == nil:
 		msg := "working on the join token, join commands and node template"
 		if len(errs) > 0 {

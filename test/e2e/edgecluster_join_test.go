@@ -1,0 +1,316 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	certutil "k8s.io/client-go/util/cert"
+	"k8s.io/client-go/util/certificate/csr"
+	keyutil "k8s.io/client-go/util/keyutil"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/edge"
+)
+
+const (
+	joinPool = "e2e-join"
+	joinNode = "e2e-joined-1"
+	// joinNodeIP is the address the joined node reports (and its serving certificate names).
+	joinNodeIP = "10.200.0.99"
+	// kwokAnnotation makes kwok play the node's kubelet (heartbeats, Ready).
+	kwokAnnotation = "kwok.x-k8s.io/node"
+)
+
+// A real join, as a kubelet's TLS bootstrap does it: the bootstrap token from the EdgeCluster's
+// join Secret authenticates a node client CSR, which kube-controller-manager approves (through
+// the RBAC edgeforge created) and signs; with that certificate the node registers itself,
+// carrying the pool label, and becomes a Ready, templated member; its kubelet-serving CSR is
+// approved by edgeforge. Then its heartbeats stop and the pool turns Degraded after the grace
+// period.
+func TestEdgeClusterRealJoin(t *testing.T) {
+	// Only edgeforge's bootstrap RBAC may let the token in: set aside the equivalent bindings
+	// hack/cluster.sh creates (as kubeadm would) for the length of the test.
+	setAsideClusterBootstrapRBAC(t)
+
+	grace := 10 * time.Second
+	ec := &v1alpha1.EdgeCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: joinPool},
+		Spec: v1alpha1.EdgeClusterSpec{
+			Join: &v1alpha1.JoinSpec{Methods: []v1alpha1.JoinMethod{v1alpha1.JoinMethodKubeadm}},
+			NodeTemplate: &v1alpha1.NodeTemplate{
+				Labels: map[string]v1alpha1.LabelValue{"tier": "edge"},
+				Taints: []v1alpha1.Taint{{Key: "edgeforge.io/edge", Value: "true", Effect: corev1.TaintEffectNoSchedule}},
+			},
+			Health:             &v1alpha1.HealthSpec{NotReadyGracePeriod: &metav1.Duration{Duration: grace}},
+			ApproveServingCSRs: true,
+		},
+	}
+	if err := k8sClient.Create(t.Context(), ec); err != nil {
+		t.Fatal(err)
+	}
+	deleteOnCleanup(t, ec)
+	t.Cleanup(func() { deleteJoinedNode(t) })
+
+	// 1. The join Secret the status points to.
+	waitFor(t, time.Minute, "status.join.secretRef", func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ec), ec); err != nil {
+			return false, err
+		}
+		return ec.Status.Join != nil && ec.Status.Join.SecretRef != nil, nil
+	})
+	ref := ec.Status.Join.SecretRef
+	joinSecret := &corev1.Secret{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, joinSecret); err != nil {
+		t.Fatal(err)
+	}
+	if m := methodStatus(ec, v1alpha1.JoinMethodKubeadm); m == nil || m.Ready || !strings.Contains(m.Message, "kubeadm-config") {
+		t.Errorf("kubeadm on a cluster kubeadm did not set up: %+v (want not ready, naming kube-system/kubeadm-config)", m)
+	}
+	bootstrapCfg, err := clientcmd.RESTConfigFromKubeConfig(joinSecret.Data[edge.JoinKeyBootstrapKubeconfig])
+	if err != nil {
+		t.Fatalf("the join Secret's bootstrap-kubeconfig: %v", err)
+	}
+	t.Logf("join Secret %s/%s: keys %v, API server %s", ref.Namespace, ref.Name, sortedKeys(joinSecret.Data), bootstrapCfg.Host)
+
+	// 2. TLS bootstrap with the token: a node client CSR, approved and signed by kube-controller-manager.
+	bootstrap, err := kubernetes.NewForConfig(bootstrapCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrPEM, err := certutil.MakeCSR(key, &pkix.Name{CommonName: "system:node:" + joinNode, Organization: []string{"system:nodes"}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, uid, err := csr.RequestCertificate(bootstrap, csrPEM, "", certificatesv1.KubeAPIServerClientKubeletSignerName, nil,
+		[]certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}, key)
+	if err != nil {
+		t.Fatalf("creating the node client CSR with the bootstrap token: %v", err)
+	}
+	t.Cleanup(func() { deleteCSR(name) })
+	waitCtx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	certPEM, err := csr.WaitForCertificate(waitCtx, bootstrap, name, uid)
+	cancel()
+	if err != nil {
+		t.Fatalf("waiting for CSR %s to be approved and signed: %v", name, err)
+	}
+	issued := &certificatesv1.CertificateSigningRequest{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: name}, issued); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(issued.Spec.Username, "system:bootstrap:") || !slices.Contains(issued.Spec.Groups, edge.NodeBootstrapGroup) {
+		t.Errorf("CSR requested by %s %v, want a bootstrap token of group %s", issued.Spec.Username, issued.Spec.Groups, edge.NodeBootstrapGroup)
+	}
+	t.Logf("CSR %s by %s: approved and signed", name, issued.Spec.Username)
+
+	// 3. The node registers itself with the signed certificate, carrying the pool label.
+	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeCfg := rest.AnonymousClientConfig(bootstrapCfg)
+	nodeCfg.CertData, nodeCfg.KeyData = certPEM, keyPEM
+	asNode, err := kubernetes.NewForConfig(nodeCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As a kubelet registers: labels from --node-labels, its addresses and system info in status
+	// (kwok fills in the rest and keeps the node Ready while the annotation is there).
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        joinNode,
+			Labels:      map[string]string{v1alpha1.LabelEdgeCluster: joinPool, corev1.LabelArchStable: "arm64", corev1.LabelOSStable: "linux", corev1.LabelHostname: joinNode},
+			Annotations: map[string]string{kwokAnnotation: "fake"},
+		},
+		Status: corev1.NodeStatus{
+			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: joinNodeIP}, {Type: corev1.NodeHostName, Address: joinNode}},
+			NodeInfo:  corev1.NodeSystemInfo{Architecture: "arm64", OperatingSystem: "linux"},
+		},
+	}
+	if _, err := asNode.CoreV1().Nodes().Create(t.Context(), node, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("registering Node %s as system:node:%s: %v", joinNode, joinNode, err)
+	}
+
+	// 4. A Ready member with the template applied.
+	ec = waitForJoinPool(t, time.Minute, "the joined node Ready in the pool", func(ec *v1alpha1.EdgeCluster) bool {
+		return ec.Status.ReadyNodes == 1 && len(ec.Status.Nodes) == 1 && ec.Status.Nodes[0].Name == joinNode && ec.Status.Nodes[0].Ready &&
+			isCondition(ec, v1alpha1.ConditionReady, metav1.ConditionTrue)
+	})
+	if n := ec.Status.Nodes[0]; ec.Status.Ready != "1/1" || n.InternalIP != joinNodeIP || n.Arch != "arm64" {
+		t.Errorf("pool status %s, node %+v", ec.Status.Ready, ec.Status.Nodes[0])
+	}
+	waitFor(t, 30*time.Second, "the node template on the joined node", func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: joinNode}, node); err != nil {
+			return false, err
+		}
+		return node.Labels["tier"] == "edge" && slices.ContainsFunc(node.Spec.Taints, func(tn corev1.Taint) bool { return tn.Key == "edgeforge.io/edge" }), nil
+	})
+
+	// 5. Its kubelet-serving CSR (for its own address) is approved by edgeforge and signed.
+	ips := []net.IP{net.ParseIP(joinNodeIP)}
+	servingKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	servingPEM, err := certutil.MakeCSR(servingKey, &pkix.Name{CommonName: "system:node:" + joinNode, Organization: []string{"system:nodes"}}, []string{joinNode}, ips)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sName, sUID, err := csr.RequestCertificate(asNode, servingPEM, "", certificatesv1.KubeletServingSignerName, nil,
+		[]certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth}, servingKey)
+	if err != nil {
+		t.Fatalf("creating the kubelet-serving CSR as the node: %v", err)
+	}
+	t.Cleanup(func() { deleteCSR(sName) })
+	waitCtx, cancel = context.WithTimeout(t.Context(), time.Minute)
+	servingCert, err := csr.WaitForCertificate(waitCtx, asNode, sName, sUID)
+	cancel()
+	if err != nil {
+		t.Fatalf("waiting for the kubelet-serving CSR %s: %v", sName, err)
+	}
+	if block, _ := pem.Decode(servingCert); block == nil {
+		t.Error("the serving certificate is not PEM")
+	} else if cert, err := x509.ParseCertificate(block.Bytes); err != nil || !slices.Contains(cert.DNSNames, joinNode) || len(cert.IPAddresses) != 1 {
+		t.Errorf("serving certificate: %v, names %v %v", err, cert.DNSNames, cert.IPAddresses)
+	}
+	served := &certificatesv1.CertificateSigningRequest{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: sName}, served); err != nil {
+		t.Fatal(err)
+	}
+	if c := served.Status.Conditions; len(c) == 0 || c[0].Reason != edge.ApprovalReason {
+		t.Errorf("serving CSR conditions %+v, want approved by edgeforge", c)
+	}
+
+	// 6. The heartbeats stop (kwok lets go of the node): the node lifecycle controller marks it
+	// NotReady after its grace period, and the pool turns Degraded after spec.health's.
+	orig := node.DeepCopy()
+	delete(node.Annotations, kwokAnnotation)
+	if err := k8sClient.Patch(t.Context(), node, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	ec = waitForJoinPool(t, 3*time.Minute, "Degraded after the grace period", func(ec *v1alpha1.EdgeCluster) bool {
+		return isCondition(ec, v1alpha1.ConditionDegraded, metav1.ConditionTrue)
+	})
+	n := ec.Status.Nodes[0]
+	if n.Ready || n.NotReadySince == nil || n.LastHeartbeatTime == nil {
+		t.Errorf("node status after the heartbeats stopped: %+v", n)
+	} else if degradedAfter := time.Since(n.NotReadySince.Time); degradedAfter < grace {
+		t.Errorf("Degraded %s after the node became NotReady, before the %s grace period", degradedAfter, grace)
+	}
+	t.Logf("heartbeats stopped; NotReady at %s, Degraded %s after the stop", n.NotReadySince.Format(time.RFC3339), time.Since(stopped).Round(time.Second))
+	waitFor(t, 30*time.Second, "a NodeNotReady event", func(ctx context.Context) (bool, error) {
+		list := &corev1.EventList{}
+		if err := k8sClient.List(ctx, list, client.MatchingFields{"involvedObject.name": joinPool}); err != nil {
+			return false, err
+		}
+		for _, e := range list.Items {
+			if e.Reason == v1alpha1.EdgeClusterEventNodeNotReady && strings.Contains(e.Message, joinNode) {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}
+
+func methodStatus(ec *v1alpha1.EdgeCluster, m v1alpha1.JoinMethod) *v1alpha1.JoinMethodStatus {
+	if ec.Status.Join == nil {
+		return nil
+	}
+	for i := range ec.Status.Join.Methods {
+		if ec.Status.Join.Methods[i].Method == m {
+			return &ec.Status.Join.Methods[i]
+		}
+	}
+	return nil
+}
+
+func isCondition(ec *v1alpha1.EdgeCluster, typ string, status metav1.ConditionStatus) bool {
+	for _, c := range ec.Status.Conditions {
+		if c.Type == typ {
+			return c.Status == status && c.ObservedGeneration == ec.Generation
+		}
+	}
+	return false
+}
+
+func waitForJoinPool(t *testing.T, timeout time.Duration, what string, cond func(*v1alpha1.EdgeCluster) bool) *v1alpha1.EdgeCluster {
+	t.Helper()
+	ec := &v1alpha1.EdgeCluster{}
+	waitFor(t, timeout, what, func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: joinPool}, ec); err != nil {
+			return false, err
+		}
+		return cond(ec), nil
+	})
+	return ec
+}
+
+// setAsideClusterBootstrapRBAC deletes hack/cluster.sh's kubeadm-like bindings for bootstrap
+// tokens and restores them when the test ends.
+func setAsideClusterBootstrapRBAC(t *testing.T) {
+	t.Helper()
+	for _, name := range []string{"edgeforge:bootstrappers-node-bootstrapper", "edgeforge:bootstrappers-auto-approve-node-client"} {
+		crb := &rbacv1.ClusterRoleBinding{}
+		if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: name}, crb); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			t.Fatal(err)
+		}
+		if err := k8sClient.Delete(t.Context(), crb); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			restored := &rbacv1.ClusterRoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: crb.Name, Labels: crb.Labels, Annotations: crb.Annotations},
+				RoleRef:    crb.RoleRef, Subjects: crb.Subjects,
+			}
+			if err := k8sClient.Create(context.Background(), restored); err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Errorf("restoring ClusterRoleBinding %s: %v", crb.Name, err)
+			}
+		})
+	}
+}
+
+func deleteJoinedNode(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: joinNode}}
+	if err := k8sClient.Delete(context.Background(), node); err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("deleting Node %s: %v", joinNode, err)
+	}
+}
+
+func deleteCSR(name string) {
+	_ = k8sClient.Delete(context.Background(), &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: name}})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
