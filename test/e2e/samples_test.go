@@ -66,6 +66,7 @@ func TestSamplesBecomeReady(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kubectl wait appdeployment/web: %v\n%s", err, out)
 	}
+	checkSampleDetails(t, ns)
 }
 
 // health reads an object's kstatus health from its status.

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+// checkSampleDetails asserts what `make demo` promises beyond Ready, on the samples that
+// TestSamplesBecomeReady brought up in namespace ns.
+func checkSampleDetails(t *testing.T, ns string) {
+	ctx := t.Context()
+	latest := regexp.MustCompile(`^registry\.example\.com/team/web@sha256:[a-f0-9]{64}$`)
+
+	t.Run("ImageBuild pushed a digest", func(t *testing.T) {
+		ib := &v1alpha1.ImageBuild{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, ib); err != nil {
+			t.Fatal(err)
+		}
+		if ib.Status.Phase != v1alpha1.BuildPhaseSucceeded || !latest.MatchString(ib.Status.LatestImage) {
+			t.Fatalf("phase %s, latestImage %q; want Succeeded and repo@sha256:…", ib.Status.Phase, ib.Status.LatestImage)
+		}
+		if !strings.HasSuffix(ib.Status.LatestImage, "@"+ib.Status.Digest) {
+			t.Errorf("latestImage %q does not end in digest %q", ib.Status.LatestImage, ib.Status.Digest)
+		}
+		// The build ran on the pool it was asked to run on.
+		pods := &corev1.PodList{}
+		if err := k8sClient.List(ctx, pods, client.InNamespace(ns), client.HasLabels{v1alpha1.LabelBuild}); err != nil || len(pods.Items) == 0 {
+			t.Fatalf("no build pods (%v)", err)
+		}
+		assertOnPool(t, pods.Items[0].Spec.NodeName)
+	})
+
+	t.Run("AppDeployment runs the built digest on the edge pool", func(t *testing.T) {
+		ib := &v1alpha1.ImageBuild{}
+		app := &v1alpha1.AppDeployment{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, ib); err != nil {
+			t.Fatal(err)
+		}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, app); err != nil {
+			t.Fatal(err)
+		}
+		if app.Status.Image != ib.Status.LatestImage || app.Status.Ready != "2/2" || app.Status.URL == "" {
+			t.Fatalf("status image %q ready %q url %q; want %q, 2/2 and a URL", app.Status.Image, app.Status.Ready, app.Status.URL, ib.Status.LatestImage)
+		}
+		pods := runningPods(t, ns, "app.kubernetes.io/instance", "web")
+		if len(pods) != 2 {
+			t.Fatalf("%d running pods of web, want 2", len(pods))
+		}
+		for _, p := range pods {
+			assertOnPool(t, p.Spec.NodeName)
+			if img := p.Spec.Containers[0].Image; img != ib.Status.LatestImage {
+				t.Errorf("pod %s runs %s, want %s", p.Name, img, ib.Status.LatestImage)
+			}
+		}
+	})
+
+	t.Run("MonitoringStack rolled out Grafana and exporters", func(t *testing.T) {
+		mon := &v1alpha1.MonitoringStack{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "main"}, mon); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("http://prometheus-main.%s.svc:9090", ns)
+		if mon.Status.Prometheus == nil || mon.Status.Prometheus.URL != want || mon.Status.Grafana == nil || !mon.Status.Grafana.Ready {
+			t.Fatalf("status %+v / %+v; want Prometheus at %s and Grafana ready", mon.Status.Prometheus, mon.Status.Grafana, want)
+		}
+		nodes := &corev1.NodeList{}
+		if err := k8sClient.List(ctx, nodes); err != nil {
+			t.Fatal(err)
+		}
+		ds := &appsv1.DaemonSetList{}
+		if err := k8sClient.List(ctx, ds, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelMonitoringStack: "main"}); err != nil || len(ds.Items) != 1 {
+			t.Fatalf("want one node-exporter DaemonSet, got %d (%v)", len(ds.Items), err)
+		}
+		// node-exporter tolerates the edge pool's taint, so it covers every node.
+		if got := ds.Items[0].Status.NumberReady; int(got) != len(nodes.Items) {
+			t.Errorf("node-exporter ready on %d of %d nodes", got, len(nodes.Items))
+		}
+	})
+
+	t.Run("a new build rolls out by itself", func(t *testing.T) {
+		ib := &v1alpha1.ImageBuild{}
+		key := client.ObjectKey{Namespace: ns, Name: "web"}
+		if err := k8sClient.Get(ctx, key, ib); err != nil {
+			t.Fatal(err)
+		}
+		before := ib.Status.LatestImage
+		patch := client.MergeFrom(ib.DeepCopy())
+		ib.Annotations = map[string]string{v1alpha1.AnnotationRebuild: time.Now().Format(time.RFC3339Nano)}
+		if err := k8sClient.Patch(ctx, ib, patch); err != nil {
+			t.Fatal(err)
+		}
+		var after string
+		waitFor(t, 2*time.Minute, "a new digest rolled out to AppDeployment web", func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, key, ib); err != nil {
+				return false, nil
+			}
+			after = ib.Status.LatestImage
+			app := &v1alpha1.AppDeployment{}
+			if after == before || k8sClient.Get(ctx, key, app) != nil {
+				return false, nil
+			}
+			return app.Status.Image == after && app.Status.Ready == "2/2" && app.Status.ObservedGeneration == app.Generation, nil
+		})
+		waitFor(t, time.Minute, "the pods to run the new digest", func(ctx context.Context) (bool, error) {
+			pods := runningPods(t, ns, "app.kubernetes.io/instance", "web")
+			for _, p := range pods {
+				if p.Spec.Containers[0].Image != after {
+					return false, nil
+				}
+			}
+			return len(pods) == 2, nil
+		})
+	})
+
+	t.Run("a failed build says why and keeps the app running", func(t *testing.T) {
+		key := client.ObjectKey{Namespace: ns, Name: "web"}
+		ib := &v1alpha1.ImageBuild{}
+		if err := k8sClient.Get(ctx, key, ib); err != nil {
+			t.Fatal(err)
+		}
+		running := ib.Status.LatestImage
+		patch := client.MergeFrom(ib.DeepCopy())
+		ib.Labels = map[string]string{simulateLabel: "fail"} // kwok fails pods with this label
+		ib.Annotations[v1alpha1.AnnotationRebuild] = "fail-" + time.Now().Format(time.RFC3339Nano)
+		if err := k8sClient.Patch(ctx, ib, patch); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Minute, "the build to fail", func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, key, ib); err != nil {
+				return false, nil
+			}
+			return ib.Status.Phase == v1alpha1.BuildPhaseFailed, nil
+		})
+		if ib.Status.LastBuild == nil || !strings.Contains(ib.Status.LastBuild.Message, "simulated failure") {
+			t.Errorf("lastBuild %+v does not carry the executor's message", ib.Status.LastBuild)
+		}
+		app := &v1alpha1.AppDeployment{}
+		if err := k8sClient.Get(ctx, key, app); err != nil {
+			t.Fatal(err)
+		}
+		if app.Status.Image != running {
+			t.Errorf("app runs %q after a failed build, want the last good %q", app.Status.Image, running)
+		}
+	})
+}
+
+func runningPods(t *testing.T, ns, label, value string) []corev1.Pod {
+	t.Helper()
+	pods := &corev1.PodList{}
+	if err := k8sClient.List(t.Context(), pods, client.InNamespace(ns), client.MatchingLabels{label: value}); err != nil {
+		t.Fatal(err)
+	}
+	var out []corev1.Pod
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func assertOnPool(t *testing.T, nodeName string) {
+	t.Helper()
+	node := &corev1.Node{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: nodeName}, node); err != nil {
+		t.Fatalf("node %q: %v", nodeName, err)
+	}
+	if node.Labels[edgePoolLabel] != edgePool {
+		t.Errorf("pod on node %s, which is not in pool %s", nodeName, edgePool)
+	}
+}
