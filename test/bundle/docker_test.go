@@ -286,7 +286,7 @@ func TestDockerBuildSaysWhyNot(t *testing.T) {
 			}
 			var lines []string
 			for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
-				if !strings.HasPrefix(l, "make: ***") { // make's own "Error 1" line
+				if !makeError.MatchString(l) { // make's own "Error 1" line (make[1] when nested)
 					lines = append(lines, l)
 				}
 			}
@@ -319,3 +319,7 @@ func TestDockerBuildSaysWhyNot(t *testing.T) {
 		}
 	})
 }
+
+// makeError matches make's own failure line, e.g. "make: *** [Makefile:1: x] Error 1" or,
+// when make runs inside make (make test), "make[1]: *** …".
+var makeError = regexp.MustCompile(`^make(\[[0-9]+\])?: \*\*\*`)
