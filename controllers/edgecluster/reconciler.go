@@ -9,11 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -188,6 +190,9 @@ func (r *Reconciler) summarize(p *pass, errs []error) {
 				fmt.Sprintf("no member node has been NotReady for longer than %s", grace))
 		}
 	}
+	// A conflict only means a cached object was a moment old; the retry follows at once and
+	// does not deserve flipping Ready (kstatus tools would show the pool progressing).
+	errs = slices.DeleteFunc(slices.Clone(errs), func(err error) bool { return apierrors.IsConflict(err) })
 	switch {
 	case p.stalled:
 		// markStalled set Ready and Stalled
