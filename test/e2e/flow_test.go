@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -38,6 +39,31 @@ func checkSampleDetails(t *testing.T, ns string) {
 			t.Fatalf("no build pods (%v)", err)
 		}
 		assertOnPool(t, pods.Items[0].Spec.NodeName)
+	})
+
+	t.Run("the git sample builds too", func(t *testing.T) {
+		applyYAMLFileIn(t, filepath.Join(repoRoot, "config", "samples", "edgeforge_v1alpha1_imagebuild_git.yaml"), ns)
+		ib := &v1alpha1.ImageBuild{}
+		waitFor(t, 2*time.Minute, "ImageBuild api to succeed", func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "api"}, ib); err != nil {
+				return false, nil
+			}
+			return ib.Status.Phase == v1alpha1.BuildPhaseSucceeded, nil
+		})
+		if !regexp.MustCompile(`^registry\.example\.com/team/api@sha256:[a-f0-9]{64}$`).MatchString(ib.Status.LatestImage) {
+			t.Errorf("latestImage %q", ib.Status.LatestImage)
+		}
+		// The executor got the repository as its git context, at the asked revision and directory.
+		pods := &corev1.PodList{}
+		if err := k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelImageBuild: "api"}); err != nil || len(pods.Items) == 0 {
+			t.Fatalf("no build pod for api (%v)", err)
+		}
+		args := strings.Join(pods.Items[0].Spec.Containers[0].Args, " ")
+		for _, want := range []string{"git.example.com/team/api.git", "main", "app", "--destination=registry.example.com/team/api:1.0"} {
+			if !strings.Contains(args, want) {
+				t.Errorf("executor args lack %q: %s", want, args)
+			}
+		}
 	})
 
 	t.Run("AppDeployment runs the built digest on the edge pool", func(t *testing.T) {
