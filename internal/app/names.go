@@ -15,6 +15,7 @@ import (
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/owner"
 )
 
 // ContainerName is the name of the application container in the pod template.
@@ -43,13 +44,7 @@ func SelectorLabels(app *v1alpha1.AppDeployment) map[string]string {
 
 // ownerReference makes the AppDeployment the controller of a child.
 func ownerReference(app *v1alpha1.AppDeployment) *metav1ac.OwnerReferenceApplyConfiguration {
-	return metav1ac.OwnerReference().
-		WithAPIVersion(v1alpha1.GroupVersion.String()).
-		WithKind("AppDeployment").
-		WithName(app.Name).
-		WithUID(app.UID).
-		WithController(true).
-		WithBlockOwnerDeletion(true)
+	return owner.ControllerReference(app, "AppDeployment")
 }
 
 // servicePort is the port the Service exposes for p: servicePort, defaulting to containerPort.

@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/owner"
 )
 
 // workspaceDir is where a ConfigMap build context is assembled in the build pod; the executor
@@ -192,13 +193,7 @@ func RenderServiceAccount(ib *v1alpha1.ImageBuild) *corev1ac.ServiceAccountApply
 }
 
 func ownerReferenceAC(ib *v1alpha1.ImageBuild) *metav1ac.OwnerReferenceApplyConfiguration {
-	return metav1ac.OwnerReference().
-		WithAPIVersion(v1alpha1.GroupVersion.String()).
-		WithKind("ImageBuild").
-		WithName(ib.Name).
-		WithUID(ib.UID).
-		WithController(true).
-		WithBlockOwnerDeletion(true)
+	return owner.ControllerReference(ib, "ImageBuild")
 }
 
 func ownerReference(ib *v1alpha1.ImageBuild) metav1.OwnerReference {

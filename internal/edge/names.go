@@ -4,6 +4,7 @@ import (
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/owner"
 )
 
 // FieldManager is the server-side apply field manager edgeforge uses on Nodes. It is not the
@@ -29,11 +30,5 @@ func poolLabels(pool, component string) map[string]string {
 // namespaced children in any namespace may point to them; garbage collection then backs up the
 // finalizer.
 func ownerRef(pool *v1alpha1.EdgeCluster) *metav1ac.OwnerReferenceApplyConfiguration {
-	return metav1ac.OwnerReference().
-		WithAPIVersion(v1alpha1.GroupVersion.String()).
-		WithKind("EdgeCluster").
-		WithName(pool.Name).
-		WithUID(pool.UID).
-		WithController(true).
-		WithBlockOwnerDeletion(true)
+	return owner.ControllerReference(pool, "EdgeCluster")
 }

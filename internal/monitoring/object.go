@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/owner"
 )
 
 // Object is one child of a stack: what it should look like, or that it must not exist.
@@ -55,13 +56,7 @@ var (
 // ownerRef makes the stack the controlling owner of a namespaced child (garbage collection
 // deletes the child with the stack).
 func ownerRef(stack *v1alpha1.MonitoringStack) *metav1ac.OwnerReferenceApplyConfiguration {
-	return metav1ac.OwnerReference().
-		WithAPIVersion(v1alpha1.GroupVersion.String()).
-		WithKind("MonitoringStack").
-		WithName(stack.Name).
-		WithUID(stack.UID).
-		WithController(true).
-		WithBlockOwnerDeletion(true)
+	return owner.ControllerReference(stack, "MonitoringStack")
 }
 
 // ownerRefs is ownerRef for typed objects.
