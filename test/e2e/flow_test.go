@@ -10,6 +10,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -64,6 +65,17 @@ func checkSampleDetails(t *testing.T, ns string) {
 				t.Errorf("executor args lack %q: %s", want, args)
 			}
 		}
+		// Deleting the ImageBuild removes its build Jobs (garbage collection of owned children).
+		if err := k8sClient.Delete(ctx, ib); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, time.Minute, "the build Jobs of api to be deleted with it", func(ctx context.Context) (bool, error) {
+			jobs := &batchv1.JobList{}
+			if err := k8sClient.List(ctx, jobs, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelImageBuild: "api"}); err != nil {
+				return false, err
+			}
+			return len(jobs.Items) == 0, nil
+		})
 	})
 
 	t.Run("AppDeployment runs the built digest on the edge pool", func(t *testing.T) {
