@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,9 +17,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -45,7 +41,7 @@ var (
 // TestMain starts a real API server and the EdgeCluster controller with a fake clock, in a
 // manager whose requests are counted (to prove there are no writes at rest).
 func TestMain(m *testing.M) {
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	testenv.SetVerboseLogger()
 	var err error
 	env, err = testenv.Start()
 	if err != nil {
@@ -59,61 +55,27 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		cfg, w := testenv.CountWrites(env.Config)
-		writes = w
-		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-			Scheme:                 env.Scheme,
-			Metrics:                metricsserver.Options{BindAddress: "0"},
-			HealthProbeBindAddress: "0",
+		stop, w, err := env.StartCountedManager(func(mgr ctrl.Manager) error {
+			return setup(mgr, settings.Options{Namespace: operatorNamespace}, clk)
 		})
-		if err == nil {
-			err = setup(mgr, settings.Options{Namespace: operatorNamespace}, clk)
-		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			if err := mgr.Start(ctx); err != nil {
-				fmt.Fprintln(os.Stderr, "manager:", err)
-			}
-		})
-		defer func() { cancel(); wg.Wait() }()
+		writes = w
+		defer stop()
 		return m.Run()
 	}()
 	_ = env.Stop()
 	os.Exit(code)
 }
 
-func zapLevel() zapcore.Level {
-	if os.Getenv("TEST_VERBOSE") != "" {
-		return zapcore.DebugLevel
-	}
-	return zapcore.ErrorLevel
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*timeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return testenv.Context(t, 2*timeout) }
 
 // waitFor polls cond until it returns true, failing the test after the timeout.
 func waitFor(t *testing.T, what string, cond func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		ok, err := cond()
-		if ok && err == nil {
-			return
-		}
-		last = err
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s (last error: %v)", what, last)
+	testenv.WaitFor(t, timeout, what, cond)
 }
 
 func create(t *testing.T, obj client.Object) {
@@ -180,16 +142,7 @@ func condIs(ec *v1alpha1.EdgeCluster, typ string, status metav1.ConditionStatus)
 // fake clock's current time) without changing its spec.
 func poke(t *testing.T, name string) {
 	t.Helper()
-	ec := &v1alpha1.EdgeCluster{}
-	if err := get(t, "", name, ec); err != nil {
-		t.Fatal(err)
-	}
-	orig := ec.DeepCopy()
-	if ec.Annotations == nil {
-		ec.Annotations = map[string]string{}
-	}
-	ec.Annotations["test.edgeforge.io/poke"] = fmt.Sprint(time.Now().UnixNano())
-	if err := k8s.Patch(ctxT(t), ec, client.MergeFrom(orig)); err != nil {
+	if err := testenv.Poke(ctxT(t), k8s, &v1alpha1.EdgeCluster{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -276,40 +229,14 @@ func waitForEvent(t *testing.T, pool, reason string) []string {
 // reconciles is how many times the controller has finished a reconcile.
 func reconciles(t *testing.T) float64 {
 	t.Helper()
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, f := range families {
-		if f.GetName() != "controller_runtime_reconcile_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "controller" && l.GetValue() == "edgecluster" {
-					total += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return total
+	return testenv.Reconciles(t, "edgecluster")
 }
 
 // assertNoWritesAtRest pokes the pool and checks the reconcile that follows writes nothing.
 func assertNoWritesAtRest(t *testing.T, name string) {
 	t.Helper()
-	for attempt := 0; ; attempt++ {
-		before, n := writes.Count(), reconciles(t)
-		poke(t, name)
-		waitFor(t, "a reconcile after the poke", func() (bool, error) { return reconciles(t) > n, nil })
-		time.Sleep(100 * time.Millisecond) // let a requeued follow-up (if any) finish too
-		if got := writes.Count() - before; got == 0 {
-			return
-		} else if attempt == 3 {
-			t.Fatalf("re-reconciling an unchanged EdgeCluster made %d write(s)", got)
-		}
-	}
+	// 100ms: let a requeued follow-up (if any) finish too.
+	testenv.AssertNoWritesAtRest(t, writes, "edgecluster", "EdgeCluster", 100*time.Millisecond, func() { poke(t, name) })
 }
 
 func mustJSON(v any) string {

@@ -18,6 +18,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -97,15 +98,41 @@ func (e *Env) InstallPrometheusOperatorCRDs() error {
 	return err
 }
 
+// ManagerOption changes how StartManager configures the manager.
+type ManagerOption func(*managerConfig)
+
+type managerConfig struct {
+	config *rest.Config
+	opts   ctrl.Options
+}
+
+// WithConfig makes the manager talk to the API server with cfg (e.g. one from CountWrites)
+// instead of the Env's own config.
+func WithConfig(cfg *rest.Config) ManagerOption {
+	return func(m *managerConfig) { m.config = cfg }
+}
+
+// WithScheme gives the manager its own scheme instead of the Env's (e.g. the one of main.go).
+func WithScheme(s *runtime.Scheme) ManagerOption {
+	return func(m *managerConfig) { m.opts.Scheme = s }
+}
+
+// WithCache sets the manager's cache options (e.g. a package's CacheOptions, as main.go does).
+func WithCache(c cache.Options) ManagerOption {
+	return func(m *managerConfig) { m.opts.Cache = c }
+}
+
 // StartManager starts a controller manager on the Env with the given setup functions (e.g.
 // the reconcilers under test). Metrics and probes are off. It returns a stop function that
 // waits for the manager to exit.
-func (e *Env) StartManager(setup func(ctrl.Manager) error) (stop func(), err error) {
-	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
-		Scheme:                 e.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-	})
+func (e *Env) StartManager(setup func(ctrl.Manager) error, opts ...ManagerOption) (stop func(), err error) {
+	m := &managerConfig{config: e.Config, opts: ctrl.Options{Scheme: e.Scheme}}
+	for _, o := range opts {
+		o(m)
+	}
+	m.opts.Metrics = metricsserver.Options{BindAddress: "0"}
+	m.opts.HealthProbeBindAddress = "0"
+	mgr, err := ctrl.NewManager(m.config, m.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -114,14 +141,23 @@ func (e *Env) StartManager(setup func(ctrl.Manager) error) (stop func(), err err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "manager stopped with error:", err)
 		}
-	}()
+	})
 	return func() { cancel(); wg.Wait() }, nil
+}
+
+// StartCountedManager is StartManager with a manager whose write requests are counted (see
+// CountWrites), to prove that the controller makes no writes at rest.
+func (e *Env) StartCountedManager(setup func(ctrl.Manager) error, opts ...ManagerOption) (stop func(), writes *WriteCounter, err error) {
+	cfg, writes := CountWrites(e.Config)
+	stop, err = e.StartManager(setup, append([]ManagerOption{WithConfig(cfg)}, opts...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return stop, writes, nil
 }
 
 // WriteCounter counts the API requests that can change something (everything but GET, LIST,

@@ -1,0 +1,159 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// PollInterval is how often Poll, WaitFor and Eventually try their condition again.
+const PollInterval = 50 * time.Millisecond
+
+// SetVerboseLogger sets controller-runtime's logger to a development zap logger on stderr that
+// shows errors only, or everything when TEST_VERBOSE is set.
+func SetVerboseLogger() {
+	level := zapcore.ErrorLevel
+	if os.Getenv("TEST_VERBOSE") != "" {
+		level = zapcore.DebugLevel
+	}
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(level)))
+}
+
+// SetLoggerIf sets controller-runtime's logger to a development zap logger on stderr when the
+// environment variable is set, and discards the logs otherwise.
+func SetLoggerIf(envVar string) {
+	if os.Getenv(envVar) != "" {
+		ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
+	} else {
+		ctrl.SetLogger(logr.Discard())
+	}
+}
+
+// Context returns a context that times out after d and is cancelled when the test ends.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Poll calls cond every PollInterval until it returns true or timeout has passed since the
+// first call (cond runs at least once), and reports whether it returned true.
+func Poll(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(PollInterval)
+	}
+}
+
+// WaitFor polls cond until it returns true with no error, failing the test after timeout with
+// the last error.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
+	t.Helper()
+	var last error
+	if !Poll(timeout, func() bool {
+		ok, err := cond()
+		if ok && err == nil {
+			return true
+		}
+		last = err
+		return false
+	}) {
+		t.Fatalf("timed out waiting for %s (last error: %v)", what, last)
+	}
+}
+
+// Eventually retries f until it returns nil, failing the test after timeout with its last error.
+func Eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	var last error
+	if !Poll(timeout, func() bool { last = f(); return last == nil }) {
+		t.Fatalf("%s: still failing after %s: %v", what, timeout, last)
+	}
+}
+
+// CounterValue sums a counter of controller-runtime's metrics registry over the series whose
+// labels include the given ones.
+func CounterValue(t testing.TB, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			matched := 0
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v == l.GetValue() {
+					matched++
+				}
+			}
+			if matched == len(labels) {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
+}
+
+// Reconciles is how many reconciles the named controller has finished in this process.
+func Reconciles(t testing.TB, controller string) float64 {
+	t.Helper()
+	return CounterValue(t, "controller_runtime_reconcile_total", map[string]string{"controller": controller})
+}
+
+// Poke changes a test annotation of obj (found by its name and namespace) with a merge patch:
+// the controller reconciles it again though nothing it acts on changed. obj is filled with the
+// object as patched.
+func Poke(ctx context.Context, c client.Client, obj client.Object) error {
+	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return err
+	}
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations["test.edgeforge.io/poke"] = fmt.Sprint(time.Now().UnixNano())
+	obj.SetAnnotations(annotations)
+	return c.Patch(ctx, obj, patch)
+}
+
+// AssertNoWritesAtRest pokes an object (poke, e.g. with Poke), waits until the controller has
+// reconciled again (and then for settle, so a requeued follow-up can finish too), and fails the
+// test unless that made no write. In-flight work (events, status patches) may still write at
+// first, so it tries up to four times before failing.
+func AssertNoWritesAtRest(t testing.TB, writes *WriteCounter, controller, kind string, settle time.Duration, poke func()) {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		before, n := writes.Count(), Reconciles(t, controller)
+		poke()
+		WaitFor(t, 30*time.Second, "a reconcile after the poke", func() (bool, error) { return Reconciles(t, controller) > n, nil })
+		if settle > 0 {
+			time.Sleep(settle)
+		}
+		if got := writes.Count() - before; got == 0 {
+			return
+		} else if attempt == 3 {
+			t.Fatalf("re-reconciling an unchanged %s made %d write(s)", kind, got)
+		}
+	}
+}
