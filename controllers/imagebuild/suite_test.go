@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,11 +18,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-
-	"go.uber.org/zap/zapcore"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -45,7 +39,7 @@ var (
 // TestMain starts a real API server and the ImageBuild controller in a manager whose requests
 // are counted (to prove there are no writes at rest) and whose caches use CacheOptions.
 func TestMain(m *testing.M) {
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	testenv.SetVerboseLogger()
 	var err error
 	env, err = testenv.Start()
 	if err != nil {
@@ -53,48 +47,22 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	k8s = env.Client
-	cfg, w := testenv.CountWrites(env.Config)
-	writes = w
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 env.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{ByObject: CacheOptions()},
-	})
-	if err == nil {
-		err = SetupWithManager(mgr, settings.Options{KanikoImage: testExecutor})
-	}
+	stop, w, err := env.StartCountedManager(func(mgr ctrl.Manager) error {
+		return SetupWithManager(mgr, settings.Options{KanikoImage: testExecutor})
+	}, testenv.WithCache(cache.Options{ByObject: CacheOptions()}))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		_ = env.Stop()
 		os.Exit(1)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	})
+	writes = w
 	code := m.Run()
-	cancel()
-	wg.Wait()
+	stop()
 	_ = env.Stop()
 	os.Exit(code)
 }
 
-func zapLevel() zapcore.Level {
-	if os.Getenv("TEST_VERBOSE") != "" {
-		return zapcore.DebugLevel
-	}
-	return zapcore.ErrorLevel
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*timeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return testenv.Context(t, 2*timeout) }
 
 // namespace creates a namespace of its own for a test.
 func namespace(t *testing.T) string {
@@ -116,17 +84,7 @@ func uniquePool() string { return fmt.Sprintf("pool-%d", nsSeq.Add(1)) }
 // waitFor polls cond until it returns true, failing the test after the timeout.
 func waitFor(t *testing.T, what string, cond func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		ok, err := cond()
-		if ok && err == nil {
-			return
-		}
-		last = err
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s (last error: %v)", what, last)
+	testenv.WaitFor(t, timeout, what, cond)
 }
 
 func get(t *testing.T, ns, name string, obj client.Object) error {
@@ -315,61 +273,25 @@ func waitForEvent(t *testing.T, ns, name, reason string) string {
 
 // reconciles is how many times the controller has finished a reconcile.
 func reconciles(t *testing.T) float64 {
-	return counter(t, "controller_runtime_reconcile_total", map[string]string{"controller": "imagebuild"})
+	t.Helper()
+	return testenv.Reconciles(t, "imagebuild")
 }
 
 // counter sums the values of a counter from the controller-runtime registry over the series
 // whose labels include the given ones.
 func counter(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			matched := 0
-			for _, l := range m.GetLabel() {
-				if v, ok := labels[l.GetName()]; ok && v == l.GetValue() {
-					matched++
-				}
-			}
-			if matched == len(labels) {
-				total += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return total
+	return testenv.CounterValue(t, name, labels)
 }
 
 // assertNoWritesAtRest pokes the ImageBuild (an annotation the controller does not act on),
 // waits until the controller has reconciled it again, and checks that it wrote nothing.
 func assertNoWritesAtRest(t *testing.T, ns, name string) {
 	t.Helper()
-	// Let in-flight work (events, status patches) settle: wait until a poke causes no write.
-	for attempt := 0; ; attempt++ {
-		before, n := writes.Count(), reconciles(t)
-		ib := &v1alpha1.ImageBuild{}
-		if err := get(t, ns, name, ib); err != nil {
+	testenv.AssertNoWritesAtRest(t, writes, "imagebuild", "ImageBuild", 0, func() {
+		ib := &v1alpha1.ImageBuild{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		if err := testenv.Poke(ctxT(t), k8s, ib); err != nil {
 			t.Fatal(err)
 		}
-		patch := client.MergeFrom(ib.DeepCopy())
-		if ib.Annotations == nil {
-			ib.Annotations = map[string]string{}
-		}
-		ib.Annotations["test.edgeforge.io/poke"] = fmt.Sprint(time.Now().UnixNano())
-		if err := k8s.Patch(ctxT(t), ib, patch); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, "a reconcile after the poke", func() (bool, error) { return reconciles(t) > n, nil })
-		if got := writes.Count() - before; got == 0 {
-			return
-		} else if attempt == 3 {
-			t.Fatalf("re-reconciling an unchanged ImageBuild made %d write(s)", got)
-		}
-	}
+	})
 }
