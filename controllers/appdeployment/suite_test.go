@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -22,8 +20,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/app"
@@ -49,11 +45,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	// EDGEFORGE_TEST_LOG=1 shows the controller's logs.
-	if os.Getenv("EDGEFORGE_TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
-	} else {
-		ctrl.SetLogger(logr.Discard())
-	}
+	testenv.SetLoggerIf("EDGEFORGE_TEST_LOG")
 	var err error
 	env, err = testenv.Start()
 	if err != nil {
@@ -63,8 +55,6 @@ func run(m *testing.M) int {
 	defer func() { _ = env.Stop() }()
 	k8s = env.Client
 
-	cfg, counter := testenv.CountWrites(env.Config)
-	managerWrites = counter
 	// The scheme of main.go: no apiextensions types.
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, monitoringv1.AddToScheme, v1alpha1.AddToScheme} {
@@ -73,29 +63,15 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{ByObject: CacheOptions()},
-	})
-	if err == nil {
-		err = SetupWithManager(mgr, settings.Defaults())
-	}
+	stop, counter, err := env.StartCountedManager(func(mgr ctrl.Manager) error {
+		return SetupWithManager(mgr, settings.Defaults())
+	}, testenv.WithScheme(scheme), testenv.WithCache(cache.Options{ByObject: CacheOptions()}))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	}()
-	defer func() { cancel(); wg.Wait() }()
+	managerWrites = counter
+	defer stop()
 	return m.Run()
 }
 
@@ -104,24 +80,10 @@ const timeout = 20 * time.Second
 // eventually retries f until it returns nil or the deadline passes.
 func eventually(t *testing.T, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %s: %v", what, timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, timeout, what, f)
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return testenv.Context(t, time.Minute) }
 
 // namespace creates a fresh namespace for one test.
 func namespace(t *testing.T) string {
