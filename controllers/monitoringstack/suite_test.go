@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
@@ -52,11 +50,7 @@ var testOptions = settings.Options{
 // TestMain starts a real API server WITHOUT prometheus-operator's CRDs and the MonitoringStack
 // controller in a manager whose write requests are counted.
 func TestMain(m *testing.M) {
-	if os.Getenv("EDGEFORGE_TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
-	} else {
-		ctrl.SetLogger(logr.Discard())
-	}
+	testenv.SetLoggerIf("EDGEFORGE_TEST_LOG")
 	var err error
 	env, err = testenv.Start()
 	if err != nil {
@@ -64,27 +58,20 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	k8s = env.Client
-	cfg, w := testenv.CountWrites(env.Config)
-	writes = w
-	counted := *env
-	counted.Config = cfg
-	stop, err := counted.StartManager(func(mgr ctrl.Manager) error { return SetupWithManager(mgr, testOptions) })
+	stop, w, err := env.StartCountedManager(func(mgr ctrl.Manager) error { return SetupWithManager(mgr, testOptions) })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		_ = env.Stop()
 		os.Exit(1)
 	}
+	writes = w
 	code := m.Run()
 	stop()
 	_ = env.Stop()
 	os.Exit(code)
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 2*timeout)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return testenv.Context(t, 2*timeout) }
 
 // installCRDs installs prometheus-operator's CRDs once.
 func installCRDs(t *testing.T) {
@@ -124,17 +111,16 @@ func newStack(t *testing.T, ns, name string, mutate func(*v1alpha1.MonitoringSta
 // eventually polls cond until it holds or the deadline passes; cond's message says what it saw.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var last string
-	for time.Now().Before(deadline) {
+	if !testenv.Poll(timeout, func() bool {
 		ok, msg := cond()
-		if ok {
-			return
+		if !ok {
+			last = msg
 		}
-		last = msg
-		time.Sleep(50 * time.Millisecond)
+		return ok
+	}) {
+		t.Fatalf("timed out waiting for %s; last seen: %s", what, last)
 	}
-	t.Fatalf("timed out waiting for %s; last seen: %s", what, last)
 }
 
 func getStack(t *testing.T, ns, name string) *v1alpha1.MonitoringStack {
@@ -231,24 +217,7 @@ func markDeploymentReady(t *testing.T, ns, name string) {
 // reconciles is the number of MonitoringStack reconciles that have finished.
 func reconciles(t *testing.T) float64 {
 	t.Helper()
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n float64
-	for _, f := range families {
-		if f.GetName() != "controller_runtime_reconcile_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "controller" && l.GetValue() == "monitoringstack" {
-					n += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return n
+	return testenv.Reconciles(t, "monitoringstack")
 }
 
 // deleteStack deletes a stack and waits until its finalizer has run.
