@@ -3,8 +3,6 @@ package app
 import (
 	"bytes"
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/testutil/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -167,19 +166,7 @@ func TestRenderGolden(t *testing.T) {
 					t.Fatalf("render %d differs from the first:\n%s\n---- vs ----\n%s", i, again, got)
 				}
 			}
-			golden := filepath.Join("testdata", tc.name+".yaml")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/app/ -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("render differs from %s (run with -update after checking):\n%s", golden, got)
-			}
+			golden.Assert(t, *update, tc.name+".yaml", got)
 		})
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/testutil/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -110,15 +109,15 @@ func TestRenderJobGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.in.DefaultExecutorImage = executor
 			got := renderYAML(t, func() (any, error) { return RenderJob(tc.ib, tc.in) })
-			golden(t, "job-"+tc.name+".yaml", got)
+			golden.Assert(t, *update, "job-"+tc.name+".yaml", got)
 		})
 	}
 }
 
 func TestRenderContextConfigMapGolden(t *testing.T) {
 	ib := jobCases[4].ib
-	golden(t, "configmap-inline.yaml", renderYAML(t, func() (any, error) { return RenderContextConfigMap(ib) }))
-	golden(t, "serviceaccount.yaml", renderYAML(t, func() (any, error) { return RenderServiceAccount(ib), nil }))
+	golden.Assert(t, *update, "configmap-inline.yaml", renderYAML(t, func() (any, error) { return RenderContextConfigMap(ib) }))
+	golden.Assert(t, *update, "serviceaccount.yaml", renderYAML(t, func() (any, error) { return RenderServiceAccount(ib), nil }))
 	if cm, err := RenderContextConfigMap(imageBuild(nil)); cm != nil || err != nil {
 		t.Errorf("git source: want no ConfigMap, got %v, %v", cm, err)
 	}
@@ -293,22 +292,4 @@ func renderYAML(t *testing.T, render func() (any, error)) []byte {
 		t.Fatalf("rendering is not deterministic:\n%s\n---\n%s", out[0], out[1])
 	}
 	return out[0]
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/build/ -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the rendering (run go test ./internal/build/ -update after checking the change):\n--- got\n%s", path, got)
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/testutil/golden"
 )
 
 func joinInput(t *testing.T, mutate func(*JoinInput)) JoinInput {
@@ -76,7 +77,7 @@ func TestJoinCommandsGolden(t *testing.T) {
 			if again := renderJoin(JoinCommands(joinInput(t, tc.mutate))); again != first {
 				t.Fatal("rendering twice gives different results")
 			}
-			golden(t, "join-"+tc.name+".txt", []byte(first))
+			golden.Assert(t, *update, "join-"+tc.name+".txt", []byte(first))
 		})
 	}
 }

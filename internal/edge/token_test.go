@@ -10,6 +10,8 @@ import (
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 	"sigs.k8s.io/yaml"
+
+	"github.com/edgeforge/edgeforge/internal/testutil/golden"
 )
 
 func TestNewToken(t *testing.T) {
@@ -48,7 +50,7 @@ func TestTokenSecret(t *testing.T) {
 	if string(render()) != string(got) {
 		t.Fatal("rendering twice gives different Secrets")
 	}
-	golden(t, "token-secret.yaml", got)
+	golden.Assert(t, *update, "token-secret.yaml", got)
 
 	// What the API server would store; ParseTokenSecret reads it back.
 	sec := TokenSecretObject(pool(nil), testToken)

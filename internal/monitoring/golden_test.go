@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/settings"
+	"github.com/edgeforge/edgeforge/internal/testutil/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -109,44 +108,6 @@ func render(t *testing.T, s *v1alpha1.MonitoringStack) []byte {
 	return b.Bytes()
 }
 
-func assertGolden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", file)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/monitoring/ -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the rendered output (run go test ./internal/monitoring/ -update and review the diff):\n%s", path, firstDiff(string(want), string(got)))
-	}
-}
-
-func firstDiff(want, got string) string {
-	wl, gl := bytes.Split([]byte(want), []byte("\n")), bytes.Split([]byte(got), []byte("\n"))
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g []byte
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if !bytes.Equal(w, g) {
-			return fmt.Sprintf("line %d:\n  want: %s\n  got:  %s", i+1, w, g)
-		}
-	}
-	return ""
-}
-
 func TestDesiredObjectsGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,10 +115,10 @@ func TestDesiredObjectsGolden(t *testing.T) {
 			// Determinism: a render that varies would be a write at rest.
 			for i := 0; i < 5; i++ {
 				if again := render(t, stack(tc.mutate)); !bytes.Equal(first, again) {
-					t.Fatalf("render %d differs from the first: %s", i+2, firstDiff(string(first), string(again)))
+					t.Fatalf("render %d differs from the first: %s", i+2, golden.FirstDiff(string(first), string(again)))
 				}
 			}
-			assertGolden(t, "objects-"+tc.name+".yaml", first)
+			golden.Assert(t, *update, "objects-"+tc.name+".yaml", first)
 		})
 	}
 }
@@ -171,7 +132,7 @@ func TestGrafanaINIGolden(t *testing.T) {
 					s.Grafana = &v1alpha1.GrafanaSpec{Enabled: true, AllowEmbedding: embed,
 						Anonymous: &v1alpha1.AnonymousAccess{Enabled: anon, Role: v1alpha1.GrafanaRoleViewer}}
 				})
-				assertGolden(t, name, []byte(GrafanaINI(s)))
+				golden.Assert(t, *update, name, []byte(GrafanaINI(s)))
 			})
 		}
 	}
@@ -182,7 +143,7 @@ func TestGeneratedAdminSecretGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertGolden(t, "admin-secret.yaml", out)
+	golden.Assert(t, *update, "admin-secret.yaml", out)
 }
 
 func TestRuleFileGolden(t *testing.T) {
@@ -190,5 +151,5 @@ func TestRuleFileGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertGolden(t, "rules.yaml", out)
+	golden.Assert(t, *update, "rules.yaml", out)
 }
