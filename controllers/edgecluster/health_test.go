@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/test/testenv"
 )
 
 // Pool health: per-node status, Ready when enough members are Ready, Degraded once a member is
@@ -114,9 +115,9 @@ func TestEdgeNodesGauge(t *testing.T) {
 // gauge is edgeforge_edge_nodes{edge_cluster=pool, ready=ready}, -1 when absent.
 func gauge(t *testing.T, pool, ready string) float64 {
 	t.Helper()
-	m := &dtoMetric{}
-	if !m.find(t, "edgeforge_edge_nodes", map[string]string{"edge_cluster": pool, "ready": ready}) {
+	v, ok := testenv.GaugeValue(t, "edgeforge_edge_nodes", map[string]string{"edge_cluster": pool, "ready": ready})
+	if !ok {
 		return -1
 	}
-	return m.value
+	return v
 }

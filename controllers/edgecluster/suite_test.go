@@ -17,7 +17,6 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -242,35 +241,6 @@ func assertNoWritesAtRest(t *testing.T, name string) {
 func mustJSON(v any) string {
 	data, _ := json.Marshal(v)
 	return string(data)
-}
-
-// dtoMetric finds one gauge series in the controller-runtime registry.
-type dtoMetric struct{ value float64 }
-
-func (d *dtoMetric) find(t *testing.T, name string, labels map[string]string) bool {
-	t.Helper()
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			matched := 0
-			for _, l := range m.GetLabel() {
-				if v, ok := labels[l.GetName()]; ok && v == l.GetValue() {
-					matched++
-				}
-			}
-			if matched == len(labels) {
-				d.value = m.GetGauge().GetValue()
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // updatePool changes the pool's spec, retrying when the controller wrote it in between.

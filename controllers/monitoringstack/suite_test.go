@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
@@ -264,24 +263,9 @@ func updateStack(t *testing.T, ns, name string, mutate func(*v1alpha1.Monitoring
 // readyGauge is edgeforge_monitoringstack_ready for a stack; nil when not exported.
 func readyGauge(t *testing.T, ns, name string) *float64 {
 	t.Helper()
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := testenv.GaugeValue(t, "edgeforge_monitoringstack_ready", map[string]string{"namespace": ns, "name": name})
+	if !ok {
+		return nil
 	}
-	for _, f := range families {
-		if f.GetName() != "edgeforge_monitoringstack_ready" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["namespace"] == ns && labels["name"] == name {
-				v := m.GetGauge().GetValue()
-				return &v
-			}
-		}
-	}
-	return nil
+	return &v
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -86,15 +87,15 @@ func Eventually(t testing.TB, timeout time.Duration, what string, f func() error
 	}
 }
 
-// CounterValue sums a counter of controller-runtime's metrics registry over the series whose
-// labels include the given ones.
-func CounterValue(t testing.TB, name string, labels map[string]string) float64 {
+// series returns the series of a metric of controller-runtime's metrics registry whose labels
+// include the given ones.
+func series(t testing.TB, name string, labels map[string]string) []*dto.Metric {
 	t.Helper()
 	families, err := metrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := 0.0
+	var found []*dto.Metric
 	for _, f := range families {
 		if f.GetName() != name {
 			continue
@@ -107,11 +108,33 @@ func CounterValue(t testing.TB, name string, labels map[string]string) float64 {
 				}
 			}
 			if matched == len(labels) {
-				total += m.GetCounter().GetValue()
+				found = append(found, m)
 			}
 		}
 	}
+	return found
+}
+
+// CounterValue sums a counter of controller-runtime's metrics registry over the series whose
+// labels include the given ones.
+func CounterValue(t testing.TB, name string, labels map[string]string) float64 {
+	t.Helper()
+	total := 0.0
+	for _, m := range series(t, name, labels) {
+		total += m.GetCounter().GetValue()
+	}
 	return total
+}
+
+// GaugeValue is the value of the first series of a gauge of controller-runtime's metrics
+// registry whose labels include the given ones; false when there is none.
+func GaugeValue(t testing.TB, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	found := series(t, name, labels)
+	if len(found) == 0 {
+		return 0, false
+	}
+	return found[0].GetGauge().GetValue(), true
 }
 
 // Reconciles is how many reconciles the named controller has finished in this process.
