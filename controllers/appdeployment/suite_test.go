@@ -46,15 +46,6 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	// EDGEFORGE_TEST_LOG=1 shows the controller's logs.
 	testenv.SetLoggerIf("EDGEFORGE_TEST_LOG")
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	k8s = env.Client
-
 	// The scheme of main.go: no apiextensions types.
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, monitoringv1.AddToScheme, v1alpha1.AddToScheme} {
@@ -63,16 +54,12 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
-	stop, counter, err := env.StartCountedManager(func(mgr ctrl.Manager) error {
+	return testenv.RunWithManager(m, func(e *testenv.Env, w *testenv.WriteCounter) error {
+		env, k8s, managerWrites = e, e.Client, w
+		return nil
+	}, func(mgr ctrl.Manager) error {
 		return SetupWithManager(mgr, settings.Defaults())
 	}, testenv.WithScheme(scheme), testenv.WithCache(cache.Options{ByObject: CacheOptions()}))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	managerWrites = counter
-	defer stop()
-	return m.Run()
 }
 
 const timeout = 20 * time.Second

@@ -3,7 +3,6 @@ package edgecluster
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -41,32 +40,12 @@ var (
 // manager whose requests are counted (to prove there are no writes at rest).
 func TestMain(m *testing.M) {
 	testenv.SetVerboseLogger()
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	k8s = env.Client
-	code := func() int {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}
-		if err := k8s.Create(context.Background(), ns); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		stop, w, err := env.StartCountedManager(func(mgr ctrl.Manager) error {
-			return setup(mgr, settings.Options{Namespace: operatorNamespace}, clk)
-		})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		writes = w
-		defer stop()
-		return m.Run()
-	}()
-	_ = env.Stop()
-	os.Exit(code)
+	os.Exit(testenv.RunWithManager(m, func(e *testenv.Env, w *testenv.WriteCounter) error {
+		env, k8s, writes = e, e.Client, w
+		return k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})
+	}, func(mgr ctrl.Manager) error {
+		return setup(mgr, settings.Options{Namespace: operatorNamespace}, clk)
+	}))
 }
 
 func ctxT(t *testing.T) context.Context { return testenv.Context(t, 2*timeout) }

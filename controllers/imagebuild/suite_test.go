@@ -40,26 +40,12 @@ var (
 // are counted (to prove there are no writes at rest) and whose caches use CacheOptions.
 func TestMain(m *testing.M) {
 	testenv.SetVerboseLogger()
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	k8s = env.Client
-	stop, w, err := env.StartCountedManager(func(mgr ctrl.Manager) error {
+	os.Exit(testenv.RunWithManager(m, func(e *testenv.Env, w *testenv.WriteCounter) error {
+		env, k8s, writes = e, e.Client, w
+		return nil
+	}, func(mgr ctrl.Manager) error {
 		return SetupWithManager(mgr, settings.Options{KanikoImage: testExecutor})
-	}, testenv.WithCache(cache.Options{ByObject: CacheOptions()}))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		_ = env.Stop()
-		os.Exit(1)
-	}
-	writes = w
-	code := m.Run()
-	stop()
-	_ = env.Stop()
-	os.Exit(code)
+	}, testenv.WithCache(cache.Options{ByObject: CacheOptions()})))
 }
 
 func ctxT(t *testing.T) context.Context { return testenv.Context(t, 2*timeout) }

@@ -50,24 +50,10 @@ var testOptions = settings.Options{
 // controller in a manager whose write requests are counted.
 func TestMain(m *testing.M) {
 	testenv.SetLoggerIf("EDGEFORGE_TEST_LOG")
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	k8s = env.Client
-	stop, w, err := env.StartCountedManager(func(mgr ctrl.Manager) error { return SetupWithManager(mgr, testOptions) })
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		_ = env.Stop()
-		os.Exit(1)
-	}
-	writes = w
-	code := m.Run()
-	stop()
-	_ = env.Stop()
-	os.Exit(code)
+	os.Exit(testenv.RunWithManager(m, func(e *testenv.Env, w *testenv.WriteCounter) error {
+		env, k8s, writes = e, e.Client, w
+		return nil
+	}, func(mgr ctrl.Manager) error { return SetupWithManager(mgr, testOptions) }))
 }
 
 func ctx(t *testing.T) context.Context { return testenv.Context(t, 2*timeout) }

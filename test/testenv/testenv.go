@@ -149,17 +149,6 @@ func (e *Env) StartManager(setup func(ctrl.Manager) error, opts ...ManagerOption
 	return func() { cancel(); wg.Wait() }, nil
 }
 
-// StartCountedManager is StartManager with a manager whose write requests are counted (see
-// CountWrites), to prove that the controller makes no writes at rest.
-func (e *Env) StartCountedManager(setup func(ctrl.Manager) error, opts ...ManagerOption) (stop func(), writes *WriteCounter, err error) {
-	cfg, writes := CountWrites(e.Config)
-	stop, err = e.StartManager(setup, append([]ManagerOption{WithConfig(cfg)}, opts...)...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return stop, writes, nil
-}
-
 // WriteCounter counts the API requests that can change something (everything but GET, LIST,
 // WATCH, HEAD), e.g. to prove that re-reconciling an unchanged object makes no write.
 type WriteCounter struct{ n atomic.Int64 }

@@ -19,6 +19,35 @@ import (
 // PollInterval is how often Poll, WaitFor and Eventually try their condition again.
 const PollInterval = 50 * time.Millisecond
 
+// RunWithManager is the body of a controller suite's TestMain: it starts an Env, calls prepare
+// (to keep the Env and the counter of the manager's write requests in the package's variables,
+// create what the controller needs before it starts...), starts a manager on a config whose
+// writes are counted with setup (the controllers under test) and opts, runs the tests, then
+// stops the manager and the Env. It returns the exit code for os.Exit: m.Run's, or 1 when
+// something could not start (said on stderr).
+func RunWithManager(m *testing.M, prepare func(*Env, *WriteCounter) error, setup func(ctrl.Manager) error, opts ...ManagerOption) int {
+	env, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	cfg, writes := CountWrites(env.Config)
+	if prepare != nil {
+		if err := prepare(env, writes); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	stop, err := env.StartManager(setup, append([]ManagerOption{WithConfig(cfg)}, opts...)...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer stop()
+	return m.Run()
+}
+
 // SetVerboseLogger sets controller-runtime's logger to a development zap logger on stderr that
 // shows errors only, or everything when TEST_VERBOSE is set.
 func SetVerboseLogger() {
