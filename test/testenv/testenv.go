@@ -70,6 +70,8 @@ func Start(opts ...Option) (*Env, error) {
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
+	// Room for thousands of ClusterIP Services (make bench), not envtest's default /24.
+	e.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/12")
 	for _, o := range opts {
 		o(e)
 	}
