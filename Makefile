@@ -18,6 +18,8 @@ KUBECONFIG_LOCAL = $(CLUSTER_DIR)/kubeconfig
 KUBECTL = $(CONTROLPLANE_BIN)/kubectl --kubeconfig $(KUBECONFIG_LOCAL)
 # prometheus-operator CRDs generated from its API module, for envtest, e2e and the demo.
 PROMOP_CRDS = test/crds/prometheus-operator
+# Real edge nodes (kubelet + containerd) of `make cluster-up` and `make demo`; 0: kwok nodes only.
+REAL_NODES ?= 0
 # go test flags; e.g. make test GOTESTFLAGS=-v. Set EDGEFORGE_E2E=0 to skip the e2e package.
 GOTESTFLAGS ?=
 
@@ -100,8 +102,9 @@ run: manifests generate fmt vet ## Run the operator from your host against the l
 ##@ Local cluster
 
 .PHONY: cluster-up
-cluster-up: ## Start the local cluster (etcd, apiserver, controller-manager, scheduler, prometheus-operator, kwok + fake edge nodes).
-	hack/cluster.sh up
+cluster-up: ## Start the local cluster (control plane, prometheus-operator, kwok nodes); REAL_NODES=N adds the real tier (registry, N joined kubelet+containerd nodes, the operator).
+	REAL_NODES=$(REAL_NODES) hack/cluster.sh up
+	@if [ "$(REAL_NODES)" -gt 0 ]; then $(MAKE) --no-print-directory build && hack/cluster.sh operator && hack/cluster.sh join; fi
 
 .PHONY: cluster-down
 cluster-down: ## Stop everything cluster-up and demo started and remove the local cluster's state.

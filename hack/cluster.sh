@@ -2,7 +2,10 @@
 # Local test cluster for edgeforge: etcd, kube-apiserver, kube-controller-manager, kube-scheduler
 # and kwok (fake nodes and pods), all on 127.0.0.1, built from Go modules by hack/controlplane.sh.
 #
-# Usage: hack/cluster.sh up|down|status
+# Usage: hack/cluster.sh up|down|status            (REAL_NODES=N up: also the real tier, hack/realtier.sh)
+#        hack/cluster.sh operator                   start (or restart) bin/manager against the cluster
+#        hack/cluster.sh join                       real nodes join REAL_POOL through its join Secret
+#        hack/cluster.sh node stop|start <i>        stop or start the kubelet of real node i
 #
 # Everything lives in the state dir ${EDGEFORGE_CLUSTER_DIR:-<repo>/.cluster}: certificates,
 # etcd data, logs, pidfiles and the admin kubeconfig at <state>/kubeconfig.
@@ -38,6 +41,9 @@ run=$state/run
 logs=$state/logs
 kubeconfig=$state/kubeconfig
 bindir=
+cache_root=${EDGEFORGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeforge}
+# shellcheck source=realtier.sh
+source "$repo/hack/realtier.sh"
 
 log() { echo "cluster: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -47,6 +53,7 @@ die() { log "error: $*"; exit 1; }
 pidfile() { echo "$run/$1.pid"; }
 
 # is_ours <component>: the pidfile names a live process that runs <component> from this state dir.
+# A component "<binary>@<instance>" (kubelet@edge-real-1) runs <binary>.
 is_ours() {
   local f pid stat cmd
   f=$(pidfile "$1")
@@ -57,7 +64,7 @@ is_ours() {
   stat=$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) || return 1
   [ "$stat" != Z ] || return 1
   cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline")
-  [[ "${cmd%% *}" == */"$1" ]] && [[ "$cmd" == *"$state/"* ]]
+  [[ "${cmd%% *}" == */"${1%%@*}" ]] && [[ "$cmd" == *"$state/"* ]]
 }
 
 # start <component> <binary> args...: run detached (own session), logs and pid in the state dir.
@@ -103,6 +110,7 @@ stop_all() {
   local i
   # The operator `make demo` runs against this cluster (hack/demo.sh) goes first.
   stop manager
+  real_down
   for ((i = ${#components[@]} - 1; i >= 0; i--)); do stop "${components[i]}"; done
 }
 
@@ -194,27 +202,31 @@ gen_pki() {
   new_ca front-proxy-ca edgeforge-front-proxy-ca
   client_cert front-proxy-client "/CN=front-proxy-client" front-proxy-ca
   cert apiserver "/CN=kube-apiserver" "extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:::1,IP:$service_ip,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+subjectAltName=IP:127.0.0.1,IP:::1,IP:$service_ip,IP:$real_host_ip,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   client_cert admin "/O=system:masters/CN=edgeforge-admin"
   client_cert kube-controller-manager "/CN=system:kube-controller-manager"
   client_cert kube-scheduler "/CN=system:kube-scheduler"
   client_cert kwok "/O=system:masters/CN=kwok-controller"
+  # The real tier: kube-proxy on the real nodes (bound to system:node-proxier by default RBAC),
+  # and the API server's client identity towards kubelets (logs, exec, port-forward).
+  client_cert kube-proxy "/CN=system:kube-proxy"
+  client_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
   # Service-account token signing key pair.
   openssl genrsa -out "$pki/sa.key" 2048 2>>"$logs/pki.log"
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>>"$logs/pki.log"
   chmod 600 "$pki"/*.key
 }
 
-# write_kubeconfig <file> <cert name>
+# write_kubeconfig <file> <cert name> [server address]
 write_kubeconfig() {
-  local file=$1 user=$2
+  local file=$1 user=$2 server=${3:-127.0.0.1}
   (umask 077 && cat >"$file") <<EOF
 apiVersion: v1
 kind: Config
 clusters:
 - name: edgeforge
   cluster:
-    server: https://127.0.0.1:$apiserver_port
+    server: https://$server:$apiserver_port
     certificate-authority-data: $(base64 -w0 "$pki/ca.crt")
 users:
 - name: $user
@@ -386,13 +398,16 @@ check_state_dir() {
 cmd_up() {
   check_state_dir
   if [ -d "$state" ]; then
-    if (load_recorded_env && healthy && log "already running and healthy" && usage_hint); then
+    if (load_recorded_env && healthy && [ "${real_nodes_recorded:-0}" = "$real_nodes" ] &&
+      log "already running and healthy" && usage_hint); then
       return 0
     fi
     log "cleaning stale state in $state"
-    stop_all
+    (load_recorded_env && stop_all)
     rm -rf "$state"
   fi
+  ((real_nodes == 0)) || real_check_host
+  real_cleanup_stale
   check_ports
 
   bindir=$("$repo/hack/controlplane.sh")
@@ -408,6 +423,7 @@ kcm_port=$kcm_port
 scheduler_port=$scheduler_port
 kwok_port=$kwok_port
 promop_port=$promop_port
+real_nodes_recorded=$real_nodes
 EOF
   # If anything below fails, stop what was started; logs stay until "down" or the next "up".
   trap 'log "up failed: stopping what was started (logs kept in $logs)"; stop_all' EXIT
@@ -416,6 +432,17 @@ EOF
     write_kubeconfig "$state/$c.kubeconfig" "$c"
   done
   mv "$state/admin.kubeconfig" "$kubeconfig"
+  ((real_nodes == 0)) || { write_kubeconfig "$state/kube-proxy.kubeconfig" kube-proxy "$real_host_ip" && real_network_up; }
+  # With real nodes the API server must be reachable from their network namespaces: it listens on
+  # every address and advertises the bridge address (the endpoint of the kubernetes Service).
+  local apiserver_net=(--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --endpoint-reconciler-type none)
+  if ((real_nodes > 0)); then
+    apiserver_net=(--bind-address 0.0.0.0 --advertise-address "$real_host_ip"
+      --kubelet-preferred-address-types InternalIP
+      --kubelet-certificate-authority "$pki/ca.crt"
+      --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt"
+      --kubelet-client-key "$pki/apiserver-kubelet-client.key")
+  fi
 
   local etcd_url=http://127.0.0.1:$etcd_port peer_url=http://127.0.0.1:$etcd_peer_port
   start etcd "$bindir/etcd" --name edgeforge --data-dir "$state/etcd" \
@@ -427,8 +454,7 @@ EOF
 
   start kube-apiserver "$bindir/kube-apiserver" \
     --etcd-servers "$etcd_url" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$apiserver_port" \
-    --endpoint-reconciler-type none \
+    "${apiserver_net[@]}" --secure-port "$apiserver_port" \
     --cert-dir "$pki" --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --client-ca-file "$pki/ca.crt" \
     --requestheader-client-ca-file "$pki/front-proxy-ca.crt" \
@@ -489,6 +515,7 @@ EOF
   wait_for kube-controller-manager "the default ServiceAccount" kubectl -n default get serviceaccount default
 
   kubeadm_like_setup
+  real_up
   start_prometheus_operator
   create_nodes
   wait_for kwok "fake nodes to become Ready" kubectl wait --for=condition=Ready node --all --timeout=5s
@@ -508,7 +535,8 @@ start_prometheus_operator() {
     --apiserver "https://127.0.0.1:$apiserver_port" \
     --ca-file "$pki/ca.crt" --cert-file "$pki/admin.crt" --key-file "$pki/admin.key" \
     --web.listen-address "127.0.0.1:$promop_port" \
-    --prometheus-config-reloader "quay.io/prometheus-operator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION" \
+    --prometheus-config-reloader "${PROMETHEUS_CONFIG_RELOADER_IMAGE:-quay.io/prometheus-operator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION}" \
+    ${PROMETHEUS_IMAGE:+--prometheus-default-base-image "${PROMETHEUS_IMAGE%:*}"} \
     --log-level warn
   wait_for prometheus-operator "prometheus-operator /healthz" curl -fsS --max-time 5 "http://127.0.0.1:$promop_port/healthz"
 }
@@ -522,6 +550,7 @@ cmd_down() {
   load_recorded_env
   stop_all
   rm -rf "$state"
+  real_cleanup_stale
   local p busy=()
   for p in "$apiserver_port" "$etcd_port" "$etcd_peer_port" "$kcm_port" "$scheduler_port" "$kwok_port" "$promop_port"; do
     port_in_use "$p" && busy+=("$p")
@@ -558,12 +587,61 @@ cmd_status() {
   return $ok
 }
 
+# cmd_operator: (re)start the operator built by `make build` (bin/manager) against this cluster,
+# with the real tier's Kaniko image when there is one. Log: <state>/logs/manager.log.
+cmd_operator() {
+  [ -d "$state" ] || die "no cluster in $state: run 'hack/cluster.sh up' first"
+  load_recorded_env
+  [ -x "$repo/bin/manager" ] || die "$repo/bin/manager is missing: run 'make build'"
+  stop manager
+  kubectl create namespace edgeforge-system --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
+  local args=(--kubeconfig "$kubeconfig" --namespace edgeforge-system
+    --health-probe-bind-address 127.0.0.1:0 --metrics-bind-address 0)
+  if [ -f "$state/env" ]; then
+    # shellcheck disable=SC1091
+    source "$state/env"
+    args+=(--kaniko-image "$KANIKO_IMAGE" --node-exporter-image "$NODE_EXPORTER_IMAGE"
+      --kube-state-metrics-image "$KUBE_STATE_METRICS_IMAGE")
+  fi
+  start manager "$repo/bin/manager" "${args[@]}"
+  sleep 2
+  is_ours manager || fail_with_log manager "the operator exited"
+  log "operator running (pid $(cat "$(pidfile manager)"), log $logs/manager.log)"
+}
+
+cmd_join() {
+  [ -d "$state" ] || die "no cluster in $state: run 'REAL_NODES=N hack/cluster.sh up' first"
+  load_recorded_env
+  real_nodes=${real_nodes_recorded:-0} realbin=${realbin_recorded:-}
+  ((real_nodes > 0)) || die "this cluster has no real nodes: start it with REAL_NODES=N"
+  bindir=${bindir:-$("$repo/hack/controlplane.sh")}
+  registry_password=$(sed -n 's/^REGISTRY_PASSWORD=//p' "$state/env")
+  real_join
+}
+
+# cmd_node stop|start <i>: the kubelet of real node i (for tests of node loss).
+cmd_node() {
+  local verb=${1:-} i=${2:-}
+  [[ "$i" =~ ^[1-9]$ ]] || die "usage: $0 node stop|start <i>"
+  load_recorded_env
+  real_nodes=${real_nodes_recorded:-0} realbin=${realbin_recorded:-}
+  ((i <= real_nodes)) || die "there is no real node $i (REAL_NODES=$real_nodes)"
+  case "$verb" in
+    stop) stop "kubelet@$(real_node_name "$i")" ;;
+    start) is_ours "kubelet@$(real_node_name "$i")" || real_kubelet_start "$i" ;;
+    *) die "usage: $0 node stop|start <i>" ;;
+  esac
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  operator) cmd_operator ;;
+  join) cmd_join ;;
+  node) cmd_node "${2:-}" "${3:-}" ;;
   *)
-    echo "usage: $0 up|down|status" >&2
+    echo "usage: $0 up|down|status|operator|join|node" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local control plane from Go modules and prints the directory holding the binaries:
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
-#   prometheus-operator (so the local cluster runs MonitoringStacks for real)
+#   prometheus-operator (so the local cluster runs MonitoringStacks for real),
+#   kubelet and kube-proxy (the real edge nodes of the real tier, hack/realnode.sh)
 #
 # Nothing is downloaded but Go modules. Binaries are cached outside the clone under
 #   ${EDGEFORGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeforge}/controlplane/<k8s>-<etcd>-<kwok>/
@@ -16,7 +17,8 @@ source "$here/versions.env"
 
 cache_root=${EDGEFORGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeforge}
 bindir="$cache_root/controlplane/${KUBERNETES_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}"
-bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok prometheus-operator)
+k8s_bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
+bins=(etcd "${k8s_bins[@]}" kwok prometheus-operator)
 
 have_all() {
   local b
@@ -37,18 +39,18 @@ export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 staging_minor="v0.${KUBERNETES_VERSION#v1.}"   # v1.37.2 -> v0.37.2
 start=$(date +%s)
 
-if [ ! -x "$bindir/kube-apiserver" ] || [ ! -x "$bindir/kube-controller-manager" ] ||
-   [ ! -x "$bindir/kube-scheduler" ] || [ ! -x "$bindir/kubectl" ]; then
+k8s_missing=()
+for c in "${k8s_bins[@]}"; do [ -x "$bindir/$c" ] || k8s_missing+=("$c"); done
+if [ "${#k8s_missing[@]}" -gt 0 ]; then
   log "building Kubernetes $KUBERNETES_VERSION components (cold: several minutes)"
   mod="$work/k8s"
   mkdir -p "$mod"
   # k8s.io/kubernetes replaces its staging modules with local paths; a consumer must replace
   # each with the published module of the same minor. The list comes from its own go.mod.
-  gomod_url="https://proxy.golang.org/k8s.io/kubernetes/@v/${KUBERNETES_VERSION}.mod"
   (cd "$mod" && go mod init edgeforge.local/controlplane >/dev/null 2>&1)
   (cd "$mod" && go mod download -json "k8s.io/kubernetes@${KUBERNETES_VERSION}" >/dev/null)
   kmod=$(cd "$mod" && go mod download -json "k8s.io/kubernetes@${KUBERNETES_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-  [ -f "$kmod" ] || { log "cannot read go.mod of k8s.io/kubernetes@${KUBERNETES_VERSION} ($gomod_url)"; exit 1; }
+  [ -f "$kmod" ] || { log "cannot read go.mod of k8s.io/kubernetes@${KUBERNETES_VERSION} from the Go module proxy"; exit 1; }
   staging=$(grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$kmod" | awk '{print $1}')
   {
     echo "module edgeforge.local/controlplane"
@@ -71,12 +73,14 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 )
 GO
   (cd "$mod" && go mod tidy -e >&2 2>"$work/tidy.log") || { cat "$work/tidy.log" >&2; exit 1; }
   ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
   ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=${KUBERNETES_VERSION}"
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for c in "${k8s_missing[@]}"; do
     log "go build $c"
     (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$bindir/$c.tmp" "k8s.io/kubernetes/cmd/$c") && mv "$bindir/$c.tmp" "$bindir/$c"
   done
