@@ -26,6 +26,21 @@ type AppDeploymentSpec struct {
 	// +optional
 	ImageFrom *ImageSource `json:"imageFrom,omitempty"`
 
+	// ImagePullSecrets are kubernetes.io/dockerconfigjson Secrets in the same namespace that the
+	// pods pull their image with (a private registry). With imageFrom, the ImageBuild's push
+	// Secret is added unless imageFrom.usePushSecret is false. Example: [{name: regcred}].
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
+	// ServiceAccountName is the ServiceAccount the pods run as. Default: the namespace's "default".
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')",message="spec.serviceAccountName must be a DNS subdomain name (lowercase letters, digits, '-' and '.')"
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
 	// Replicas is the desired number of pods. 0..1000. Default: 1. Ignored while autoscaling is set.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
@@ -109,6 +124,13 @@ type ImageSource struct {
 	// ImageBuildRef names an ImageBuild in the same namespace whose status.latestImage is run.
 	// +required
 	ImageBuildRef LocalObjectReference `json:"imageBuildRef"`
+
+	// UsePushSecret adds the ImageBuild's spec.output.pushSecretRef to the pods' image pull
+	// Secrets, so an image pushed to a private registry can be pulled without repeating the
+	// Secret. Default: true.
+	// +kubebuilder:default=true
+	// +optional
+	UsePushSecret *bool `json:"usePushSecret,omitempty"`
 }
 
 // AppPort is a container port, also exposed by the Service.

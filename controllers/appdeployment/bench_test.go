@@ -60,7 +60,7 @@ func TestConvergenceOf1000Apps(t *testing.T) {
 	start := time.Now()
 	parallel(t, n, func(i int) error {
 		a := spec(base, fmt.Sprintf("app-%04d", i))
-		if err := c.Apply(ctx(t), app.DesiredDeployment(a, a.Spec.Image, nil), client.FieldOwner(settings.FieldOwner), client.ForceOwnership); err != nil {
+		if err := c.Apply(ctx(t), app.DesiredDeployment(a, a.Spec.Image, nil, nil), client.FieldOwner(settings.FieldOwner), client.ForceOwnership); err != nil {
 			return err
 		}
 		return c.Apply(ctx(t), app.DesiredService(a), client.FieldOwner(settings.FieldOwner), client.ForceOwnership)

@@ -108,6 +108,7 @@ type state struct {
 	deployment *appsv1.Deployment    // live Deployment controlled by app (after this pass's apply); nil if none
 	target     string                // the image the spec asks for
 	pool       *v1alpha1.EdgeCluster // spec.placement.edgeClusterRef, when set
+	build      *v1alpha1.ImageBuild  // spec.imageFrom's ImageBuild, when set
 	decision   app.RolloutDecision
 	// requeueAfter asks for another look, for a wait no watch reports (discovery catching up).
 	requeueAfter time.Duration

@@ -68,6 +68,7 @@ func (r *Reconciler) resolveImage(ctx context.Context, s *state) (bool, error) {
 		}
 		return false, err
 	}
+	s.build = ib
 	image, wait, failed := app.BuildImage(ib)
 	switch {
 	case image != "":
@@ -119,7 +120,7 @@ func (r *Reconciler) applyWorkload(ctx context.Context, s *state) (bool, error) 
 	}
 
 	running := app.RunningImage(s.deployment)
-	desired := app.DesiredDeployment(obj, s.decision.Image, s.pool)
+	desired := app.DesiredDeployment(obj, s.decision.Image, s.pool, s.build)
 	applied, err := r.reconcileChild(ctx, obj, typedChild(&appsv1.Deployment{}, desired, appsv1ac.ExtractDeployment))
 	if err != nil {
 		return false, err

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -14,17 +16,18 @@ const HostnameTopologyKey = corev1.LabelHostname
 
 // DesiredDeployment is the Deployment that runs image for app. pool is the EdgeCluster named by
 // spec.placement.edgeClusterRef (nil when the app is not placed on an edge pool): its members'
-// label becomes the node selector and its node taints are tolerated.
+// label becomes the node selector and its node taints are tolerated. build is spec.imageFrom's
+// ImageBuild (nil with spec.image): its push Secret pulls the image (PullSecrets).
 //
 // With spec.autoscaling set, replicas are left out: the HorizontalPodAutoscaler owns them, and
 // since the field is then not in edgeforge's apply, server-side apply never resets it.
-func DesiredDeployment(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeCluster) *appsv1ac.DeploymentApplyConfiguration {
+func DesiredDeployment(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeCluster, build *v1alpha1.ImageBuild) *appsv1ac.DeploymentApplyConfiguration {
 	spec := appsv1ac.DeploymentSpec().
 		WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(app))).
 		WithStrategy(strategy(app)).
 		WithTemplate(corev1ac.PodTemplateSpec().
 			WithLabels(Labels(app)).
-			WithSpec(podSpec(app, image, pool)))
+			WithSpec(podSpec(app, image, pool, build)))
 	if app.Spec.Autoscaling == nil {
 		replicas := int32(1)
 		if app.Spec.Replicas != nil {
@@ -57,8 +60,33 @@ func strategy(app *v1alpha1.AppDeployment) *appsv1ac.DeploymentStrategyApplyConf
 	return st.WithRollingUpdate(ru)
 }
 
-func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeCluster) *corev1ac.PodSpecApplyConfiguration {
+// PullSecrets are the names of the pods' image pull Secrets: spec.imagePullSecrets, then the
+// ImageBuild's push Secret (spec.imageFrom.usePushSecret, default true), without duplicates.
+func PullSecrets(app *v1alpha1.AppDeployment, build *v1alpha1.ImageBuild) []string {
+	var names []string
+	add := func(n string) {
+		if n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, s := range app.Spec.ImagePullSecrets {
+		add(s.Name)
+	}
+	if from := app.Spec.ImageFrom; from != nil && build != nil && (from.UsePushSecret == nil || *from.UsePushSecret) &&
+		build.Spec.Output.PushSecretRef != nil {
+		add(build.Spec.Output.PushSecretRef.Name)
+	}
+	return names
+}
+
+func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeCluster, build *v1alpha1.ImageBuild) *corev1ac.PodSpecApplyConfiguration {
 	ps := corev1ac.PodSpec().WithContainers(container(app, image))
+	for _, n := range PullSecrets(app, build) {
+		ps.WithImagePullSecrets(corev1ac.LocalObjectReference().WithName(n))
+	}
+	if app.Spec.ServiceAccountName != "" {
+		ps.WithServiceAccountName(app.Spec.ServiceAccountName)
+	}
 	pl := app.Spec.Placement
 	switch {
 	case pool != nil:

@@ -135,7 +135,7 @@ func render(t *testing.T, app *v1alpha1.AppDeployment, pool *v1alpha1.EdgeCluste
 		}
 		buf.Write(data)
 	}
-	add("Deployment", DesiredDeployment(app, image, pool), true)
+	add("Deployment", DesiredDeployment(app, image, pool, nil), true)
 	svc := DesiredService(app)
 	add("Service", svc, svc != nil)
 	ing := DesiredIngress(app)
