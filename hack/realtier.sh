@@ -21,8 +21,12 @@ real_host_ip=$real_net.1
 real_pod_prefix=10.$((100 + real_idx)) # pods of node i: <prefix>.i.0/24
 real_pod_cidr=$real_pod_prefix.0.0/16
 registry_port=${EDGEFORGE_REGISTRY_PORT:-5000}
+images_registry_port=${EDGEFORGE_IMAGES_REGISTRY_PORT:-5001}
 git_port=${EDGEFORGE_GIT_PORT:-9418}
 registry_user=edgeforge
+# Real nodes register with this taint (and the pool's node template keeps it), so the kwok
+# world's pods never land on them; what is placed on the pool tolerates it.
+real_taint_key=edgeforge.io/real-node
 cni_bin_dir=/usr/lib/cni
 nodes_dir=$state/nodes
 realbin=
@@ -82,27 +86,54 @@ real_node_network() {
 
 # ---------------------------------------------------------------- registry, git, images
 
-real_registry_up() {
-  local dir=$state/registry
-  mkdir -p "$dir/data"
-  registry_password=$(openssl rand -hex 12)
-  "$realbin/imagetool" htpasswd "$registry_user" "$registry_password" >"$dir/htpasswd"
-  cat >"$dir/config.yml" <<EOF
+# registry_config <dir> <port> <auth: yes|no> <readonly: true|false>
+registry_config() {
+  local dir=$1 port=$2 auth=$3 ro=$4
+  cat <<EOF
 version: 0.1
 log: {level: warn, accesslog: {disabled: true}}
 storage:
   filesystem: {rootdirectory: $dir/data}
   delete: {enabled: true}
+  maintenance:
+    readonly: {enabled: $ro}
 http:
-  addr: $real_host_ip:$registry_port
+  addr: $real_host_ip:$port
   secret: $(openssl rand -hex 16)
-auth:
-  htpasswd: {realm: edgeforge-local, path: $dir/htpasswd}
 EOF
-  OTEL_TRACES_EXPORTER=none start registry "$realbin/registry" serve "$dir/config.yml"
-  # /v2/ answers 401 without credentials once the registry serves.
+  [ "$auth" = no ] || printf 'auth:\n  htpasswd: {realm: edgeforge-local, path: %s}\n' "$dir/htpasswd"
+}
+
+# Two registries (distribution v3), both plain HTTP on the bridge address:
+#   REGISTRY (port 5000): htpasswd auth, for what users build and run, so push and pull Secrets
+#     are exercised for real;
+#   IMAGES_REGISTRY (port 5001): anonymous and read-only once filled, for the images of the local
+#     cluster itself (pause, Kaniko, the busybox base, Prometheus, ...), as a public registry would
+#     serve them.
+real_registry_up() {
+  local users=$state/registry infra=$state/registry-infra
+  mkdir -p "$users/data" "$infra/data"
+  registry_password=$(openssl rand -hex 12)
+  "$realbin/imagetool" htpasswd "$registry_user" "$registry_password" >"$users/htpasswd"
+  registry_config "$users" "$registry_port" yes false >"$users/config.yml"
+  OTEL_TRACES_EXPORTER=none start registry "$realbin/registry" serve "$users/config.yml"
+  registry_config "$infra" "$images_registry_port" no false >"$infra/config.yml"
+  OTEL_TRACES_EXPORTER=none start registry@infra "$realbin/registry" serve "$infra/config.yml"
+  # /v2/ answers 401 without credentials, 200 anonymously, once a registry serves.
   wait_for registry "the registry at $real_host_ip:$registry_port" \
     sh -c "curl -s -o /dev/null -w '%{http_code}' http://$real_host_ip:$registry_port/v2/ | grep -q 401"
+  wait_for registry@infra "the registry at $real_host_ip:$images_registry_port" \
+    curl -fsS -o /dev/null "http://$real_host_ip:$images_registry_port/v2/"
+}
+
+# real_images_readonly: restart the images registry read-only, once the images are in.
+real_images_readonly() {
+  local infra=$state/registry-infra
+  stop registry@infra
+  registry_config "$infra" "$images_registry_port" no true >"$infra/config.yml"
+  OTEL_TRACES_EXPORTER=none start registry@infra "$realbin/registry" serve "$infra/config.yml"
+  wait_for registry@infra "the registry at $real_host_ip:$images_registry_port" \
+    curl -fsS -o /dev/null "http://$real_host_ip:$images_registry_port/v2/"
 }
 
 # A git server for git-source builds: git's own smart-HTTP backend (git http-backend, Debian's
@@ -118,9 +149,10 @@ real_images_up() {
   log "real tier: images (hack/imagetool, cache $cache_root/images)"
   KANIKO_VERSION=$KANIKO_VERSION PROMETHEUS_OPERATOR_VERSION=$PROMETHEUS_OPERATOR_VERSION \
     KUBE_STATE_METRICS_VERSION=$KUBE_STATE_METRICS_VERSION \
-    "$realbin/imagetool" push --registry "$real_host_ip:$registry_port" --user "$registry_user" \
-    --password "$registry_password" --bins "$realbin" --cache "$cache_root/images" --env-out "$state/images.env" \
+    "$realbin/imagetool" push --registry "$real_host_ip:$images_registry_port" \
+    --bins "$realbin" --cache "$cache_root/images" --env-out "$state/images.env" \
     2>>"$logs/imagetool.log" || fail_with_log imagetool "building or pushing the real tier's images failed"
+  real_images_readonly
 }
 
 # ---------------------------------------------------------------- nodes
@@ -129,12 +161,13 @@ real_images_up() {
 real_node_files() {
   local i=$1 n ip d
   n=$(real_node_name "$i") ip=$(real_node_ip "$i") d=$nodes_dir/$(real_node_name "$i")
-  mkdir -p "$d"/{containerd/root,containerd/state,certs.d/"$real_host_ip:$registry_port",cni/net.d,cni/data,kubelet,pki,log-pods,log-containers,run}
-  cat >"$d/certs.d/$real_host_ip:$registry_port/hosts.toml" <<EOF
-server = "http://$real_host_ip:$registry_port"
-[host."http://$real_host_ip:$registry_port"]
-  capabilities = ["pull", "resolve"]
-EOF
+  mkdir -p "$d"/{containerd/root,containerd/state,cni/net.d,cni/data,kubelet,pki,log-pods,log-containers,run}
+  local port
+  for port in "$registry_port" "$images_registry_port"; do
+    mkdir -p "$d/certs.d/$real_host_ip:$port"
+    printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' \
+      "$real_host_ip:$port" "$real_host_ip:$port" >"$d/certs.d/$real_host_ip:$port/hosts.toml"
+  done
   cat >"$d/containerd/config.toml" <<EOF
 version = 3
 root = "$d/containerd/root"
@@ -246,10 +279,15 @@ real_node_up() {
   real_node_network "$i"
   real_node_files "$i"
   mkdir -p /var/log/pods /var/log/containers
-  # The holder keeps the node's mount namespace (made by ip netns exec) open; /var/log/pods is
-  # private to the node, as on a machine of its own (a kubelet removes logs of pods it does not know).
-  start "holder@$n" ip netns exec "$ns" bash -c \
+  # The holder keeps the node's network namespace and its own mount namespace open (not ip netns
+  # exec's: that one remounts /sys and hides the cgroup hierarchies the kubelet needs); mounts
+  # made inside do not leak to the host. /var/log/pods is private to the node, as on a machine of
+  # its own (a kubelet removes the logs of pods it does not know).
+  start "holder@$n" nsenter --net="/var/run/netns/$ns" unshare --mount --propagation slave bash -c \
     "mount --bind '$d/log-pods' /var/log/pods && mount --bind '$d/log-containers' /var/log/containers && exec -a '$d/holder' sleep infinity"
+  # (ip netns exec and bash run first, then exec the holder: give them a moment.)
+  local k
+  for ((k = 0; k < 50; k++)); do is_ours "holder@$n" && break; sleep 0.1; done
   wait_for "holder@$n" "node $n's namespaces" sh -c "grep -q '$d/log-pods' /proc/\$(cat '$(pidfile "holder@$n")')/mountinfo"
   PATH=$realbin:$PATH start "containerd@$n" nsenter -t "$(cat "$(pidfile "holder@$n")")" -m -n -- \
     "$realbin/containerd" --config "$d/containerd/config.toml" --log-level warn
@@ -263,7 +301,8 @@ real_kubelet_start() {
   start "kubelet@$n" nsenter -t "$(cat "$(pidfile "holder@$n")")" -m -n -- \
     "$bindir/kubelet" --config "$d/kubelet/config.yaml" --root-dir "$d/kubelet/root" \
     --bootstrap-kubeconfig "$d/bootstrap-kubelet.conf" --kubeconfig "$d/kubelet.conf" --cert-dir "$d/pki" \
-    --hostname-override "$n" --node-ip "$(real_node_ip "$i")" --node-labels "$labels" --v 1
+    --hostname-override "$n" --node-ip "$(real_node_ip "$i")" --node-labels "$labels" \
+    --register-with-taints "$real_taint_key=true:NoSchedule" --v 1
 }
 
 real_proxy_start() {
@@ -363,6 +402,8 @@ spec:
     apiServerEndpoint: $real_host_ip:$apiserver_port
   nodeTemplate:
     labels: {tier: real-edge}
+    # Only what is placed on this pool (and tolerates it) runs here, not the kwok world's pods.
+    taints: [{key: $real_taint_key, value: "true", effect: NoSchedule}]
   health: {notReadyGracePeriod: 10s}
   minReadyNodes: $real_nodes
   expectedNodes: $real_nodes
@@ -381,6 +422,7 @@ real_write_env() {
     echo "REGISTRY_INSECURE=true"
     echo "REGISTRY_USER=$registry_user"
     echo "REGISTRY_PASSWORD=$registry_password"
+    echo "IMAGES_REGISTRY=$real_host_ip:$images_registry_port"
     echo "REAL_POOL=$real_pool"
     echo "REAL_NODES=$real_nodes"
     echo "REAL_HOST_IP=$real_host_ip"
@@ -397,6 +439,7 @@ real_down() {
     realbin=${realbin_recorded:-} real_node_down "$i"
   done
   stop imagetool@git
+  stop registry@infra
   stop registry
   real_network_down
 }

@@ -154,9 +154,11 @@ type Entry struct {
 
 // Definition is one image: one layer of entries plus its config.
 type Definition struct {
-	Name       string // repository under <registry>/edgeforge/
-	EnvKey     string // key in .cluster/env
-	Version    string // part of the tag, for humans
+	Name    string // repository under <registry>/edgeforge/
+	EnvKey  string // key in .cluster/env
+	Version string // part of the tag, for humans
+	// ExactTag makes Version the whole tag (prometheus-operator runs <base image>:<version>).
+	ExactTag   bool
 	Entries    []Entry
 	Env        []string
 	Entrypoint []string
@@ -174,6 +176,9 @@ func (d Definition) Build(cacheDir string) (v1.Image, string, error) {
 	tag := key[:16]
 	if d.Version != "" {
 		tag = d.Version + "-" + key[:12]
+	}
+	if d.ExactTag {
+		tag = d.Version
 	}
 	dir := filepath.Join(cacheDir, d.Name+"-"+key[:32])
 	if idx, err := layout.ImageIndexFromPath(dir); err == nil {
@@ -419,7 +424,7 @@ func Definitions(bins string) ([]Definition, error) {
 		{Name: "node-exporter", EnvKey: "NODE_EXPORTER_IMAGE", Entries: append(nodeExporter, etc...),
 			Entrypoint: []string{"/bin/node_exporter"}, User: "65534"},
 		// prometheus-operator names the image <base>:<version>, so the tag is the version alone.
-		{Name: "prometheus", EnvKey: "PROMETHEUS_IMAGE", Version: promVersion, Entries: append(prom, append(etc,
+		{Name: "prometheus", EnvKey: "PROMETHEUS_IMAGE", Version: promVersion, ExactTag: true, Entries: append(prom, append(etc,
 			Entry{Path: "/prometheus", Dir: true, Mode: 0o777}, Entry{Path: "/etc/prometheus", Dir: true, Mode: 0o755},
 			Entry{Path: "/etc/ssl/certs/ca-certificates.crt", Source: caBundle})...),
 			Entrypoint: []string{"/bin/prometheus"}, WorkingDir: "/prometheus", User: "65534"},
