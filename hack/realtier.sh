@@ -426,6 +426,10 @@ real_write_env() {
     echo "REAL_POOL=$real_pool"
     echo "REAL_NODES=$real_nodes"
     echo "REAL_HOST_IP=$real_host_ip"
+    local i ips=() nss=()
+    for ((i = 1; i <= real_nodes; i++)); do ips+=("$(real_node_ip "$i")") nss+=("$(real_netns "$i")"); done
+    echo "REAL_NODE_IPS=\"${ips[*]}\""
+    echo "REAL_NODE_NETNS=\"${nss[*]}\""
     echo "GIT_BASE_URL=http://$real_host_ip:$git_port"
     echo "GIT_DIR_ROOT=$state/git"
     cat "$state/images.env"

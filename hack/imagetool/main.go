@@ -433,7 +433,7 @@ func Definitions(bins string) ([]Definition, error) {
 			Entrypoint: []string{"/bin/prometheus-config-reloader"}, User: "65534"},
 		{Name: "kube-state-metrics", EnvKey: "KUBE_STATE_METRICS_IMAGE", Version: os.Getenv("KUBE_STATE_METRICS_VERSION"),
 			Entries:    append([]Entry{{Path: "/kube-state-metrics", Source: bin("kube-state-metrics"), Mode: 0o755}}, etc...),
-			Entrypoint: []string{"/kube-state-metrics", "--port=8080", "--telemetry-port=8081"}, User: "65534"},
+			Entrypoint: []string{"/kube-state-metrics"}, User: "65534"},
 	}, nil
 }
 

@@ -76,6 +76,12 @@ func startOperator(ctx context.Context) (stop func(), err error) {
 	// The same arguments as the Deployment's container, minus what only makes sense in a pod.
 	args := []string{"--kubeconfig", kubeconfig, "--namespace", operatorNamespace,
 		"--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address", "0", "--zap-devel"}
+	if len(realEnv) > 0 {
+		// The images of the real tier, built here: what runs on the real nodes must be pullable.
+		args = append(args, "--kaniko-image", realEnv["KANIKO_IMAGE"],
+			"--node-exporter-image", realEnv["NODE_EXPORTER_IMAGE"],
+			"--kube-state-metrics-image", realEnv["KUBE_STATE_METRICS_IMAGE"])
+	}
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,6 +32,12 @@ var (
 	k8sClient      client.Client         // uncached client with scheme above
 	operatorOpts   = settings.Defaults() // options of the operator the suite runs
 	operatorLog    string                // where the operator's log goes: <clusterDir>/operator.log
+	// realNodes is how many real (kubelet + containerd) nodes the e2e cluster runs:
+	// EDGEFORGE_E2E_REAL_NODES, default 2; 0 leaves the real tier out.
+	realNodes = 2
+	// realEnv is <clusterDir>/env, what hack/cluster.sh writes about the real tier (REGISTRY,
+	// BASE_IMAGE, KANIKO_IMAGE, REAL_POOL, ...); empty without real nodes.
+	realEnv = map[string]string{}
 )
 
 func TestMain(m *testing.M) {
@@ -51,6 +58,9 @@ func runSuite(m *testing.M) int {
 		return fatal(fmt.Errorf("cannot find hack/cluster.sh from %s: %w", repoRoot, err))
 	}
 	clusterDir = envOr("EDGEFORGE_E2E_CLUSTER_DIR", filepath.Join(repoRoot, ".cluster-e2e"))
+	if realNodes, err = strconv.Atoi(envOr("EDGEFORGE_E2E_REAL_NODES", "2")); err != nil || realNodes < 0 {
+		return fatal(fmt.Errorf("EDGEFORGE_E2E_REAL_NODES=%q: want a number >= 0", os.Getenv("EDGEFORGE_E2E_REAL_NODES")))
+	}
 	kubeconfigPath = filepath.Join(clusterDir, "kubeconfig")
 
 	// Two e2e runs on one machine (say, two clones) would fight over the same ports: take turns.
@@ -74,6 +84,11 @@ func runSuite(m *testing.M) int {
 		return fatal(fmt.Errorf("cluster up: %w", err))
 	}
 	fmt.Fprintf(os.Stderr, "e2e: cluster up in %s\n", time.Since(start).Round(time.Second))
+	if realNodes > 0 {
+		if realEnv, err = readEnvFile(filepath.Join(clusterDir, "env")); err != nil {
+			return fatal(fmt.Errorf("the real tier's env file: %w", err))
+		}
+	}
 
 	restConfig, err = clientcmd.BuildConfigFromFlags("", kubeconfigPath)
 	if err != nil {
@@ -98,6 +113,14 @@ func runSuite(m *testing.M) int {
 		return fatal(fmt.Errorf("start operator: %w", err))
 	}
 	defer stop()
+	if realNodes > 0 {
+		// The real nodes join through the join Secret the operator publishes for REAL_POOL.
+		start := time.Now()
+		if err := clusterScript("join"); err != nil {
+			return fatal(fmt.Errorf("real nodes join: %w", err))
+		}
+		fmt.Fprintf(os.Stderr, "e2e: %d real nodes joined in %s\n", realNodes, time.Since(start).Round(time.Second))
+	}
 	code := m.Run()
 	// Every e2e test ran against the operator with config/default's RBAC: it must never have been refused.
 	if lines, err := forbiddenInOperatorLog(); err != nil || len(lines) > 0 {
@@ -113,20 +136,21 @@ func runSuite(m *testing.M) int {
 // clusterScript runs hack/cluster.sh <verb> for the e2e cluster. It pins the state dir and moves
 // every port by EDGEFORGE_E2E_PORT_OFFSET (default 1000), ignoring port variables meant for the
 // demo cluster, so the two never collide.
-func clusterScript(verb string) error {
+func clusterScript(verb string, args ...string) error {
 	env := []string{
 		"EDGEFORGE_CLUSTER_DIR=" + clusterDir,
 		"EDGEFORGE_PORT_OFFSET=" + envOr("EDGEFORGE_E2E_PORT_OFFSET", "1000"),
+		"REAL_NODES=" + strconv.Itoa(realNodes),
 	}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if (strings.HasPrefix(name, "EDGEFORGE_") && strings.HasSuffix(name, "_PORT")) ||
-			name == "EDGEFORGE_CLUSTER_DIR" || name == "EDGEFORGE_PORT_OFFSET" {
+			name == "EDGEFORGE_CLUSTER_DIR" || name == "EDGEFORGE_PORT_OFFSET" || name == "REAL_NODES" || name == "REAL_POOL" {
 			continue
 		}
 		env = append(env, kv)
 	}
-	cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), verb)
+	cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), append([]string{verb}, args...)...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	return cmd.Run()
@@ -201,6 +225,27 @@ func lockPorts() (unlock func(), err error) {
 		}
 	}
 	return func() { _ = f.Close() }, nil
+}
+
+// readEnvFile reads the KEY=value lines of a shell env file (comments and blank lines skipped).
+func readEnvFile(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s: line %q is not KEY=value", path, line)
+		}
+		env[k] = strings.Trim(v, `"`)
+	}
+	return env, nil
 }
 
 func envOr(name, def string) string {

@@ -1,0 +1,543 @@
+package e2e
+
+// The real tier: every outcome here is judged by a real component — kubelet and containerd on
+// the real nodes, the real Kaniko executor, the registry (distribution v3) and, through the
+// Service, kube-proxy. Nothing is played by kwok.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+// requireRealTier skips a test only when the run was asked for no real nodes
+// (EDGEFORGE_E2E_REAL_NODES=0); `make test` always runs them.
+func requireRealTier(t *testing.T) {
+	t.Helper()
+	if realNodes == 0 {
+		t.Skip("EDGEFORGE_E2E_REAL_NODES=0: no real nodes in this run")
+	}
+}
+
+func realPool() string { return realEnv["REAL_POOL"] }
+
+// realNodeNames are the real nodes, as hack/realtier.sh names them.
+func realNodeNames() []string {
+	var names []string
+	for i := 1; i <= realNodes; i++ {
+		names = append(names, fmt.Sprintf("edge-real-%d", i))
+	}
+	return names
+}
+
+// Two (or more) real nodes joined through the EdgeCluster's join Secret only: their client
+// certificates came from bootstrap-token CSRs, their serving certificates were approved by
+// edgeforge, the pool's template is on them and the pool counts them Ready.
+func TestRealNodesJoined(t *testing.T) {
+	requireRealTier(t)
+	ec := &v1alpha1.EdgeCluster{}
+	waitFor(t, 2*time.Minute, "EdgeCluster "+realPool()+" Ready with every real node", func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: realPool()}, ec); err != nil {
+			return false, err
+		}
+		return meta.IsStatusConditionTrue(ec.Status.Conditions, v1alpha1.ConditionReady) &&
+			ec.Status.ReadyNodes == int32(realNodes) && ec.Status.TotalNodes == int32(realNodes), nil
+	})
+	for _, n := range realNodeNames() {
+		node := &corev1.Node{}
+		if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: n}, node); err != nil {
+			t.Fatal(err)
+		}
+		if rt := node.Status.NodeInfo.ContainerRuntimeVersion; !strings.HasPrefix(rt, "containerd://") {
+			t.Errorf("node %s runs %q, want a real containerd", n, rt)
+		}
+		if node.Labels[edgePoolLabel] != realPool() || node.Labels["tier"] != "real-edge" {
+			t.Errorf("node %s labels %v: want %s=%s and the template's tier=real-edge", n, node.Labels, edgePoolLabel, realPool())
+		}
+		if _, ok := node.Annotations[kwokAnnotation]; ok {
+			t.Errorf("node %s is a kwok node", n)
+		}
+	}
+	csrs := &certificatesv1.CertificateSigningRequestList{}
+	if err := k8sClient.List(t.Context(), csrs); err != nil {
+		t.Fatal(err)
+	}
+	serving, bootstrap := map[string]bool{}, 0
+	for _, c := range csrs.Items {
+		approved := false
+		for _, cond := range c.Status.Conditions {
+			approved = approved || (cond.Type == certificatesv1.CertificateApproved && cond.Status == corev1.ConditionTrue)
+		}
+		switch {
+		case c.Spec.SignerName == certificatesv1.KubeletServingSignerName && approved && len(c.Status.Certificate) > 0:
+			serving[strings.TrimPrefix(c.Spec.Username, "system:node:")] = true
+		case c.Spec.SignerName == certificatesv1.KubeAPIServerClientKubeletSignerName && strings.HasPrefix(c.Spec.Username, "system:bootstrap:") && len(c.Status.Certificate) > 0:
+			bootstrap++
+		}
+	}
+	for _, n := range realNodeNames() {
+		if !serving[n] {
+			t.Errorf("no approved and signed kubelet-serving CSR of system:node:%s", n)
+		}
+	}
+	if bootstrap < realNodes {
+		t.Errorf("%d signed node client CSRs from bootstrap tokens, want at least %d", bootstrap, realNodes)
+	}
+}
+
+// The whole chain on real parts: a Kaniko build on a real node pushes to the authenticated
+// registry; the digest in status is the registry's; an AppDeployment following the build pulls
+// it with the build's push Secret and serves it through kube-proxy; a new build rolls out by
+// itself; a build that crashes misses its progress deadline and is rolled back.
+func TestRealBuildAndRun(t *testing.T) {
+	requireRealTier(t)
+	ns := createNamespace(t, "e2e-real")
+	createRegistrySecret(t, ns, "regcred", realEnv["REGISTRY_PASSWORD"])
+	token := randomHex(6)
+	repo := realEnv["REGISTRY"] + "/" + ns + "/web"
+
+	ib := &v1alpha1.ImageBuild{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: v1alpha1.ImageBuildSpec{
+			Source:     v1alpha1.BuildSource{Inline: &v1alpha1.InlineSource{Dockerfile: webDockerfile(""), Files: map[string]string{"index.html": "v1 " + token}}},
+			Output:     v1alpha1.BuildOutput{Image: repo + ":1", PushSecretRef: &v1alpha1.LocalObjectReference{Name: "regcred"}, Insecure: true},
+			RunOn:      &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}},
+			Retries:    0,
+			Timeout:    &metav1.Duration{Duration: 5 * time.Minute},
+		},
+	}
+	if err := k8sClient.Create(t.Context(), ib); err != nil {
+		t.Fatal(err)
+	}
+	ib = waitForBuild(t, ns, "web", 1)
+	checkPushedDigest(t, ib, repo+":1")
+	checkBuildPodOnRealNode(t, ns, ib.Status.LastBuild.Name)
+
+	nodePort := int32(30000 + time.Now().UnixNano()%2000)
+	app := &v1alpha1.AppDeployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: v1alpha1.AppDeploymentSpec{
+			ImageFrom: &v1alpha1.ImageSource{ImageBuildRef: v1alpha1.LocalObjectReference{Name: "web"}},
+			Replicas:  ptr.To[int32](2),
+			Ports:     []v1alpha1.AppPort{{Name: "http", ContainerPort: 8080}},
+			Service:   &v1alpha1.AppService{Type: v1alpha1.ServiceTypeNodePort, NodePort: &nodePort},
+			Placement: &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}, SpreadAcrossNodes: true},
+			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+				Path: "/index.html", Port: intOrString("http")}}, PeriodSeconds: 1},
+			Strategy: &v1alpha1.RolloutStrategy{MaxSurge: ptr.To(intOrInt(1)), MaxUnavailable: ptr.To(intOrInt(0)),
+				ProgressDeadlineSeconds: ptr.To[int32](30)},
+		},
+	}
+	if err := k8sClient.Create(t.Context(), app); err != nil {
+		t.Fatal(err)
+	}
+	waitForAppImage(t, ns, "web", ib.Status.LatestImage, 3*time.Minute)
+	checkAppPods(t, ns, "web", ib.Status.Digest)
+	svc := &corev1.Service{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "web"}, svc); err != nil {
+		t.Fatal(err)
+	}
+	expectServed(t, svc, nodePort, "/index.html", "v1 "+token)
+	expectServed(t, svc, nodePort, "/built.txt", "built by kaniko")
+
+	t.Run("a new build rolls out by itself", func(t *testing.T) {
+		setInline(t, ns, "web", webDockerfile(""), "v2 "+token)
+		ib2 := waitForBuild(t, ns, "web", 2)
+		if ib2.Status.Digest == ib.Status.Digest {
+			t.Fatalf("build 2 pushed the same digest %s", ib2.Status.Digest)
+		}
+		checkPushedDigest(t, ib2, repo+":1")
+		waitForAppImage(t, ns, "web", ib2.Status.LatestImage, 3*time.Minute)
+		expectServed(t, svc, nodePort, "/index.html", "v2 "+token)
+		ib = ib2
+	})
+
+	t.Run("a crashing image misses its deadline and is rolled back", func(t *testing.T) {
+		setInline(t, ns, "web", webDockerfile(`CMD ["sh", "-c", "echo crashing on purpose; exit 3"]`), "v3 "+token)
+		bad := waitForBuild(t, ns, "web", 3)
+		a := &v1alpha1.AppDeployment{}
+		waitFor(t, 4*time.Minute, "the rollout of the crashing build to be rolled back", func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, a); err != nil {
+				return false, err
+			}
+			return meta.IsStatusConditionTrue(a.Status.Conditions, v1alpha1.ConditionRolledBack), nil
+		})
+		if a.Status.FailedImage != bad.Status.LatestImage {
+			t.Errorf("status.failedImage %q, want the crashing build %q", a.Status.FailedImage, bad.Status.LatestImage)
+		}
+		waitForAppImage(t, ns, "web", ib.Status.LatestImage, 3*time.Minute)
+		expectServed(t, svc, nodePort, "/index.html", "v2 "+token)
+	})
+}
+
+// A build with wrong registry credentials fails with the registry's reason; a failing RUN step
+// fails naming the step. Both on real Kaniko against the real registry.
+func TestRealBuildFailures(t *testing.T) {
+	requireRealTier(t)
+	ns := createNamespace(t, "e2e-real-fail")
+	createRegistrySecret(t, ns, "wrongcred", "not-the-password")
+	createRegistrySecret(t, ns, "regcred", realEnv["REGISTRY_PASSWORD"])
+	build := func(name, dockerfile, secret string) {
+		ib := &v1alpha1.ImageBuild{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: v1alpha1.ImageBuildSpec{
+				Source:  v1alpha1.BuildSource{Inline: &v1alpha1.InlineSource{Dockerfile: dockerfile, Files: map[string]string{"index.html": name}}},
+				Output:  v1alpha1.BuildOutput{Image: realEnv["REGISTRY"] + "/" + ns + "/" + name + ":1", PushSecretRef: &v1alpha1.LocalObjectReference{Name: secret}, Insecure: true},
+				RunOn:   &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}},
+				Retries: 0,
+			},
+		}
+		if err := k8sClient.Create(t.Context(), ib); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build("badcreds", webDockerfile(""), "wrongcred")
+	build("badrun", "FROM "+realEnv["BASE_IMAGE"]+"\nRUN echo step one\nRUN exit 7\n", "regcred")
+
+	for name, want := range map[string][]string{
+		"badcreds": {"UNAUTHORIZED"},
+		"badrun":   {"RUN exit 7", "exit status 7"},
+	} {
+		ib := waitForBuildPhase(t, ns, name, v1alpha1.BuildPhaseFailed, 5*time.Minute)
+		msg := ib.Status.LastBuild.Message
+		for _, w := range want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("ImageBuild %s: lastBuild.message %q does not contain %q", name, msg, w)
+			}
+		}
+		if ib.Status.LatestImage != "" {
+			t.Errorf("ImageBuild %s failed but has latestImage %q", name, ib.Status.LatestImage)
+		}
+	}
+}
+
+// A git source, served over git's smart HTTP on the bridge address, built by Kaniko at a
+// revision and context directory.
+func TestRealGitBuild(t *testing.T) {
+	requireRealTier(t)
+	ns := createNamespace(t, "e2e-real-git")
+	createRegistrySecret(t, ns, "regcred", realEnv["REGISTRY_PASSWORD"])
+	repoName := ns + ".git"
+	work := t.TempDir()
+	writeFile(t, filepath.Join(work, "app", "Dockerfile"), "FROM "+realEnv["BASE_IMAGE"]+"\nCOPY hello.txt /hello.txt\n")
+	writeFile(t, filepath.Join(work, "app", "hello.txt"), "from git "+ns)
+	run(t, work, "git", "init", "-q", "-b", "release")
+	run(t, work, "git", "add", ".")
+	run(t, work, "git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "-m", "app")
+	run(t, work, "git", "clone", "-q", "--bare", work, filepath.Join(realEnv["GIT_DIR_ROOT"], repoName))
+	t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(realEnv["GIT_DIR_ROOT"], repoName)) })
+
+	ib := &v1alpha1.ImageBuild{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "api"},
+		Spec: v1alpha1.ImageBuildSpec{
+			Source: v1alpha1.BuildSource{Git: &v1alpha1.GitSource{URL: realEnv["GIT_BASE_URL"] + "/" + repoName, Revision: "release", ContextDir: "app"}},
+			Output: v1alpha1.BuildOutput{Image: realEnv["REGISTRY"] + "/" + ns + "/api:1", PushSecretRef: &v1alpha1.LocalObjectReference{Name: "regcred"}, Insecure: true},
+			RunOn:  &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}},
+		},
+	}
+	if err := k8sClient.Create(t.Context(), ib); err != nil {
+		t.Fatal(err)
+	}
+	ib = waitForBuild(t, ns, "api", 1)
+	checkPushedDigest(t, ib, realEnv["REGISTRY"]+"/"+ns+"/api:1")
+}
+
+// A real node whose kubelet stops is marked NotReady by the real node lifecycle controller; the
+// pool turns Degraded and not Ready after its grace period, and is Ready again once the
+// kubelet is back.
+func TestRealNodeLoss(t *testing.T) {
+	requireRealTier(t)
+	lost := realNodeNames()[len(realNodeNames())-1]
+	if err := clusterScript("node", "stop", fmt.Sprint(realNodes)); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			_ = clusterScript("node", "start", fmt.Sprint(realNodes))
+		}
+	})
+	ec := &v1alpha1.EdgeCluster{}
+	poolIs := func(what string, timeout time.Duration, ok func() bool) {
+		waitFor(t, timeout, what, func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, client.ObjectKey{Name: realPool()}, ec); err != nil {
+				return false, err
+			}
+			return ok(), nil
+		})
+	}
+	poolIs("EdgeCluster "+realPool()+" Degraded after "+lost+" stopped", 3*time.Minute, func() bool {
+		return meta.IsStatusConditionTrue(ec.Status.Conditions, v1alpha1.ConditionDegraded) &&
+			meta.IsStatusConditionFalse(ec.Status.Conditions, v1alpha1.ConditionReady)
+	})
+	node := &corev1.Node{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: lost}, node); err != nil {
+		t.Fatal(err)
+	}
+	if nodeReady(node) {
+		t.Errorf("node %s is still Ready with its kubelet stopped", lost)
+	}
+	if err := clusterScript("node", "start", fmt.Sprint(realNodes)); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	poolIs("EdgeCluster "+realPool()+" Ready again after "+lost+"'s kubelet restarted", 3*time.Minute, func() bool {
+		return meta.IsStatusConditionTrue(ec.Status.Conditions, v1alpha1.ConditionReady) && ec.Status.ReadyNodes == int32(realNodes) &&
+			!meta.IsStatusConditionTrue(ec.Status.Conditions, v1alpha1.ConditionDegraded)
+	})
+}
+
+// ---------------------------------------------------------------- helpers
+
+func webDockerfile(cmd string) string {
+	if cmd == "" {
+		cmd = `CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]`
+	}
+	return "FROM " + realEnv["BASE_IMAGE"] + "\n" +
+		"COPY index.html /www/index.html\n" +
+		"RUN echo \"built by kaniko\" > /www/built.txt\n" +
+		cmd + "\n"
+}
+
+// createRegistrySecret makes a kubernetes.io/dockerconfigjson Secret for REGISTRY.
+func createRegistrySecret(t *testing.T, ns, name, password string) {
+	t.Helper()
+	cfg, err := json.Marshal(map[string]any{"auths": map[string]any{realEnv["REGISTRY"]: map[string]string{
+		"username": realEnv["REGISTRY_USER"], "password": password}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: cfg},
+	}
+	if err := k8sClient.Create(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setInline(t *testing.T, ns, name, dockerfile, index string) {
+	t.Helper()
+	ib := &v1alpha1.ImageBuild{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, ib); err != nil {
+		t.Fatal(err)
+	}
+	ib.Spec.Source.Inline = &v1alpha1.InlineSource{Dockerfile: dockerfile, Files: map[string]string{"index.html": index}}
+	if err := k8sClient.Update(t.Context(), ib); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForBuild waits until build number n of the ImageBuild succeeded; a failure ends the test
+// with the build's own words.
+func waitForBuild(t *testing.T, ns, name string, n int) *v1alpha1.ImageBuild {
+	t.Helper()
+	ib := &v1alpha1.ImageBuild{}
+	job := fmt.Sprintf("%s-%d", name, n)
+	waitFor(t, 5*time.Minute, "build "+job+" to succeed", func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, ib); err != nil {
+			return false, err
+		}
+		lb := ib.Status.LastBuild
+		if lb == nil || lb.Name != job || ib.Status.ObservedGeneration != ib.Generation {
+			return false, nil
+		}
+		if ib.Status.Phase == v1alpha1.BuildPhaseFailed {
+			return false, fmt.Errorf("build %s failed: %s: %s", job, lb.Reason, lb.Message)
+		}
+		return ib.Status.Phase == v1alpha1.BuildPhaseSucceeded, nil
+	})
+	return ib
+}
+
+func waitForBuildPhase(t *testing.T, ns, name string, phase v1alpha1.BuildPhase, timeout time.Duration) *v1alpha1.ImageBuild {
+	t.Helper()
+	ib := &v1alpha1.ImageBuild{}
+	waitFor(t, timeout, "ImageBuild "+name+" phase "+string(phase), func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, ib); err != nil {
+			return false, err
+		}
+		return ib.Status.Phase == phase && ib.Status.LastBuild != nil, nil
+	})
+	return ib
+}
+
+// checkPushedDigest: status.digest is what the registry serves for the tag.
+func checkPushedDigest(t *testing.T, ib *v1alpha1.ImageBuild, tag string) {
+	t.Helper()
+	ref, err := name.NewTag(tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(ref, remote.WithAuth(authn.FromConfig(authn.AuthConfig{
+		Username: realEnv["REGISTRY_USER"], Password: realEnv["REGISTRY_PASSWORD"]})))
+	if err != nil {
+		t.Fatalf("registry HEAD %s: %v", tag, err)
+	}
+	if ib.Status.Digest != desc.Digest.String() {
+		t.Errorf("status.digest %s, but the registry serves %s for %s", ib.Status.Digest, desc.Digest, tag)
+	}
+	if want := ref.Context().String() + "@" + desc.Digest.String(); ib.Status.LatestImage != want {
+		t.Errorf("status.latestImage %q, want %q", ib.Status.LatestImage, want)
+	}
+}
+
+// checkBuildPodOnRealNode: the build pod ran on a real node of the pool, and its log (read
+// through the API server from the real kubelet, over the serving certificate edgeforge
+// approved) shows Kaniko pushing.
+func checkBuildPodOnRealNode(t *testing.T, ns, job string) {
+	t.Helper()
+	pods := &corev1.PodList{}
+	if err := k8sClient.List(t.Context(), pods, client.InNamespace(ns), client.MatchingLabels{"job-name": job}); err != nil || len(pods.Items) == 0 {
+		t.Fatalf("no pod of build Job %s (%v)", job, err)
+	}
+	pod := pods.Items[0]
+	assertOnRealNode(t, pod.Spec.NodeName)
+	cs, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := cs.CoreV1().Pods(ns).GetLogs(pod.Name, &corev1.PodLogOptions{}).Stream(t.Context())
+	if err != nil {
+		t.Fatalf("logs of build pod %s (API server -> kubelet on %s): %v", pod.Name, pod.Spec.NodeName, err)
+	}
+	defer stream.Close()
+	logs, _ := io.ReadAll(stream)
+	if !strings.Contains(string(logs), "Pushed") {
+		t.Errorf("build pod log does not show a push:\n%s", logs)
+	}
+}
+
+func assertOnRealNode(t *testing.T, nodeName string) {
+	t.Helper()
+	for _, n := range realNodeNames() {
+		if n == nodeName {
+			return
+		}
+	}
+	t.Errorf("pod ran on %q, not on a real node of %s", nodeName, realPool())
+}
+
+func waitForAppImage(t *testing.T, ns, name, image string, timeout time.Duration) {
+	t.Helper()
+	a := &v1alpha1.AppDeployment{}
+	waitFor(t, timeout, "AppDeployment "+name+" Ready running "+image, func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, a); err != nil {
+			return false, err
+		}
+		return a.Status.Image == image && a.Status.ObservedGeneration == a.Generation &&
+			meta.IsStatusConditionTrue(a.Status.Conditions, v1alpha1.ConditionReady), nil
+	})
+}
+
+// checkAppPods: every pod of the app runs on a real node, and containerd pulled the build's digest.
+func checkAppPods(t *testing.T, ns, name, digest string) {
+	t.Helper()
+	pods := runningPods(t, ns, "app.kubernetes.io/instance", name)
+	if len(pods) == 0 {
+		t.Fatal("no running pods")
+	}
+	for _, p := range pods {
+		assertOnRealNode(t, p.Spec.NodeName)
+		if len(p.Status.ContainerStatuses) == 0 || !strings.HasSuffix(p.Status.ContainerStatuses[0].ImageID, digest) {
+			t.Errorf("pod %s runs image ID %v, want digest %s", p.Name, p.Status.ContainerStatuses, digest)
+		}
+	}
+}
+
+// expectServed polls until the app answers want, through the NodePort on every real node (from
+// the host) and through the ClusterIP (kube-proxy, from inside a node's network namespace).
+func expectServed(t *testing.T, svc *corev1.Service, nodePort int32, path, want string) {
+	t.Helper()
+	var urls []string
+	for _, ip := range strings.Fields(realEnv["REAL_NODE_IPS"]) {
+		urls = append(urls, fmt.Sprintf("http://%s:%d%s", ip, nodePort, path))
+	}
+	clusterURL := fmt.Sprintf("http://%s:%d%s", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port, path)
+	netns := strings.Fields(realEnv["REAL_NODE_NETNS"])
+	var last string
+	waitFor(t, 2*time.Minute, fmt.Sprintf("%q served at %v and %s", want, urls, clusterURL), func(ctx context.Context) (bool, error) {
+		for _, u := range urls {
+			if got := httpBody(ctx, u); got != want {
+				last = u + " answered " + got
+				return false, nil
+			}
+		}
+		// Several tries, so both endpoints behind the ClusterIP answer.
+		for range 4 {
+			out, err := exec.CommandContext(ctx, "ip", "netns", "exec", netns[0], "curl", "-sS", "--max-time", "3", clusterURL).CombinedOutput()
+			if got := strings.TrimSpace(string(out)); err != nil || got != want {
+				last = clusterURL + " answered " + got
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	_ = last
+}
+
+func httpBody(ctx context.Context, url string) string {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func run(t *testing.T, dir string, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+}
+
+func intOrString(s string) intstr.IntOrString { return intstr.FromString(s) }
+func intOrInt(i int32) intstr.IntOrString     { return intstr.FromInt32(i) }
