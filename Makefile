@@ -69,11 +69,15 @@ controlplane: ## Build (or reuse) etcd, kube-apiserver, kube-controller-manager,
 	@echo "control plane binaries: $$(hack/controlplane.sh)"
 
 .PHONY: test
-test: manifests generate fmt vet test-deps controlplane build-installer ## Run unit, envtest and e2e tests (real kube-apiserver; e2e on a local cluster).
+test: manifests generate fmt vet test-deps controlplane realbins build-installer ## Run unit, envtest and e2e tests (real kube-apiserver; e2e on a local cluster with kwok nodes and 2 real nodes).
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test ./... -timeout 25m -coverprofile cover.out $(GOTESTFLAGS)
 
+.PHONY: realbins
+realbins: ## Build (or reuse) the real tier's binaries: containerd, registry, Kaniko executor, config-reloader, kube-state-metrics.
+	@echo "real-tier binaries: $$(hack/realbins.sh)"
+
 .PHONY: test-deps
-test-deps: ## Install promtool and prometheus (Debian's prometheus package) for the real-tool checks, if missing.
+test-deps: ## Install the Debian packages the tests need (prometheus, runc, CNI plugins, busybox-static, node-exporter, git, ...), if missing.
 	hack/test-deps.sh
 
 .PHONY: test-short
@@ -86,7 +90,7 @@ bench: controlplane ## Measure the performance budget (DESIGN.md): 1,000-node ed
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" EDGEFORGE_SCALE_TEST=1 go test ./controllers/appdeployment/ -run TestConvergenceOf1000Apps -count=1 -v -timeout 20m $(GOTESTFLAGS)
 
 .PHONY: e2e
-e2e: controlplane ## Run only the end-to-end tests on a fresh local cluster.
+e2e: controlplane realbins ## Run only the end-to-end tests on a fresh local cluster (EDGEFORGE_E2E_REAL_NODES=0: without real nodes).
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test ./test/e2e/... -timeout 25m -v $(GOTESTFLAGS)
 
 ##@ Build

@@ -71,7 +71,7 @@ type ImageBuildSpec struct {
 	// ExecutorImage overrides the Kaniko executor image for this build.
 	// Default: the operator's --kaniko-image flag.
 	// +kubebuilder:validation:MaxLength=512
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[^ @]+(@sha256:[a-f0-9]{64})?$')",message="spec.executorImage must be an image reference (e.g. gcr.io/kaniko-project/executor:v1.23.2)"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[^ @]+(@sha256:[a-f0-9]{64})?$')",message="spec.executorImage must be an image reference (e.g. ghcr.io/kaniko-build/dist/chainguard-dev-kaniko/executor:v1.25.5)"
 	// +optional
 	ExecutorImage string `json:"executorImage,omitempty"`
 

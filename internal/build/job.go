@@ -15,7 +15,8 @@ import (
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
 
-// Paths inside the executor image (gcr.io/kaniko-project/executor).
+// Paths inside the Kaniko executor image (the layout of its release images, kept by the fork
+// this project defaults to and tests: settings.DefaultKanikoImage, docs/imagebuild.md).
 const (
 	// dockerConfigDir is where the executor reads registry credentials (its DOCKER_CONFIG).
 	dockerConfigDir = "/kaniko/.docker"

@@ -5,7 +5,7 @@ package settings
 // Pinned default images. Operators override them with flags; an ImageBuild or a
 // MonitoringStack can override some of them per object.
 const (
-	DefaultKanikoImage           = "gcr.io/kaniko-project/executor:v1.23.2"
+	DefaultKanikoImage           = "ghcr.io/kaniko-build/dist/chainguard-dev-kaniko/executor:v1.25.5"
 	DefaultGrafanaImage          = "docker.io/grafana/grafana:12.1.1"
 	DefaultNodeExporterImage     = "quay.io/prometheus/node-exporter:v1.9.1"
 	DefaultKubeStateMetricsImage = "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0"

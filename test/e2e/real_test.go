@@ -24,8 +24,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
@@ -82,28 +82,37 @@ func TestRealNodesJoined(t *testing.T) {
 			t.Errorf("node %s is a kwok node", n)
 		}
 	}
-	csrs := &certificatesv1.CertificateSigningRequestList{}
-	if err := k8sClient.List(t.Context(), csrs); err != nil {
-		t.Fatal(err)
-	}
-	serving, bootstrap := map[string]bool{}, 0
-	for _, c := range csrs.Items {
-		approved := false
-		for _, cond := range c.Status.Conditions {
-			approved = approved || (cond.Type == certificatesv1.CertificateApproved && cond.Status == corev1.ConditionTrue)
+	// The kubelets ask for serving certificates once registered; edgeforge approves them.
+	var missing []string
+	bootstrap := 0
+	waitFor(t, time.Minute, "approved kubelet-serving CSRs of every real node", func(ctx context.Context) (bool, error) {
+		csrs := &certificatesv1.CertificateSigningRequestList{}
+		if err := k8sClient.List(ctx, csrs); err != nil {
+			return false, err
 		}
-		switch {
-		case c.Spec.SignerName == certificatesv1.KubeletServingSignerName && approved && len(c.Status.Certificate) > 0:
-			serving[strings.TrimPrefix(c.Spec.Username, "system:node:")] = true
-		case c.Spec.SignerName == certificatesv1.KubeAPIServerClientKubeletSignerName && strings.HasPrefix(c.Spec.Username, "system:bootstrap:") && len(c.Status.Certificate) > 0:
-			bootstrap++
+		serving := map[string]bool{}
+		bootstrap = 0
+		for _, c := range csrs.Items {
+			approved := false
+			for _, cond := range c.Status.Conditions {
+				approved = approved || (cond.Type == certificatesv1.CertificateApproved && cond.Status == corev1.ConditionTrue)
+			}
+			switch {
+			case c.Spec.SignerName == certificatesv1.KubeletServingSignerName && approved && len(c.Status.Certificate) > 0:
+				serving[strings.TrimPrefix(c.Spec.Username, "system:node:")] = true
+			case c.Spec.SignerName == certificatesv1.KubeAPIServerClientKubeletSignerName &&
+				strings.HasPrefix(c.Spec.Username, "system:bootstrap:") && len(c.Status.Certificate) > 0:
+				bootstrap++
+			}
 		}
-	}
-	for _, n := range realNodeNames() {
-		if !serving[n] {
-			t.Errorf("no approved and signed kubelet-serving CSR of system:node:%s", n)
+		missing = nil
+		for _, n := range realNodeNames() {
+			if !serving[n] {
+				missing = append(missing, n)
+			}
 		}
-	}
+		return len(missing) == 0, nil
+	})
 	if bootstrap < realNodes {
 		t.Errorf("%d signed node client CSRs from bootstrap tokens, want at least %d", bootstrap, realNodes)
 	}
@@ -123,11 +132,11 @@ func TestRealBuildAndRun(t *testing.T) {
 	ib := &v1alpha1.ImageBuild{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
 		Spec: v1alpha1.ImageBuildSpec{
-			Source:     v1alpha1.BuildSource{Inline: &v1alpha1.InlineSource{Dockerfile: webDockerfile(""), Files: map[string]string{"index.html": "v1 " + token}}},
-			Output:     v1alpha1.BuildOutput{Image: repo + ":1", PushSecretRef: &v1alpha1.LocalObjectReference{Name: "regcred"}, Insecure: true},
-			RunOn:      &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}},
-			Retries:    0,
-			Timeout:    &metav1.Duration{Duration: 5 * time.Minute},
+			Source:  v1alpha1.BuildSource{Inline: &v1alpha1.InlineSource{Dockerfile: webDockerfile(""), Files: map[string]string{"index.html": "v1 " + token}}},
+			Output:  v1alpha1.BuildOutput{Image: repo + ":1", PushSecretRef: &v1alpha1.LocalObjectReference{Name: "regcred"}, Insecure: true},
+			RunOn:   &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}},
+			Retries: 0,
+			Timeout: &metav1.Duration{Duration: 5 * time.Minute},
 		},
 	}
 	if err := k8sClient.Create(t.Context(), ib); err != nil {
@@ -189,7 +198,22 @@ func TestRealBuildAndRun(t *testing.T) {
 		if a.Status.FailedImage != bad.Status.LatestImage {
 			t.Errorf("status.failedImage %q, want the crashing build %q", a.Status.FailedImage, bad.Status.LatestImage)
 		}
-		waitForAppImage(t, ns, "web", ib.Status.LatestImage, 3*time.Minute)
+		// The real Deployment controller reported the missed deadline.
+		if c := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionRolledBack); c.Reason != v1alpha1.AppDeploymentReasonProgressDeadlineExceeded {
+			t.Errorf("RolledBack reason %q, want %s", c.Reason, v1alpha1.AppDeploymentReasonProgressDeadlineExceeded)
+		}
+		// What was asked for does not run: not Ready, Stalled until a human fixes the build.
+		waitFor(t, 3*time.Minute, "the app to run the last good build again", func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, a); err != nil {
+				return false, err
+			}
+			return a.Status.Image == ib.Status.LatestImage && a.Status.ReadyReplicas == 2 && a.Status.UpdatedReplicas == 2, nil
+		})
+		if meta.IsStatusConditionTrue(a.Status.Conditions, v1alpha1.ConditionReady) ||
+			!meta.IsStatusConditionTrue(a.Status.Conditions, v1alpha1.ConditionStalled) {
+			t.Errorf("after a rollback want Ready=False and Stalled=True, got %+v", a.Status.Conditions)
+		}
+		checkAppPods(t, ns, "web", ib.Status.Digest)
 		expectServed(t, svc, nodePort, "/index.html", "v2 "+token)
 	})
 }
