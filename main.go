@@ -59,6 +59,8 @@ func main() {
 		"Default Grafana image (MonitoringStack spec.grafana.image overrides it).")
 	flag.StringVar(&opts.NodeExporterImage, "node-exporter-image", settings.DefaultNodeExporterImage,
 		"node-exporter image for MonitoringStacks.")
+	flag.StringVar(&opts.PrometheusVersion, "prometheus-version", "",
+		"Prometheus version of MonitoringStacks without spec.prometheus.version (empty: prometheus-operator's default).")
 	flag.StringVar(&opts.KubeStateMetricsImage, "kube-state-metrics-image", settings.DefaultKubeStateMetricsImage,
 		"kube-state-metrics image for MonitoringStacks.")
 	zapOpts := zap.Options{Development: false}

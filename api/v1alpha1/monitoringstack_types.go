@@ -85,6 +85,24 @@ type PrometheusSpec struct {
 	// Default: all in the stack's namespace plus those edgeforge makes for AppDeployments.
 	// +optional
 	ServiceMonitorSelector *metav1.LabelSelector `json:"serviceMonitorSelector,omitempty"`
+
+	// Version of Prometheus that prometheus-operator runs (the image tag under its base image).
+	// Default: the operator's --prometheus-version flag; when that is empty too,
+	// prometheus-operator's own default. Example: v2.42.0.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^v?[0-9]+[.][0-9]+[.][0-9]+([-+][0-9A-Za-z.-]+)?$')",message="spec.prometheus.version must be a version such as v2.42.0"
+	// +optional
+	Version string `json:"version,omitempty"`
+
+	// NodeSelector places the Prometheus pods on matching nodes, e.g. an edge pool's
+	// {edgeforge.io/edge-cluster: site-a}.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations of the Prometheus pods, e.g. for the taints of the pool NodeSelector picks.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
 }
 
 // StorageSpec is persistent storage for Prometheus.

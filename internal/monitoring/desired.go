@@ -36,7 +36,7 @@ func Desired(stack *v1alpha1.MonitoringStack, opts settings.Options) ([]Object, 
 	add(GVKClusterRole, "", n.ClusterRole(ComponentPrometheus), prometheusClusterRole(stack), true)
 	add(GVKClusterRoleBinding, "", n.ClusterRole(ComponentPrometheus), clusterRoleBinding(stack, ComponentPrometheus, n.PrometheusService()), true)
 	add(GVKService, ns, n.PrometheusService(), prometheusService(stack), true)
-	add(GVKPrometheus, ns, n.Prometheus(), typed(prometheusApply(stack)), true)
+	add(GVKPrometheus, ns, n.Prometheus(), typed(prometheusApply(stack, opts.PrometheusVersion)), true)
 	add(GVKServiceMonitor, ns, n.PrometheusService(), typed(serviceMonitor(stack, ComponentPrometheus, n.PrometheusService(), "web", false, nil)), true)
 
 	// node-exporter.

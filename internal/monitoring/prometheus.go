@@ -1,6 +1,7 @@
 package monitoring
 
 import (
+	"cmp"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,8 +28,10 @@ func RuleSelector(stack *v1alpha1.MonitoringStack) *metav1.LabelSelector {
 	return &metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelMonitoringStack: stack.Name}}
 }
 
-// PrometheusCR is the prometheus-operator Prometheus of the stack.
-func PrometheusCR(stack *v1alpha1.MonitoringStack) *monitoringv1.Prometheus {
+// PrometheusCR is the prometheus-operator Prometheus of the stack. defaultVersion (the operator's
+// --prometheus-version) is the Prometheus version unless spec.prometheus.version is set; with
+// neither, prometheus-operator runs its own default.
+func PrometheusCR(stack *v1alpha1.MonitoringStack, defaultVersion string) *monitoringv1.Prometheus {
 	spec := Effective(stack.Spec).Prometheus
 	n := NamesFor(stack)
 	selector := DefaultServiceMonitorSelector()
@@ -70,6 +73,9 @@ func PrometheusCR(stack *v1alpha1.MonitoringStack) *monitoringv1.Prometheus {
 				ServiceMonitorSelector:          selector,
 				ServiceMonitorNamespaceSelector: &metav1.LabelSelector{},
 				Storage:                         storage,
+				Version:                         cmp.Or(spec.Version, defaultVersion),
+				NodeSelector:                    spec.NodeSelector,
+				Tolerations:                     spec.Tolerations,
 				SecurityContext: &corev1.PodSecurityContext{
 					RunAsNonRoot:   ptr.To(true),
 					RunAsUser:      ptr.To[int64](65534),
@@ -86,8 +92,8 @@ func PrometheusCR(stack *v1alpha1.MonitoringStack) *monitoringv1.Prometheus {
 }
 
 // prometheusApply is PrometheusCR as an apply configuration.
-func prometheusApply(stack *v1alpha1.MonitoringStack) (runtime.ApplyConfiguration, error) {
-	p := PrometheusCR(stack)
+func prometheusApply(stack *v1alpha1.MonitoringStack, defaultVersion string) (runtime.ApplyConfiguration, error) {
+	p := PrometheusCR(stack, defaultVersion)
 	var drop [][]string
 	if p.Spec.Storage.EmptyDir != nil {
 		drop = append(drop, []string{"spec", "storage", "volumeClaimTemplate"})

@@ -26,6 +26,9 @@ type Options struct {
 	NodeExporterImage string
 	// KubeStateMetricsImage is the kube-state-metrics image.
 	KubeStateMetricsImage string
+	// PrometheusVersion is the Prometheus version of a MonitoringStack whose
+	// spec.prometheus.version is empty; empty: prometheus-operator's own default.
+	PrometheusVersion string
 }
 
 // Defaults returns Options with the pinned images and the edgeforge-system namespace.

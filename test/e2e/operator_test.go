@@ -80,7 +80,9 @@ func startOperator(ctx context.Context) (stop func(), err error) {
 		// The images of the real tier, built here: what runs on the real nodes must be pullable.
 		args = append(args, "--kaniko-image", realEnv["KANIKO_IMAGE"],
 			"--node-exporter-image", realEnv["NODE_EXPORTER_IMAGE"],
-			"--kube-state-metrics-image", realEnv["KUBE_STATE_METRICS_IMAGE"])
+			"--kube-state-metrics-image", realEnv["KUBE_STATE_METRICS_IMAGE"],
+			// Debian's Prometheus, whose version is the image's tag.
+			"--prometheus-version", realEnv["PROMETHEUS_IMAGE"][strings.LastIndex(realEnv["PROMETHEUS_IMAGE"], ":")+1:])
 	}
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile

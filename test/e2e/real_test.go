@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/monitoring"
 )
 
 // requireRealTier skips a test only when the run was asked for no real nodes
@@ -565,3 +567,168 @@ func run(t *testing.T, dir string, name string, args ...string) {
 
 func intOrString(s string) intstr.IntOrString { return intstr.FromString(s) }
 func intOrInt(i int32) intstr.IntOrString     { return intstr.FromInt32(i) }
+
+// A MonitoringStack whose Prometheus the real prometheus-operator runs on a real node (Debian's
+// Prometheus and config-reloader images built here): it scrapes node-exporter on every real
+// node and the metrics endpoint of an AppDeployment, loads the built-in rules, and a built-in
+// dashboard query returns data. Grafana cannot run here (no image, AGPL code); its checks stay
+// structural (docs/monitoringstack.md).
+func TestRealMonitoring(t *testing.T) {
+	requireRealTier(t)
+	ns := createNamespace(t, "e2e-real-mon")
+	app := &v1alpha1.AppDeployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "demo"},
+		Spec: v1alpha1.AppDeploymentSpec{
+			Image:     realEnv["DEMOAPP_IMAGE"],
+			Ports:     []v1alpha1.AppPort{{Name: "http", ContainerPort: 8080}},
+			Metrics:   &v1alpha1.AppMetrics{Port: "http", Path: "/metrics"},
+			Placement: &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}},
+		},
+	}
+	stack := &v1alpha1.MonitoringStack{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mon"},
+		Spec: v1alpha1.MonitoringStackSpec{
+			Prometheus: &v1alpha1.PrometheusSpec{
+				ScrapeInterval: "5s",
+				NodeSelector:   map[string]string{edgePoolLabel: realPool()},
+				Tolerations:    []corev1.Toleration{{Key: "edgeforge.io/real-node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			},
+			Grafana:          &v1alpha1.GrafanaSpec{Enabled: false},
+			KubeStateMetrics: &v1alpha1.Toggle{Enabled: false},
+			NodeExporter:     &v1alpha1.Toggle{Enabled: true},
+		},
+	}
+	for _, o := range []client.Object{app, stack} {
+		if err := k8sClient.Create(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The stack's node-exporter holds port 9100 on every node: let it go before the next test.
+	t.Cleanup(func() {
+		_ = k8sClient.Delete(context.Background(), stack)
+		waitFor(t, 2*time.Minute, "node-exporter of "+ns+" gone", func(ctx context.Context) (bool, error) {
+			pods := &corev1.PodList{}
+			err := k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app.kubernetes.io/name": "node-exporter"})
+			return err == nil && len(pods.Items) == 0, nil
+		})
+	})
+	waitFor(t, 4*time.Minute, "MonitoringStack mon Ready", func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(stack), stack); err != nil {
+			return false, err
+		}
+		return meta.IsStatusConditionTrue(stack.Status.Conditions, v1alpha1.ConditionReady), nil
+	})
+	promPods := runningPods(t, ns, "app.kubernetes.io/name", "prometheus")
+	if len(promPods) == 0 {
+		t.Fatal("no running Prometheus pod")
+	}
+	assertOnRealNode(t, promPods[0].Spec.NodeName)
+	prom := "http://" + promPods[0].Status.PodIP + ":9090"
+	appPods := runningPods(t, ns, "app.kubernetes.io/instance", "demo")
+	if len(appPods) == 0 {
+		t.Fatal("no running demo app pod")
+	}
+
+	var want []string
+	for _, ip := range strings.Fields(realEnv["REAL_NODE_IPS"]) {
+		want = append(want, ip+":9100/metrics")
+	}
+	want = append(want, appPods[0].Status.PodIP+":8080/metrics")
+	var health map[string]string
+	waitFor(t, 3*time.Minute, fmt.Sprintf("Prometheus targets %v up", want), func(ctx context.Context) (bool, error) {
+		var targets struct {
+			Data struct {
+				ActiveTargets []struct {
+					ScrapeURL string `json:"scrapeUrl"`
+					Health    string `json:"health"`
+					LastError string `json:"lastError"`
+				} `json:"activeTargets"`
+			} `json:"data"`
+		}
+		if err := getJSON(ctx, prom+"/api/v1/targets", &targets); err != nil {
+			return false, nil
+		}
+		health = map[string]string{}
+		for _, tg := range targets.Data.ActiveTargets {
+			for _, w := range want {
+				if strings.Contains(tg.ScrapeURL, w) {
+					health[w] = tg.Health + " " + tg.LastError
+				}
+			}
+		}
+		for _, w := range want {
+			if !strings.HasPrefix(health[w], "up") {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+
+	var rules struct {
+		Data struct {
+			Groups []struct {
+				Name  string            `json:"name"`
+				Rules []json.RawMessage `json:"rules"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	if err := getJSON(t.Context(), prom+"/api/v1/rules", &rules); err != nil {
+		t.Fatal(err)
+	}
+	loaded := 0
+	for _, g := range rules.Data.Groups {
+		loaded += len(g.Rules)
+	}
+	if loaded == 0 {
+		t.Errorf("Prometheus loaded no rules (groups %+v)", rules.Data.Groups)
+	}
+
+	expr := nodeDashboardQuery(t)
+	waitFor(t, 2*time.Minute, "dashboard query "+expr+" to return data", func(ctx context.Context) (bool, error) {
+		var res struct {
+			Data struct {
+				Result []json.RawMessage `json:"result"`
+			} `json:"data"`
+		}
+		if err := getJSON(ctx, prom+"/api/v1/query?query="+url.QueryEscape(expr), &res); err != nil {
+			return false, nil
+		}
+		return len(res.Data.Result) > 0, nil
+	})
+}
+
+// nodeDashboardQuery is a built-in dashboard's node-exporter query with its Grafana variables
+// filled in for this Prometheus.
+func nodeDashboardQuery(t *testing.T) string {
+	t.Helper()
+	queries, err := monitoring.DashboardQueries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queries {
+		expr := strings.ReplaceAll(q.Expr, "$__rate_interval", "1m")
+		if strings.Contains(expr, "node_") && !strings.Contains(expr, "$") {
+			return expr
+		}
+	}
+	t.Fatal("no built-in dashboard query of node-exporter metrics without variables")
+	return ""
+}
+
+func getJSON(ctx context.Context, u string, into any) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
