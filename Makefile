@@ -116,7 +116,11 @@ cluster-down: ## Stop everything cluster-up and demo started and remove the loca
 
 .PHONY: demo
 demo: build ## Cluster up, CRDs installed, operator running, samples applied, `kubectl get edgeforge`.
-	hack/demo.sh
+	REAL_NODES=$(REAL_NODES) hack/demo.sh
+
+.PHONY: demo-real
+demo-real: build realbins ## make demo plus the real tier: 2 real nodes joined, a real Kaniko build pushed, its app answering HTTP (needs root).
+	REAL_NODES=$(or $(filter-out 0,$(REAL_NODES)),2) hack/demo.sh
 
 ##@ Deployment
 

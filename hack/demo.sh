@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # make demo: local cluster up, CRDs installed, operator running, samples applied and shown.
+# make demo-real (REAL_NODES=2): also two real kubelet + containerd nodes joined through the
+# EdgeCluster real-site, a real Kaniko build pushed to the local registry, and the app that runs
+# it answering over HTTP.
 # Everything it starts is stopped by `make cluster-down` (hack/cluster.sh down).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,8 +14,9 @@ kubectl() { "$bin/kubectl" --kubeconfig "$state/kubeconfig" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 ns=${DEMO_NAMESPACE:-default}
 
+real_nodes=${REAL_NODES:-0}
 say "local cluster"
-hack/cluster.sh up
+REAL_NODES=$real_nodes hack/cluster.sh up
 
 say "CRDs (edgeforge and prometheus-operator's)"
 kubectl apply --server-side -f config/crd/bases -f test/crds/prometheus-operator >/dev/null
@@ -20,19 +24,12 @@ kubectl wait --for condition=Established --timeout 60s crd --all >/dev/null
 kubectl get crd -o name | grep -E 'edgeforge|monitoring.coreos'
 
 say "operator (bin/manager, log: $state/logs/manager.log)"
-kubectl create namespace edgeforge-system --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
-pidfile=$state/run/manager.pid
-if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-  echo "restarting the running operator (pid $(cat "$pidfile")) with the freshly built binary"
-  kill -TERM "$(cat "$pidfile")" && sleep 1
+hack/cluster.sh operator
+if ((real_nodes > 0)); then
+  say "real nodes join EdgeCluster real-site through its join Secret"
+  hack/cluster.sh join
+  kubectl get nodes -l edgeforge.io/edge-cluster=real-site -o wide
 fi
-setsid "$root/bin/manager" --kubeconfig "$state/kubeconfig" --namespace edgeforge-system \
-  --health-probe-bind-address 127.0.0.1:0 --metrics-bind-address 0 \
-  </dev/null >>"$state/logs/manager.log" 2>&1 &
-echo $! >"$pidfile"
-sleep 2
-kill -0 "$(cat "$pidfile")" 2>/dev/null || { tail -n 30 "$state/logs/manager.log"; echo "the operator exited"; exit 1; }
-echo "running (pid $(cat "$pidfile"))"
 
 say "samples (config/samples) in namespace $ns"
 # The ImageBuild sample pushes with the dockerconfigjson Secret "regcred"; the demo registry is
@@ -51,6 +48,59 @@ for obj in edgecluster/site-a imagebuild/web appdeployment/web monitoringstack/m
     echo "$obj: not Ready: $(kubectl -n "$ns" get "$obj" -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')"
   fi
 done
+
+if ((real_nodes > 0)); then
+  # shellcheck disable=SC1091
+  source "$state/env"
+  say "a real build and its app on the real nodes (namespace demo-real)"
+  kubectl create namespace demo-real --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
+  kubectl -n demo-real create secret docker-registry regcred --docker-server="$REGISTRY" \
+    --docker-username="$REGISTRY_USER" --docker-password="$REGISTRY_PASSWORD" --dry-run=client -o yaml |
+    kubectl apply --server-side -f - >/dev/null
+  kubectl apply --server-side -f - <<EOF
+apiVersion: edgeforge.io/v1alpha1
+kind: ImageBuild
+metadata: {name: hello, namespace: demo-real}
+spec:
+  source:
+    inline:
+      dockerfile: |
+        FROM $BASE_IMAGE
+        COPY index.html /www/index.html
+        RUN echo "built by Kaniko on \$(uname -n)" > /www/built.txt
+        CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+      files: {index.html: "hello from a real edgeforge build"}
+  output: {image: "$REGISTRY/demo/hello:1", pushSecretRef: {name: regcred}, insecure: true}
+  runOn: {edgeClusterRef: {name: $REAL_POOL}}
+---
+apiVersion: edgeforge.io/v1alpha1
+kind: AppDeployment
+metadata: {name: hello, namespace: demo-real}
+spec:
+  imageFrom: {imageBuildRef: {name: hello}}
+  replicas: 2
+  ports: [{name: http, containerPort: 8080}]
+  service: {type: NodePort, nodePort: 30480}
+  placement: {edgeClusterRef: {name: $REAL_POOL}, spreadAcrossNodes: true}
+EOF
+  for obj in imagebuild/hello appdeployment/hello; do
+    if kubectl -n demo-real wait --for=condition=Ready --timeout "${DEMO_WAIT:-300s}" "$obj" >/dev/null 2>&1; then
+      echo "$obj: Ready"
+    else
+      ok=false
+      echo "$obj: not Ready: $(kubectl -n demo-real get "$obj" -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')"
+    fi
+  done
+  kubectl -n demo-real get imagebuild,appdeployment hello
+  echo "digest in status:       $(kubectl -n demo-real get imagebuild hello -o jsonpath='{.status.digest}')"
+  echo "digest in the registry: $(curl -fsS -o /dev/null -D - -u "$REGISTRY_USER:$REGISTRY_PASSWORD" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$REGISTRY/v2/demo/hello/manifests/1" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')"
+  for ip in $REAL_NODE_IPS; do
+    echo "http://$ip:30480/index.html -> $(curl -fsS --max-time 5 "http://$ip:30480/index.html" || echo "no answer")"
+    echo "http://$ip:30480/built.txt  -> $(curl -fsS --max-time 5 "http://$ip:30480/built.txt" || echo "no answer")"
+  done
+fi
 
 say "kubectl get edgeforge"
 kubectl get edgeforge -A -o wide

@@ -91,6 +91,8 @@ var invalidCases = []invalidCase{
 	{"inline files: contains a custom Dockerfile path", "ImageBuild", `spec: {dockerfile: build/Dockerfile, source: {git: null, inline: {dockerfile: "FROM scratch", files: {build/Dockerfile: "FROM x"}}}}`, "spec.source.inline.files", "must not contain the Dockerfile path"},
 
 	// AppDeployment
+	{"serviceAccountName: not a DNS name", "AppDeployment", `spec: {serviceAccountName: "Web_SA"}`, "spec.serviceAccountName", "must be a DNS subdomain name"},
+	{"imagePullSecrets: duplicate", "AppDeployment", `spec: {imagePullSecrets: [{name: a}, {name: a}]}`, "spec.imagePullSecrets[1]", "Duplicate value"},
 	{"image and imageFrom", "AppDeployment", `spec: {imageFrom: {imageBuildRef: {name: web}}}`, "spec", "exactly one of image or imageFrom must be set"},
 	{"neither image nor imageFrom", "AppDeployment", `spec: {image: null}`, "spec", "exactly one of image or imageFrom must be set"},
 	{"imageFrom: empty ref", "AppDeployment", `spec: {image: null, imageFrom: {imageBuildRef: {name: ""}}}`, "spec.imageFrom.imageBuildRef.name", ""},
@@ -153,6 +155,7 @@ var invalidCases = []invalidCase{
 	{"minReadyNodes: above expectedNodes", "EdgeCluster", `spec: {minReadyNodes: 5, expectedNodes: 3}`, "spec.minReadyNodes", "must not exceed spec.expectedNodes"},
 
 	// MonitoringStack
+	{"prometheus version: not a version", "MonitoringStack", `spec: {prometheus: {version: "latest"}}`, "spec.prometheus.version", "must be a version such as v2.42.0"},
 	{"prometheus replicas: zero", "MonitoringStack", `spec: {prometheus: {replicas: 0}}`, "spec.prometheus.replicas", "greater than or equal to 1"},
 	{"prometheus replicas: six", "MonitoringStack", `spec: {prometheus: {replicas: 6}}`, "spec.prometheus.replicas", "less than or equal to 5"},
 	{"prometheus retention: words", "MonitoringStack", `spec: {prometheus: {retention: "one day"}}`, "spec.prometheus.retention", "Prometheus duration"},
