@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local control plane from Go modules and prints the directory holding the binaries:
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
-#   prometheus-operator (so the local cluster runs MonitoringStacks for real),
+#   prometheus-operator (so the local cluster runs MonitoringStacks for real) and its
+#   prometheus-config-reloader (an image of the real tier, hack/imagetool),
 #   kubelet and kube-proxy (the real edge nodes of the real tier, hack/realnode.sh)
 #
 # Nothing is downloaded but Go modules. Binaries are cached outside the clone under
@@ -18,7 +19,7 @@ source "$here/versions.env"
 cache_root=${EDGEFORGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeforge}
 bindir="$cache_root/controlplane/${KUBERNETES_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}"
 k8s_bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
-bins=(etcd "${k8s_bins[@]}" kwok prometheus-operator)
+bins=(etcd "${k8s_bins[@]}" kwok prometheus-operator prometheus-config-reloader)
 
 have_all() {
   local b
@@ -101,7 +102,7 @@ if [ ! -x "$bindir/kwok" ]; then
   mv "$work/gobin/kwok" "$bindir/kwok"
 fi
 
-if [ ! -x "$bindir/prometheus-operator" ]; then
+if [ ! -x "$bindir/prometheus-operator" ] || [ ! -x "$bindir/prometheus-config-reloader" ]; then
   log "building prometheus-operator $PROMETHEUS_OPERATOR_VERSION"
   mod="$work/promop"
   mkdir -p "$mod"
@@ -118,9 +119,12 @@ replace (
 	github.com/prometheus-operator/prometheus-operator/pkg/client => github.com/prometheus-operator/prometheus-operator/pkg/client ${PROMETHEUS_OPERATOR_VERSION}
 )
 GOMOD
-  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/prometheus-operator/prometheus-operator/cmd/operator"\n' >"$mod/tools.go"
-  (cd "$mod" && go mod tidy >&2 && go build -trimpath -ldflags "-s -w" -o "$bindir/prometheus-operator.tmp" \
-    github.com/prometheus-operator/prometheus-operator/cmd/operator) && mv "$bindir/prometheus-operator.tmp" "$bindir/prometheus-operator"
+  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "github.com/prometheus-operator/prometheus-operator/cmd/operator"\n\t_ "github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader"\n)\n' >"$mod/tools.go"
+  (cd "$mod" && go mod tidy >&2)
+  for c in operator:prometheus-operator prometheus-config-reloader:prometheus-config-reloader; do
+    (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$bindir/${c#*:}.tmp" \
+      "github.com/prometheus-operator/prometheus-operator/cmd/${c%%:*}") && mv "$bindir/${c#*:}.tmp" "$bindir/${c#*:}"
+  done
 fi
 
 have_all || { log "some binaries are missing in $bindir"; exit 1; }

@@ -3,7 +3,7 @@
 #   containerd, containerd-shim-runc-v2, ctr   (github.com/containerd/containerd/v2)
 #   registry                                  (github.com/distribution/distribution/v3)
 #   executor                                  (the Kaniko executor, $KANIKO_MODULE)
-#   prometheus-config-reloader                (github.com/prometheus-operator/prometheus-operator)
+#   prometheus-config-reloader                (a copy of hack/controlplane.sh's)
 #   kube-state-metrics                        (k8s.io/kube-state-metrics/v2)
 #   pause, demoapp                            (this repository: hack/images/pause, hack/images/demoapp)
 #
@@ -61,30 +61,9 @@ from_module "github.com/distribution/distribution/v3@${DISTRIBUTION_VERSION}" re
   -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=${DISTRIBUTION_VERSION}"
 from_module "${KANIKO_MODULE}@${KANIKO_VERSION}" executor ./cmd/executor \
   -ldflags "-s -w -X ${KANIKO_MODULE}/pkg/version.version=${KANIKO_VERSION}"
-# prometheus-operator's go.mod replaces two of its own modules with local paths (absent from the
-# module zip): build through a module that requires the published ones, as hack/controlplane.sh
-# does for the operator.
+# prometheus-config-reloader is built with prometheus-operator by hack/controlplane.sh.
 if [ ! -x "$bindir/prometheus-config-reloader" ]; then
-  log "building prometheus-config-reloader from prometheus-operator ${PROMETHEUS_OPERATOR_VERSION}"
-  mod="$work/promop"
-  mkdir -p "$mod"
-  cat >"$mod/go.mod" <<GOMOD
-module edgeforge.local/promop
-
-go 1.26
-
-require github.com/prometheus-operator/prometheus-operator ${PROMETHEUS_OPERATOR_VERSION}
-
-replace (
-	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring => github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring ${PROMETHEUS_OPERATOR_VERSION}
-	github.com/prometheus-operator/prometheus-operator/pkg/client => github.com/prometheus-operator/prometheus-operator/pkg/client ${PROMETHEUS_OPERATOR_VERSION}
-)
-GOMOD
-  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader"\n' >"$mod/tools.go"
-  (cd "$mod" && go mod tidy >&2 && go build -trimpath -ldflags "-s -w" -o "$bindir/prometheus-config-reloader.tmp" \
-    github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader) || { log "building prometheus-config-reloader failed"; exit 1; }
-  mv "$bindir/prometheus-config-reloader.tmp" "$bindir/prometheus-config-reloader"
-  built=1
+  cp "$("$repo/hack/controlplane.sh")/prometheus-config-reloader" "$bindir/prometheus-config-reloader"
 fi
 # kube-state-metrics v2.16.0 is on the module proxy but not in the checksum database (it answers
 # 404 for it), so only this module skips that lookup; go.sum of the module itself still pins

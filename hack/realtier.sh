@@ -282,9 +282,11 @@ real_node_up() {
   # The holder keeps the node's network namespace and its own mount namespace open (not ip netns
   # exec's: that one remounts /sys and hides the cgroup hierarchies the kubelet needs); mounts
   # made inside do not leak to the host. /var/log/pods is private to the node, as on a machine of
-  # its own (a kubelet removes the logs of pods it does not know).
+  # its own (a kubelet removes the logs of pods it does not know). Its mounts are shared among
+  # themselves (not with the host, whose root is private here), as on a systemd machine:
+  # node-exporter mounts / with HostToContainer propagation, which needs a shared or slave root.
   start "holder@$n" nsenter --net="/var/run/netns/$ns" unshare --mount --propagation slave bash -c \
-    "mount --bind '$d/log-pods' /var/log/pods && mount --bind '$d/log-containers' /var/log/containers && exec -a '$d/holder' sleep infinity"
+    "mount --make-rshared / && mount --bind '$d/log-pods' /var/log/pods && mount --bind '$d/log-containers' /var/log/containers && exec -a '$d/holder' sleep infinity"
   # (ip netns exec and bash run first, then exec the holder: give them a moment.)
   local k
   for ((k = 0; k < 50; k++)); do is_ours "holder@$n" && break; sleep 0.1; done

@@ -119,10 +119,15 @@ func checkSampleDetails(t *testing.T, ns string) {
 		if err := k8sClient.List(ctx, ds, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelMonitoringStack: "main"}); err != nil || len(ds.Items) != 1 {
 			t.Fatalf("want one node-exporter DaemonSet, got %d (%v)", len(ds.Items), err)
 		}
-		// node-exporter tolerates the edge pool's taint, so it covers every node.
-		if got := ds.Items[0].Status.NumberReady; int(got) != len(nodes.Items) {
-			t.Errorf("node-exporter ready on %d of %d nodes", got, len(nodes.Items))
-		}
+		// node-exporter tolerates every taint, so it covers every node: the kwok nodes at once,
+		// the real nodes once their kubelets pulled and started it (and its readiness probe passed).
+		d := &ds.Items[0]
+		waitFor(t, 2*time.Minute, fmt.Sprintf("node-exporter ready on all %d nodes", len(nodes.Items)), func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
+				return false, err
+			}
+			return int(d.Status.NumberReady) == len(nodes.Items), nil
+		})
 	})
 
 	t.Run("a new build rolls out by itself", func(t *testing.T) {
