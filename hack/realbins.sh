@@ -5,6 +5,7 @@
 #   executor                                  (the Kaniko executor, $KANIKO_MODULE)
 #   prometheus-config-reloader                (a copy of hack/controlplane.sh's)
 #   kube-state-metrics                        (k8s.io/kube-state-metrics/v2)
+#   prometheus                                (github.com/prometheus/prometheus ./cmd/prometheus)
 #   pause, demoapp                            (this repository: hack/images/pause, hack/images/demoapp)
 #
 # Each module is built from its own go.mod and go.sum, as its release does (a copy of the module
@@ -21,10 +22,10 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 source "$repo/hack/versions.env"
 
 cache_root=${EDGEFORGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeforge}
-key="containerd${CONTAINERD_VERSION}-registry${DISTRIBUTION_VERSION}-kaniko${KANIKO_VERSION}-promop${PROMETHEUS_OPERATOR_VERSION}-ksm${KUBE_STATE_METRICS_VERSION}"
+key="containerd${CONTAINERD_VERSION}-registry${DISTRIBUTION_VERSION}-kaniko${KANIKO_VERSION}-promop${PROMETHEUS_OPERATOR_VERSION}-ksm${KUBE_STATE_METRICS_VERSION}-prom${PROMETHEUS_VERSION}"
 bindir="$cache_root/realtier/$key"
 log() { echo "realbins: $*" >&2; }
-export CGO_ENABLED=0 GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=-mod=mod
+export CGO_ENABLED=0 GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=-mod=mod GOWORK=off
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -70,6 +71,11 @@ fi
 # every dependency.
 GONOSUMDB=k8s.io/kube-state-metrics from_module "k8s.io/kube-state-metrics/v2@${KUBE_STATE_METRICS_VERSION}" kube-state-metrics . \
   -ldflags "-s -w"
+
+# Prometheus with its service discoveries (Kubernetes among them); the API is all the tests
+# use, so the web UI's assets are not embedded.
+from_module "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}" prometheus ./cmd/prometheus \
+  -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v} -X github.com/prometheus/common/version.Branch=release"
 
 # This repository's own small programs (part of the main module).
 for p in pause demoapp; do

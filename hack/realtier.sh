@@ -42,8 +42,8 @@ real_node_components() { echo "kube-proxy@$(real_node_name "$1") kubelet@$(real_
 real_check_host() {
   [ "$(id -u)" -eq 0 ] || die "REAL_NODES=$real_nodes needs root (network namespaces, containerd, kubelet); run as root or with REAL_NODES=0"
   local t
-  for t in ip iptables nsenter runc "$cni_bin_dir/bridge" "$cni_bin_dir/host-local" "$cni_bin_dir/loopback" "$cni_bin_dir/portmap" /bin/busybox /usr/bin/prometheus /usr/bin/prometheus-node-exporter git; do
-    command -v "$t" >/dev/null 2>&1 || die "$t is missing: run hack/test-deps.sh (Debian's runc, containernetworking-plugins, iptables, busybox-static, prometheus, prometheus-node-exporter, git)"
+  for t in ip iptables nsenter runc "$cni_bin_dir/bridge" "$cni_bin_dir/host-local" "$cni_bin_dir/loopback" "$cni_bin_dir/portmap" /bin/busybox /usr/bin/prometheus-node-exporter git; do
+    command -v "$t" >/dev/null 2>&1 || die "$t is missing: run hack/test-deps.sh (Debian's runc, containernetworking-plugins, iptables, busybox-static, prometheus-node-exporter, git)"
   done
   [ "$real_nodes" -le 9 ] || die "REAL_NODES=$real_nodes: at most 9"
 }
@@ -147,7 +147,7 @@ real_git_up() {
 
 real_images_up() {
   log "real tier: images (hack/imagetool, cache $cache_root/images)"
-  KANIKO_VERSION=$KANIKO_VERSION PROMETHEUS_OPERATOR_VERSION=$PROMETHEUS_OPERATOR_VERSION \
+  KANIKO_VERSION=$KANIKO_VERSION PROMETHEUS_OPERATOR_VERSION=$PROMETHEUS_OPERATOR_VERSION PROMETHEUS_VERSION=$PROMETHEUS_VERSION \
     KUBE_STATE_METRICS_VERSION=$KUBE_STATE_METRICS_VERSION \
     "$realbin/imagetool" push --registry "$real_host_ip:$images_registry_port" \
     --bins "$realbin" --cache "$cache_root/images" --env-out "$state/images.env" \

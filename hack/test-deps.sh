@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need beyond Go, when something is missing:
-#   - promtool and prometheus (prometheus): checks of the MonitoringStack's rules and dashboards,
-#     and the Prometheus image of the real tier;
+#   - promtool and prometheus (prometheus): checks of the MonitoringStack's rules and dashboards
+#     (Debian's Prometheus lacks Kubernetes discovery: the real tier builds its own);
 #   - the real tier's node parts and images (hack/realtier.sh): runc, the CNI plugins
 #     (containernetworking-plugins), iptables, nsenter (util-linux), ip (iproute2), busybox-static
 #     (the base image of test builds), prometheus-node-exporter, git (git-source builds), and

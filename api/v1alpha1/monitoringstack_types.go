@@ -88,9 +88,9 @@ type PrometheusSpec struct {
 
 	// Version of Prometheus that prometheus-operator runs (the image tag under its base image).
 	// Default: the operator's --prometheus-version flag; when that is empty too,
-	// prometheus-operator's own default. Example: v2.42.0.
+	// prometheus-operator's own default. Example: v3.16.0.
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:XValidation:rule="self.matches('^v?[0-9]+[.][0-9]+[.][0-9]+([-+][0-9A-Za-z.-]+)?$')",message="spec.prometheus.version must be a version such as v2.42.0"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^v?[0-9]+[.][0-9]+[.][0-9]+([-+][0-9A-Za-z.-]+)?$')",message="spec.prometheus.version must be a version such as v3.16.0"
 	// +optional
 	Version string `json:"version,omitempty"`
 

@@ -1,5 +1,5 @@
 // Command imagetool assembles the container images of the real tier from files on this machine
-// (binaries built from Go modules by hack/realbins.sh, Debian's busybox, prometheus and
+// (binaries built from Go modules by hack/realbins.sh, Debian's busybox and
 // node-exporter) with go-containerregistry, and pushes them to the local registry. No image is
 // ever pulled from anywhere.
 //
@@ -362,7 +362,7 @@ var errMissing = errors.New("missing")
 // Definitions lists the real tier's images.
 func Definitions(bins string) ([]Definition, error) {
 	bin := func(n string) string { return filepath.Join(bins, n) }
-	for _, n := range []string{"pause", "executor", "demoapp", "prometheus-config-reloader", "kube-state-metrics"} {
+	for _, n := range []string{"pause", "executor", "demoapp", "prometheus", "prometheus-config-reloader", "kube-state-metrics"} {
 		if _, err := os.Stat(bin(n)); err != nil {
 			return nil, fmt.Errorf("%s (run hack/realbins.sh): %w", bin(n), errMissing)
 		}
@@ -388,13 +388,10 @@ func Definitions(bins string) ([]Definition, error) {
 		}
 	}
 
-	prom, err := binaryWithLibs("/usr/bin/prometheus", "/bin/prometheus")
-	if err != nil {
-		return nil, fmt.Errorf("prometheus (install Debian's prometheus): %w", err)
-	}
-	promVersion, err := debianPrometheusVersion()
-	if err != nil {
-		return nil, err
+	prom := []Entry{{Path: "/bin/prometheus", Source: bin("prometheus"), Mode: 0o755}}
+	promVersion := os.Getenv("PROMETHEUS_VERSION")
+	if promVersion == "" {
+		return nil, errors.New("PROMETHEUS_VERSION is not set (hack/versions.env)")
 	}
 	nodeExporter, err := binaryWithLibs("/usr/bin/prometheus-node-exporter", "/bin/node_exporter")
 	if err != nil {
@@ -435,22 +432,6 @@ func Definitions(bins string) ([]Definition, error) {
 			Entries:    append([]Entry{{Path: "/kube-state-metrics", Source: bin("kube-state-metrics"), Mode: 0o755}}, etc...),
 			Entrypoint: []string{"/kube-state-metrics"}, User: "65534"},
 	}, nil
-}
-
-// debianPrometheusVersion is "v2.42.0" for Debian's "prometheus, version 2.42.0+ds ...".
-func debianPrometheusVersion() (string, error) {
-	out, err := exec.Command("/usr/bin/prometheus", "--version").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("prometheus --version: %w", err)
-	}
-	f := strings.Fields(string(out))
-	for i, w := range f {
-		if w == "version" && i+1 < len(f) {
-			v, _, _ := strings.Cut(f[i+1], "+")
-			return "v" + v, nil
-		}
-	}
-	return "", fmt.Errorf("cannot read the version in %q", out)
 }
 
 // gitServe serves the repositories under --root over git's smart HTTP protocol, read-only, by

@@ -155,7 +155,7 @@ var invalidCases = []invalidCase{
 	{"minReadyNodes: above expectedNodes", "EdgeCluster", `spec: {minReadyNodes: 5, expectedNodes: 3}`, "spec.minReadyNodes", "must not exceed spec.expectedNodes"},
 
 	// MonitoringStack
-	{"prometheus version: not a version", "MonitoringStack", `spec: {prometheus: {version: "latest"}}`, "spec.prometheus.version", "must be a version such as v2.42.0"},
+	{"prometheus version: not a version", "MonitoringStack", `spec: {prometheus: {version: "latest"}}`, "spec.prometheus.version", "must be a version such as v3.16.0"},
 	{"prometheus replicas: zero", "MonitoringStack", `spec: {prometheus: {replicas: 0}}`, "spec.prometheus.replicas", "greater than or equal to 1"},
 	{"prometheus replicas: six", "MonitoringStack", `spec: {prometheus: {replicas: 6}}`, "spec.prometheus.replicas", "less than or equal to 5"},
 	{"prometheus retention: words", "MonitoringStack", `spec: {prometheus: {retention: "one day"}}`, "spec.prometheus.retention", "Prometheus duration"},
