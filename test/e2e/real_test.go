@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -605,12 +607,18 @@ func TestRealMonitoring(t *testing.T) {
 	}
 	// The stack's node-exporter holds port 9100 on every node: let it go before the next test.
 	t.Cleanup(func() {
-		_ = k8sClient.Delete(context.Background(), stack)
-		waitFor(t, 2*time.Minute, "node-exporter of "+ns+" gone", func(ctx context.Context) (bool, error) {
+		// (t.Context is done by now.)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		_ = k8sClient.Delete(ctx, stack)
+		err := wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
 			pods := &corev1.PodList{}
 			err := k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app.kubernetes.io/name": "node-exporter"})
 			return err == nil && len(pods.Items) == 0, nil
 		})
+		if err != nil {
+			t.Errorf("node-exporter of %s still there 2m after the stack was deleted: %v", ns, err)
+		}
 	})
 	waitFor(t, 4*time.Minute, "MonitoringStack mon Ready", func(ctx context.Context) (bool, error) {
 		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(stack), stack); err != nil {
@@ -683,36 +691,43 @@ func TestRealMonitoring(t *testing.T) {
 		t.Errorf("Prometheus loaded no rules (groups %+v)", rules.Data.Groups)
 	}
 
-	expr := nodeDashboardQuery(t)
-	waitFor(t, 2*time.Minute, "dashboard query "+expr+" to return data", func(ctx context.Context) (bool, error) {
-		var res struct {
-			Data struct {
-				Result []json.RawMessage `json:"result"`
-			} `json:"data"`
-		}
-		if err := getJSON(ctx, prom+"/api/v1/query?query="+url.QueryEscape(expr), &res); err != nil {
-			return false, nil
-		}
-		return len(res.Data.Result) > 0, nil
-	})
+	// Every panel of the built-in nodes dashboard shows data for the real nodes.
+	for _, expr := range nodeDashboardQueries(t) {
+		waitFor(t, 2*time.Minute, "nodes dashboard query "+expr+" to return data", func(ctx context.Context) (bool, error) {
+			var res struct {
+				Data struct {
+					Result []json.RawMessage `json:"result"`
+				} `json:"data"`
+			}
+			if err := getJSON(ctx, prom+"/api/v1/query?query="+url.QueryEscape(expr), &res); err != nil {
+				return false, nil
+			}
+			return len(res.Data.Result) > 0, nil
+		})
+	}
 }
 
-// nodeDashboardQuery is a built-in dashboard's node-exporter query with its Grafana variables
-// filled in for this Prometheus.
-func nodeDashboardQuery(t *testing.T) string {
+// nodeDashboardQueries are the queries of the built-in nodes dashboard with its Grafana
+// variables filled in as Grafana does for "All": ranges of 1m/5m, every instance.
+func nodeDashboardQueries(t *testing.T) []string {
 	t.Helper()
 	queries, err := monitoring.DashboardQueries()
 	if err != nil {
 		t.Fatal(err)
 	}
+	vars := regexp.MustCompile(`\$[a-z_]+`)
+	var out []string
 	for _, q := range queries {
-		expr := strings.ReplaceAll(q.Expr, "$__rate_interval", "1m")
-		if strings.Contains(expr, "node_") && !strings.Contains(expr, "$") {
-			return expr
+		if q.Dashboard != "nodes.json" {
+			continue
 		}
+		expr := strings.NewReplacer("$__rate_interval", "1m", "$__range", "5m").Replace(q.Expr)
+		out = append(out, vars.ReplaceAllString(expr, ".+"))
 	}
-	t.Fatal("no built-in dashboard query of node-exporter metrics without variables")
-	return ""
+	if len(out) == 0 {
+		t.Fatal("the built-in nodes dashboard has no queries")
+	}
+	return out
 }
 
 func getJSON(ctx context.Context, u string, into any) error {
