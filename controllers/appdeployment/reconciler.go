@@ -14,12 +14,14 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
@@ -78,7 +80,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	defer func() { retErr = errors.Join(retErr, patcher.Patch(ctx, obj)) }()
 
 	s := &state{app: obj}
-	for _, step := range []func(context.Context, *state) (done bool, err error){
+	for i, step := range []func(context.Context, *state) (done bool, err error){
 		r.observeDeployment, // the live Deployment: replica counts, running image
 		r.validate,          // what admission should have rejected
 		r.resolveImage,      // spec.image, or the ImageBuild's latest digest
@@ -93,6 +95,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		case errors.As(err, &st):
 			r.markStalled(obj, st)
 			return ctrl.Result{}, reconcile.TerminalError(err)
+		case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
+			// The namespace is being deleted, and this AppDeployment with it: nothing to recreate.
+			log.FromContext(ctx).V(1).Info("namespace is terminating; not applying children", "step", i)
+			return ctrl.Result{}, nil
 		case err != nil:
 			return ctrl.Result{}, err
 		case done:

@@ -129,7 +129,7 @@ func serviceAccountKubeconfig(ctx context.Context) (string, error) {
 	return path, clientcmd.WriteToFile(*kc, path)
 }
 
-// forbiddenInOperatorLog returns the log lines where the API server refused the operator.
+// forbiddenInOperatorLog returns the log lines where the API server's authorization refused the operator.
 func forbiddenInOperatorLog() ([]string, error) {
 	f, err := os.Open(operatorLog)
 	if err != nil {
@@ -140,7 +140,9 @@ func forbiddenInOperatorLog() ([]string, error) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "forbidden") {
+		// (A namespace being deleted refuses new objects with "forbidden ... because it is being
+		// terminated": admission, not RBAC.)
+		if strings.Contains(sc.Text(), "forbidden") && !strings.Contains(sc.Text(), "because it is being terminated") {
 			lines = append(lines, sc.Text())
 		}
 	}
