@@ -96,9 +96,19 @@ EOF
   echo "digest in the registry: $(curl -fsS -o /dev/null -D - -u "$REGISTRY_USER:$REGISTRY_PASSWORD" \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     "http://$REGISTRY/v2/demo/hello/manifests/1" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')"
+  # answer <url>: the body, after kube-proxy programmed the NodePort (a few seconds after the Service).
+  answer() {
+    local i
+    for ((i = 0; i < 30; i++)); do
+      curl -fsS --max-time 3 "$1" 2>/dev/null && return 0
+      sleep 1
+    done
+    ok=false
+    echo "no answer"
+  }
   for ip in $REAL_NODE_IPS; do
-    echo "http://$ip:30480/index.html -> $(curl -fsS --max-time 5 "http://$ip:30480/index.html" || echo "no answer")"
-    echo "http://$ip:30480/built.txt  -> $(curl -fsS --max-time 5 "http://$ip:30480/built.txt" || echo "no answer")"
+    echo "http://$ip:30480/index.html -> $(answer "http://$ip:30480/index.html")"
+    echo "http://$ip:30480/built.txt  -> $(answer "http://$ip:30480/built.txt")"
   done
 fi
 
