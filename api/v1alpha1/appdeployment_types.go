@@ -291,14 +291,15 @@ type RollbackPolicy struct {
 	Enabled *bool `json:"enabled,omitempty"`
 }
 
-// Placement says where the pods run. edgeClusterRef and nodeSelector are exclusive.
-// +kubebuilder:validation:XValidation:rule="!(has(self.edgeClusterRef) && has(self.nodeSelector))",message="spec.placement: edgeClusterRef and nodeSelector are mutually exclusive"
+// Placement says where the pods run. With both edgeClusterRef and nodeSelector, the selector
+// narrows the pool (e.g. its arm64 nodes); it cannot name another pool.
+// +kubebuilder:validation:XValidation:rule="!has(self.edgeClusterRef) || !has(self.nodeSelector) || !('edgeforge.io/edge-cluster' in self.nodeSelector) || self.nodeSelector['edgeforge.io/edge-cluster'] == self.edgeClusterRef.name",message="spec.placement.nodeSelector: edgeforge.io/edge-cluster must name the pool of spec.placement.edgeClusterRef when both are set",fieldPath=".nodeSelector"
 type Placement struct {
 	// EdgeClusterRef runs the pods on the nodes of this edge pool, tolerating its taints.
 	// +optional
 	EdgeClusterRef *EdgeClusterReference `json:"edgeClusterRef,omitempty"`
 
-	// NodeSelector for the pods. Example: {kubernetes.io/arch: arm64}.
+	// NodeSelector for the pods; with edgeClusterRef it narrows the pool. Example: {kubernetes.io/arch: arm64}.
 	// +kubebuilder:validation:MaxProperties=32
 	// +optional
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -88,11 +89,17 @@ func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeClust
 		ps.WithServiceAccountName(app.Spec.ServiceAccountName)
 	}
 	pl := app.Spec.Placement
-	switch {
-	case pool != nil:
-		ps.WithNodeSelector(map[string]string{v1alpha1.LabelEdgeCluster: pool.Name})
-	case pl != nil && len(pl.NodeSelector) > 0:
-		ps.WithNodeSelector(pl.NodeSelector)
+	// The pool's members, narrowed by spec.placement.nodeSelector (admission keeps that from
+	// naming another pool; the pool label is set last, so it wins all the same).
+	selector := map[string]string{}
+	if pl != nil {
+		maps.Copy(selector, pl.NodeSelector)
+	}
+	if pool != nil {
+		selector[v1alpha1.LabelEdgeCluster] = pool.Name
+	}
+	if len(selector) > 0 {
+		ps.WithNodeSelector(selector)
 	}
 	if pool != nil && pool.Spec.NodeTemplate != nil {
 		for _, t := range pool.Spec.NodeTemplate.Taints {

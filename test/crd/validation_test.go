@@ -121,7 +121,7 @@ var invalidCases = []invalidCase{
 	{"strategy: bad maxSurge", "AppDeployment", `spec: {strategy: {maxSurge: "lots"}}`, "spec.strategy.maxSurge", "percentage like 25%"},
 	{"strategy: negative maxUnavailable", "AppDeployment", `spec: {strategy: {maxUnavailable: -1}}`, "spec.strategy.maxUnavailable", "non-negative"},
 	{"strategy: zero progress deadline", "AppDeployment", `spec: {strategy: {progressDeadlineSeconds: 0}}`, "spec.strategy.progressDeadlineSeconds", "greater than or equal to 1"},
-	{"placement: edgeClusterRef and nodeSelector", "AppDeployment", `spec: {placement: {edgeClusterRef: {name: site-a}, nodeSelector: {kubernetes.io/arch: arm64}}}`, "spec.placement", "mutually exclusive"},
+	{"placement: nodeSelector names another pool", "AppDeployment", `spec: {placement: {edgeClusterRef: {name: site-a}, nodeSelector: {edgeforge.io/edge-cluster: site-b}}}`, "spec.placement.nodeSelector", "must name the pool of spec.placement.edgeClusterRef"},
 	{"metrics: unknown port", "AppDeployment", `spec: {metrics: {port: metrics}}`, "spec.metrics.port", "must name one of spec.ports"},
 	{"metrics: path without slash", "AppDeployment", `spec: {metrics: {port: http, path: metrics}}`, "spec.metrics.path", "must start with '/'"},
 	{"metrics: no Service", "AppDeployment", `spec: {service: {type: None}, metrics: {port: http}}`, "spec.metrics", "requires a Service"},
@@ -248,5 +248,21 @@ func merge(dst, src map[string]any) {
 		default:
 			dst[k] = v
 		}
+	}
+}
+
+// Objects the wave-2 rules must keep accepting.
+func TestWave2ValidObjectsAreAccepted(t *testing.T) {
+	for _, tc := range []struct{ name, kind, patch string }{
+		{"placement: a pool narrowed by nodeSelector", "AppDeployment", `spec: {placement: {edgeClusterRef: {name: site-a}, nodeSelector: {kubernetes.io/arch: arm64}}}`},
+		{"placement: nodeSelector repeating the pool", "AppDeployment", `spec: {placement: {edgeClusterRef: {name: site-a}, nodeSelector: {edgeforge.io/edge-cluster: site-a}}}`},
+		{"pull secrets and service account", "AppDeployment", `spec: {imagePullSecrets: [{name: a}, {name: b}], serviceAccountName: web.sa-1}`},
+		{"prometheus version and placement", "MonitoringStack", `spec: {prometheus: {version: v3.16.0, nodeSelector: {edgeforge.io/edge-cluster: site-a}, tolerations: [{key: edgeforge.io/edge, operator: Exists}]}}`},
+	} {
+		t.Run(tc.kind+"/"+tc.name, func(t *testing.T) {
+			if err := k8sClient.Create(ctx(t), build(t, tc.kind, tc.patch), client.DryRunAll); err != nil {
+				t.Errorf("rejected: %v", err)
+			}
+		})
 	}
 }
