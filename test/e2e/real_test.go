@@ -177,6 +177,50 @@ func TestRealBuildAndRun(t *testing.T) {
 	expectServed(t, svc, nodePort, "/index.html", "v1 "+token)
 	expectServed(t, svc, nodePort, "/built.txt", "built by kaniko")
 
+	t.Run("without the push Secret the real kubelet cannot pull", func(t *testing.T) {
+		// The registry really refuses anonymous pulls: the same build, usePushSecret false.
+		nopull := &v1alpha1.AppDeployment{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nopull"},
+			Spec: v1alpha1.AppDeploymentSpec{
+				ImageFrom: &v1alpha1.ImageSource{ImageBuildRef: v1alpha1.LocalObjectReference{Name: "web"}, UsePushSecret: ptr.To(false)},
+				Ports:     []v1alpha1.AppPort{{Name: "http", ContainerPort: 8080}},
+				Placement: &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}},
+			},
+		}
+		if err := k8sClient.Create(t.Context(), nopull); err != nil {
+			t.Fatal(err)
+		}
+		var why string
+		waitFor(t, 2*time.Minute, "the kubelet to report the refused pull", func(ctx context.Context) (bool, error) {
+			pods := &corev1.PodList{}
+			if err := k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app.kubernetes.io/instance": "nopull"}); err != nil {
+				return false, err
+			}
+			for _, p := range pods.Items {
+				for _, cs := range p.Status.ContainerStatuses {
+					if w := cs.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff") {
+						why = w.Reason + ": " + w.Message
+						return true, nil
+					}
+				}
+			}
+			return false, nil
+		})
+		if !strings.Contains(why, "401") && !strings.Contains(strings.ToLower(why), "authoriz") {
+			t.Errorf("pull refused for another reason than authorization: %s", why)
+		}
+		a := &v1alpha1.AppDeployment{}
+		if err := k8sClient.Get(t.Context(), client.ObjectKeyFromObject(nopull), a); err != nil {
+			t.Fatal(err)
+		}
+		if meta.IsStatusConditionTrue(a.Status.Conditions, v1alpha1.ConditionReady) {
+			t.Errorf("AppDeployment nopull is Ready while its image cannot be pulled")
+		}
+		if err := k8sClient.Delete(t.Context(), nopull); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("a new build rolls out by itself", func(t *testing.T) {
 		setInline(t, ns, "web", webDockerfile(""), "v2 "+token)
 		ib2 := waitForBuild(t, ns, "web", 2)
