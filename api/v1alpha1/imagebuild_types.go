@@ -296,6 +296,9 @@ type BuildRecord struct {
 	// Attempt is the number of pods the Job has started (1 + retries used).
 	// +optional
 	Attempt int32 `json:"attempt,omitempty"`
+	// Node the build ran on: the node of its latest pod (of the one that pushed, on success).
+	// +optional
+	Node string `json:"node,omitempty"`
 	// StartTime is when the build Job started.
 	// +optional
 	StartTime *metav1.Time `json:"startTime,omitempty"`

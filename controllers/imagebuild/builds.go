@@ -1,6 +1,7 @@
 package imagebuild
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -56,12 +57,14 @@ func (p *pass) observeCurrentBuild(ctx context.Context) error {
 	}
 	if !obs.Finished {
 		cur.Attempt, cur.StartTime, cur.Reason, cur.Message = obs.Attempt, obs.StartTime, obs.Reason, obs.Message
+		cur.Node = cmp.Or(obs.Node, cur.Node)
 		return nil
 	}
 
 	rec := *cur
 	rec.Attempt, rec.StartTime, rec.CompletionTime = max(obs.Attempt, cur.Attempt), obs.StartTime, obs.CompletionTime
 	rec.Reason, rec.Message, rec.Digest = obs.Reason, obs.Message, obs.Digest
+	rec.Node = cmp.Or(obs.Node, cur.Node)
 	ib.Status.LastBuild, ib.Status.CurrentBuild = &rec, nil
 	if obs.Succeeded {
 		ib.Status.Digest = obs.Digest

@@ -30,6 +30,8 @@ type Observation struct {
 	StartTime, CompletionTime *metav1.Time
 	// Digest pushed (sha256:…), when Succeeded.
 	Digest string
+	// Node the latest pod was scheduled to (on success: the pod that pushed); empty before that.
+	Node string
 	// Reason (CamelCase) and Message: the outcome of a finished build, or for a running one what
 	// its pod is waiting for (empty while it simply runs).
 	Reason, Message string
@@ -66,6 +68,9 @@ func ObserveJob(job *batchv1.Job, pods []corev1.Pod) Observation {
 		o.Attempt = n
 	}
 	latest := latestPod(pods)
+	if latest != nil {
+		o.Node = latest.Spec.NodeName
+	}
 
 	if c := jobCondition(job, batchv1.JobComplete); c != nil {
 		o.Finished = true
@@ -79,6 +84,7 @@ func ObserveJob(job *batchv1.Job, pods []corev1.Pod) Observation {
 			o.Message = "the build Job completed but its pod is gone, so the pushed digest cannot be read"
 			return o
 		}
+		o.Node = pod.Spec.NodeName
 		msg := terminated(pod).Message
 		d, ok := ParseDigest(msg)
 		if !ok {

@@ -147,3 +147,30 @@ func TestMessagesAreBoundedAndClean(t *testing.T) {
 		t.Errorf("SummaryLine = %q", got)
 	}
 }
+
+// The build records the node it ran on: the latest pod's, or on success the pod that pushed.
+func TestObserveJobNode(t *testing.T) {
+	onNode := func(p corev1.Pod, node string) corev1.Pod { p.Spec.NodeName = node; return p }
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	for _, tc := range []struct {
+		name string
+		job  *batchv1.Job
+		pods []corev1.Pod
+		want string
+	}{
+		{"not scheduled yet", job(), []corev1.Pod{pod("web-1-a", 0, corev1.PodPending, corev1.ContainerState{})}, ""},
+		{"running", job(), []corev1.Pod{onNode(pod("web-1-a", 0, corev1.PodRunning, running), "edge-1")}, "edge-1"},
+		{"retry on another node", job(), []corev1.Pod{
+			onNode(pod("web-1-a", 0, corev1.PodFailed, term(1, "Error", "boom")), "edge-1"),
+			onNode(pod("web-1-b", time.Minute, corev1.PodRunning, running), "edge-2")}, "edge-2"},
+		{"success: the pod that pushed", job(cond(batchv1.JobComplete, "")), []corev1.Pod{
+			onNode(pod("web-1-a", 0, corev1.PodFailed, term(1, "Error", "boom")), "edge-1"),
+			onNode(pod("web-1-b", time.Minute, corev1.PodSucceeded, term(0, "Completed", digest)), "edge-2")}, "edge-2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ObserveJob(tc.job, tc.pods).Node; got != tc.want {
+				t.Errorf("Node = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -148,7 +148,7 @@ func TestRealBuildAndRun(t *testing.T) {
 	}
 	ib = waitForBuild(t, ns, "web", 1)
 	checkPushedDigest(t, ib, repo+":1")
-	checkBuildPodOnRealNode(t, ns, ib.Status.LastBuild.Name)
+	checkBuildPodOnRealNode(t, ns, ib)
 
 	nodePort := int32(30000 + time.Now().UnixNano()%2000)
 	app := &v1alpha1.AppDeployment{
@@ -482,14 +482,18 @@ func checkPushedDigest(t *testing.T, ib *v1alpha1.ImageBuild, tag string) {
 // checkBuildPodOnRealNode: the build pod ran on a real node of the pool, and its log (read
 // through the API server from the real kubelet, over the serving certificate edgeforge
 // approved) shows Kaniko pushing.
-func checkBuildPodOnRealNode(t *testing.T, ns, job string) {
+func checkBuildPodOnRealNode(t *testing.T, ns string, ib *v1alpha1.ImageBuild) {
 	t.Helper()
+	job := ib.Status.LastBuild.Name
 	pods := &corev1.PodList{}
 	if err := k8sClient.List(t.Context(), pods, client.InNamespace(ns), client.MatchingLabels{"job-name": job}); err != nil || len(pods.Items) == 0 {
 		t.Fatalf("no pod of build Job %s (%v)", job, err)
 	}
 	pod := pods.Items[0]
 	assertOnRealNode(t, pod.Spec.NodeName)
+	if ib.Status.LastBuild.Node != pod.Spec.NodeName {
+		t.Errorf("status.lastBuild.node %q, but the build pod ran on %q", ib.Status.LastBuild.Node, pod.Spec.NodeName)
+	}
 	cs, err := kubernetes.NewForConfig(restConfig)
 	if err != nil {
 		t.Fatal(err)
