@@ -615,7 +615,6 @@ cmd_join() {
   real_nodes=${real_nodes_recorded:-0} realbin=${realbin_recorded:-}
   ((real_nodes > 0)) || die "this cluster has no real nodes: start it with REAL_NODES=N"
   bindir=${bindir:-$("$repo/hack/controlplane.sh")}
-  registry_password=$(sed -n 's/^REGISTRY_PASSWORD=//p' "$state/env")
   real_join
 }
 

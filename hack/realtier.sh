@@ -415,8 +415,6 @@ EOF
 }
 
 real_write_env() {
-  # shellcheck disable=SC1091
-  source "$state/images.env"
   {
     echo "# The local cluster's real tier (hack/cluster.sh); sourced by scripts and tests."
     echo "KUBECONFIG=$kubeconfig"

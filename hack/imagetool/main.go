@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -99,7 +100,7 @@ func push(args []string) error {
 	}
 	var lines []string
 	for _, d := range defs {
-		if *only != "" && !contains(strings.Split(*only, ","), d.Name) {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), d.Name) {
 			continue
 		}
 		start := time.Now()
@@ -131,15 +132,6 @@ func push(args []string) error {
 		return err
 	}
 	return os.WriteFile(*envOut, []byte(out), 0o644)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Entry is one path in an image's single layer.

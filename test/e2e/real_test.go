@@ -160,8 +160,8 @@ func TestRealBuildAndRun(t *testing.T) {
 			Service:   &v1alpha1.AppService{Type: v1alpha1.ServiceTypeNodePort, NodePort: &nodePort},
 			Placement: &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}, SpreadAcrossNodes: true},
 			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-				Path: "/index.html", Port: intOrString("http")}}, PeriodSeconds: 1},
-			Strategy: &v1alpha1.RolloutStrategy{MaxSurge: ptr.To(intOrInt(1)), MaxUnavailable: ptr.To(intOrInt(0)),
+				Path: "/index.html", Port: intstr.FromString("http")}}, PeriodSeconds: 1},
+			Strategy: &v1alpha1.RolloutStrategy{MaxSurge: ptr.To(intstr.FromInt32(1)), MaxUnavailable: ptr.To(intstr.FromInt32(0)),
 				ProgressDeadlineSeconds: ptr.To[int32](30)},
 		},
 	}
@@ -556,11 +556,9 @@ func expectServed(t *testing.T, svc *corev1.Service, nodePort int32, path, want 
 	}
 	clusterURL := fmt.Sprintf("http://%s:%d%s", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port, path)
 	netns := strings.Fields(realEnv["REAL_NODE_NETNS"])
-	var last string
 	waitFor(t, 2*time.Minute, fmt.Sprintf("%q served at %v and %s", want, urls, clusterURL), func(ctx context.Context) (bool, error) {
 		for _, u := range urls {
 			if got := httpBody(ctx, u); got != want {
-				last = u + " answered " + got
 				return false, nil
 			}
 		}
@@ -568,13 +566,11 @@ func expectServed(t *testing.T, svc *corev1.Service, nodePort int32, path, want 
 		for range 4 {
 			out, err := exec.CommandContext(ctx, "ip", "netns", "exec", netns[0], "curl", "-sS", "--max-time", "3", clusterURL).CombinedOutput()
 			if got := strings.TrimSpace(string(out)); err != nil || got != want {
-				last = clusterURL + " answered " + got
 				return false, nil
 			}
 		}
 		return true, nil
 	})
-	_ = last
 }
 
 func httpBody(ctx context.Context, url string) string {
@@ -614,9 +610,6 @@ func run(t *testing.T, dir string, name string, args ...string) {
 		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
 	}
 }
-
-func intOrString(s string) intstr.IntOrString { return intstr.FromString(s) }
-func intOrInt(i int32) intstr.IntOrString     { return intstr.FromInt32(i) }
 
 // A MonitoringStack whose Prometheus the real prometheus-operator runs on a real node (Debian's
 // Prometheus and config-reloader images built here): it scrapes node-exporter on every real
