@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
 )
 
 // Without prometheus-operator's CRDs an app with spec.metrics works and says the ServiceMonitor
@@ -25,8 +26,8 @@ func TestServiceMonitorAppearsWithTheCRD(t *testing.T) {
 	})
 	key := client.ObjectKeyFromObject(a)
 	a = getApp(t, key)
-	if served, _, err := (&Reconciler{Client: k8s, RESTMapper: k8s.RESTMapper()}).serviceMonitorsServed(ctx(t)); err != nil || served {
-		t.Skipf("prometheus-operator's CRDs are installed already (served %v, err %v): run this test on its own", served, err)
+	if st, err := optionalcrd.Check(ctx(t), k8s, k8s.RESTMapper(), serviceMonitorKinds); err != nil || len(st.Missing) == 0 {
+		t.Skipf("prometheus-operator's CRDs are installed already (%+v, err %v): run this test on its own", st, err)
 	}
 
 	waitFor(t, key, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse, v1alpha1.AppDeploymentReasonCRDNotInstalled)

@@ -9,7 +9,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,6 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
@@ -42,8 +43,13 @@ func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
 		Client:     mgr.GetClient(),
 		Recorder:   mgr.GetEventRecorder("edgeforge-appdeployment"),
 		RESTMapper: mgr.GetRESTMapper(),
-		mgr:        mgr,
 	}
+	by := childCacheOptions()
+	optional, err := optionalcrd.New(mgr, serviceMonitorKinds, by.Label, by.Transform)
+	if err != nil {
+		return err
+	}
+	r.optional = optional
 	ctx := context.Background()
 	for name, extract := range map[string]func(*v1alpha1.AppDeployment) []string{
 		indexImageBuild:  imageBuildName,
@@ -71,9 +77,7 @@ func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
 			builder.WithPredicates(buildOutcomeChanged())).
 		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false)),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		// CRDs as metadata only (a PartialObjectMetadata with its GVK: apiextensions need not be in the scheme).
-		Watches(crdMetadata(), handler.EnqueueRequestsFromMapFunc(r.withMetrics),
-			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == serviceMonitorCRD }))).
+		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), serviceMonitorKinds, r.withMetrics)).
 		Build(r)
 	if err != nil {
 		return err
@@ -91,8 +95,8 @@ func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
 // entry every reconcile would re-apply every child.
 //
 // ServiceMonitors are not in it: a ByObject entry needs the kind to exist when the manager
-// starts. The controller makes its own cache for them, with the same options
-// (childCacheOptions), once prometheus-operator's CRD is installed.
+// starts. The controller has its own cache for them (optionalcrd), with the same label and
+// transform (childCacheOptions), whose watch starts once prometheus-operator's CRD is served.
 func CacheOptions() map[client.Object]cache.ByObject {
 	by := childCacheOptions()
 	return map[client.Object]cache.ByObject{
@@ -108,27 +112,8 @@ func CacheOptions() map[client.Object]cache.ByObject {
 func childCacheOptions() cache.ByObject {
 	return cache.ByObject{
 		Label:     labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}),
-		Transform: keepOwnManagedFields,
+		Transform: apply.KeepManagedFields(fieldOwner),
 	}
-}
-
-// keepOwnManagedFields drops the managedFields entries of other field managers.
-func keepOwnManagedFields(in any) (any, error) {
-	obj, ok := in.(metav1.Object)
-	if !ok {
-		return in, nil // e.g. a tombstone
-	}
-	mf := obj.GetManagedFields()
-	kept := mf[:0:0]
-	for _, e := range mf {
-		if e.Manager == fieldOwner {
-			kept = append(kept, e)
-		}
-	}
-	if len(kept) != len(mf) {
-		obj.SetManagedFields(kept)
-	}
-	return in, nil
 }
 
 func imageBuildName(a *v1alpha1.AppDeployment) []string {
@@ -165,7 +150,7 @@ func (r *Reconciler) referencing(index string, namespaced bool) handler.MapFunc 
 }
 
 // withMetrics maps the ServiceMonitor CRD to every AppDeployment with spec.metrics.
-func (r *Reconciler) withMetrics(ctx context.Context, _ client.Object) []reconcile.Request {
+func (r *Reconciler) withMetrics(ctx context.Context) []reconcile.Request {
 	return r.requests(ctx, client.MatchingFields{indexMetrics: "true"}, client.UnsafeDisableDeepCopy)
 }
 

@@ -13,100 +13,97 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
-	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/app"
 	"github.com/edgeforge/edgeforge/internal/conditions"
 )
 
 // observeDeployment reads the live Deployment (if this AppDeployment controls one) and copies
 // its replica counts into the status, so they stay true even when a later step stalls.
-func (r *Reconciler) observeDeployment(ctx context.Context, s *state) (bool, error) {
+func (r *Reconciler) observeDeployment(ctx context.Context, s *state) (skeleton.Result, error) {
 	d := &appsv1.Deployment{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(s.app), d)
 	switch {
 	case apierrors.IsNotFound(err):
-		return false, nil
+		return skeleton.Result{}, nil
 	case err != nil:
-		return false, err
+		return skeleton.Result{}, err
 	case metav1.IsControlledBy(d, s.app):
 		s.deployment = d
 		app.ObserveDeployment(&s.app.Status, d)
 	}
-	return false, nil
+	return skeleton.Result{}, nil
 }
 
 // validate stalls on what admission should have rejected (objects stored before a rule existed).
-func (r *Reconciler) validate(_ context.Context, s *state) (bool, error) {
+func (r *Reconciler) validate(_ context.Context, s *state) (skeleton.Result, error) {
 	if err := app.Validate(s.app); err != nil {
-		return false, stall(v1alpha1.AppDeploymentReasonInvalidSpec, "Invalid spec: %v", err)
+		return skeleton.Result{}, skeleton.Stall(v1alpha1.AppDeploymentReasonInvalidSpec, "Invalid spec: %v", err)
 	}
-	return false, nil
+	return skeleton.Result{}, nil
 }
 
 // resolveImage finds the image the spec asks for: spec.image, or the latest image of
 // spec.imageFrom's ImageBuild. Before that ImageBuild's first success nothing is applied
 // (Reconciling while it builds, Stalled once it failed), and a missing ImageBuild stalls; the
 // ImageBuild watch brings the AppDeployment back in either case.
-func (r *Reconciler) resolveImage(ctx context.Context, s *state) (bool, error) {
+func (r *Reconciler) resolveImage(ctx context.Context, s *state) (skeleton.Result, error) {
 	from := s.app.Spec.ImageFrom
 	if from == nil {
 		s.target = s.app.Spec.Image
-		return false, nil
+		return skeleton.Result{}, nil
 	}
 	ib := &v1alpha1.ImageBuild{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: s.app.Namespace, Name: from.ImageBuildRef.Name}, ib); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, stall(v1alpha1.AppDeploymentReasonImageBuildNotFound,
+			return skeleton.Result{}, skeleton.Stall(v1alpha1.AppDeploymentReasonImageBuildNotFound,
 				"ImageBuild %s/%s (spec.imageFrom.imageBuildRef) does not exist; create it or change spec.imageFrom",
 				s.app.Namespace, from.ImageBuildRef.Name)
 		}
-		return false, err
+		return skeleton.Result{}, err
 	}
 	s.build = ib
 	image, wait, failed := app.BuildImage(ib)
 	switch {
 	case image != "":
 		s.target = image
-		return false, nil
+		return skeleton.Result{}, nil
 	case failed:
-		return false, stall(v1alpha1.AppDeploymentReasonWaitingForBuild, "%s", wait)
+		return skeleton.Result{}, skeleton.Stall(v1alpha1.AppDeploymentReasonWaitingForBuild, "%s", wait)
 	default:
-		s.app.Status.ObservedGeneration = s.app.Generation
 		conditions.MarkReconciling(&s.app.Status.Conditions, s.app.Generation, v1alpha1.AppDeploymentReasonWaitingForBuild, wait)
-		return true, nil
+		return skeleton.Result{Stop: true}, nil
 	}
 }
 
 // resolvePlacement reads the EdgeCluster of spec.placement.edgeClusterRef (its taints become
 // tolerations). A missing one stalls; the EdgeCluster watch brings the AppDeployment back.
-func (r *Reconciler) resolvePlacement(ctx context.Context, s *state) (bool, error) {
+func (r *Reconciler) resolvePlacement(ctx context.Context, s *state) (skeleton.Result, error) {
 	pl := s.app.Spec.Placement
 	if pl == nil || pl.EdgeClusterRef == nil {
-		return false, nil
+		return skeleton.Result{}, nil
 	}
 	ec := &v1alpha1.EdgeCluster{}
 	if err := r.Get(ctx, types.NamespacedName{Name: pl.EdgeClusterRef.Name}, ec); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, stall(v1alpha1.AppDeploymentReasonEdgeClusterNotFound,
+			return skeleton.Result{}, skeleton.Stall(v1alpha1.AppDeploymentReasonEdgeClusterNotFound,
 				"EdgeCluster %s (spec.placement.edgeClusterRef) does not exist; create it or change spec.placement",
 				pl.EdgeClusterRef.Name)
 		}
-		return false, err
+		return skeleton.Result{}, err
 	}
 	s.pool = ec
-	return false, nil
+	return skeleton.Result{}, nil
 }
 
 // applyWorkload decides which image runs (following the spec, or rolling back), then applies
 // the Deployment, Service, Ingress, HPA and PDB the spec asks for and deletes those it no longer
 // asks for. A child that already carries everything edgeforge would apply is left alone.
-func (r *Reconciler) applyWorkload(ctx context.Context, s *state) (bool, error) {
+func (r *Reconciler) applyWorkload(ctx context.Context, s *state) (skeleton.Result, error) {
 	obj := s.app
 	s.decision = app.DecideRollout(app.RolloutInput{
 		Target:          s.target,
@@ -116,38 +113,38 @@ func (r *Reconciler) applyWorkload(ctx context.Context, s *state) (bool, error) 
 		Deployment:      s.deployment,
 	})
 	if err := r.handOverReplicas(ctx, s); err != nil {
-		return false, err
+		return skeleton.Result{}, err
 	}
 
 	running := app.RunningImage(s.deployment)
 	desired := app.DesiredDeployment(obj, s.decision.Image, s.pool, s.build)
-	applied, err := r.reconcileChild(ctx, obj, typedChild(&appsv1.Deployment{}, desired, appsv1ac.ExtractDeployment))
+	applied, err := r.reconcileChild(ctx, obj, child(obj, &appsv1.Deployment{}, desired))
 	if err != nil {
-		return false, err
+		return skeleton.Result{}, err
 	}
 	if applied {
 		// The apply response (now in desired) is the Deployment as it is after this apply.
 		d, err := asDeployment(desired)
 		if err != nil {
-			return false, err
+			return skeleton.Result{}, err
 		}
 		s.deployment = d
 		if running != s.decision.Image {
-			r.recordRollout(obj, running, s.decision)
+			r.recordRollout(s, running)
 		}
 	}
 
-	for _, c := range []child{
-		typedChild(&corev1.Service{}, app.DesiredService(obj), corev1ac.ExtractService),
-		typedChild(&networkingv1.Ingress{}, app.DesiredIngress(obj), networkingv1ac.ExtractIngress),
-		typedChild(&autoscalingv2.HorizontalPodAutoscaler{}, app.DesiredHPA(obj), autoscalingv2ac.ExtractHorizontalPodAutoscaler),
-		typedChild(&policyv1.PodDisruptionBudget{}, app.DesiredPDB(obj), policyv1ac.ExtractPodDisruptionBudget),
+	for _, c := range []apply.Child{
+		child(obj, &corev1.Service{}, app.DesiredService(obj)),
+		child(obj, &networkingv1.Ingress{}, app.DesiredIngress(obj)),
+		child(obj, &autoscalingv2.HorizontalPodAutoscaler{}, app.DesiredHPA(obj)),
+		child(obj, &policyv1.PodDisruptionBudget{}, app.DesiredPDB(obj)),
 	} {
 		if _, err := r.reconcileChild(ctx, obj, c); err != nil {
-			return false, err
+			return skeleton.Result{}, err
 		}
 	}
-	return false, nil
+	return skeleton.Result{}, nil
 }
 
 // handOverReplicas runs once when spec.autoscaling is turned on for a running Deployment. The
@@ -181,29 +178,31 @@ func asDeployment(ac *appsv1ac.DeploymentApplyConfiguration) (*appsv1.Deployment
 }
 
 // recordRollout counts and announces a new image in the Deployment.
-func (r *Reconciler) recordRollout(obj *v1alpha1.AppDeployment, from string, dec app.RolloutDecision) {
+// Both are announced once the status is written.
+func (r *Reconciler) recordRollout(s *state, from string) {
+	dec := s.decision
 	switch {
 	case dec.RolledBack:
-		rollbacks.Inc()
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, v1alpha1.AppDeploymentReasonRolledBack, "RollBack", "%s",
+		s.patcher.Announce(rollbacks.Inc)
+		s.event(r.Recorder, corev1.EventTypeWarning, v1alpha1.AppDeploymentReasonRolledBack, "RollBack", "%s",
 			app.RolledBackMessage(dec.FailedImage, dec.Image))
 	case from == "":
-		rollouts.Inc()
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "RolloutStarted", "RollOut", "Rolling out %s", dec.Image)
+		s.patcher.Announce(rollouts.Inc)
+		s.event(r.Recorder, corev1.EventTypeNormal, "RolloutStarted", "RollOut", "Rolling out %s", dec.Image)
 	default:
-		rollouts.Inc()
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "RolloutStarted", "RollOut", "Rolling out %s (was %s)", dec.Image, from)
+		s.patcher.Announce(rollouts.Inc)
+		s.event(r.Recorder, corev1.EventTypeNormal, "RolloutStarted", "RollOut", "Rolling out %s (was %s)", dec.Image, from)
 	}
 }
 
 // summarize writes the status from the Deployment as it is after this pass, and announces a
 // completed rollout.
-func (r *Reconciler) summarize(_ context.Context, s *state) (bool, error) {
+func (r *Reconciler) summarize(_ context.Context, s *state) (skeleton.Result, error) {
 	before := s.app.Status.LastGoodImage
 	app.Summarize(s.app, s.deployment, s.decision)
 	if lg := s.app.Status.LastGoodImage; lg != before && lg != "" {
-		r.Recorder.Eventf(s.app, nil, corev1.EventTypeNormal, v1alpha1.AppDeploymentReasonRolledOut, "RollOut",
+		s.event(r.Recorder, corev1.EventTypeNormal, v1alpha1.AppDeploymentReasonRolledOut, "RollOut",
 			"%s is rolled out: %s replicas available", lg, s.app.Status.Ready)
 	}
-	return false, nil
+	return skeleton.Result{}, nil
 }

@@ -168,8 +168,8 @@ func TestSummarize(t *testing.T) {
 			if ready.Reason != tc.want.reason || !strings.Contains(ready.Message, tc.want.msg) {
 				t.Errorf("Ready = %s %q, want %s containing %q", ready.Reason, ready.Message, tc.want.reason, tc.want.msg)
 			}
-			if ready.ObservedGeneration != app.Generation || st.ObservedGeneration != app.Generation {
-				t.Errorf("observedGeneration = %d/%d, want %d", ready.ObservedGeneration, st.ObservedGeneration, app.Generation)
+			if ready.ObservedGeneration != app.Generation {
+				t.Errorf("Ready's observedGeneration = %d, want %d", ready.ObservedGeneration, app.Generation)
 			}
 			if st.LastGoodImage != tc.want.lastGood || st.Image != tc.want.image || st.Ready != tc.want.readyCol || st.FailedImage != tc.dec.FailedImage {
 				t.Errorf("status lastGood=%q image=%q ready=%q failed=%q, want %q %q %q %q", st.LastGoodImage, st.Image, st.Ready, st.FailedImage,

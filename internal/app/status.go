@@ -70,7 +70,6 @@ func URL(app *v1alpha1.AppDeployment) string {
 //   - Otherwise: Reconciling, reason RollingOut, with the counts.
 func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDecision) {
 	st, gen := &app.Status, app.Generation
-	st.ObservedGeneration = gen
 	st.URL = URL(app)
 	st.FailedImage = dec.FailedImage
 	ObserveDeployment(st, d)

@@ -1,0 +1,300 @@
+// Package apply is the one way edgeforge writes the children of its objects: the desired object
+// goes in, server-side apply with one field manager comes out, and only when the live object
+// does not already hold it. A child the parent no longer asks for is deleted when the parent
+// controls it.
+//
+// "Already current" compares the desired object with the part of the live object the field
+// manager owns, extracted from its managedFields (what client-go's Extract<Kind> functions do,
+// for every kind at once). This is exact and needs no bookkeeping: fields the API server
+// defaults or others set are not in the extraction; a field of edgeforge's that someone else
+// took over or changed (kubectl edit, kubectl scale) drops out of it and is applied back; and a
+// field removed from the desired object is still in the extraction, so the child is applied and
+// server-side apply removes the field. A reconcile of an unchanged parent sends no request.
+//
+// Caches that hold children must keep the field manager's managedFields entry
+// (KeepManagedFields); without it every reconcile would re-apply every child.
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/client-go/applyconfigurations"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+	"sigs.k8s.io/structured-merge-diff/v6/typed"
+)
+
+// Applier applies children under one field manager.
+type Applier struct {
+	// Client writes (and reads children no Reader is given for).
+	Client client.Client
+	// FieldOwner is the server-side apply field manager.
+	FieldOwner string
+
+	scheme *runtime.Scheme
+	// builtin knows the schema of the built-in kinds (client-go's); other kinds (CRDs) get a
+	// schema deduced from the object itself.
+	builtin managedfields.TypeConverter
+}
+
+// New returns an Applier writing with c as fieldOwner.
+func New(c client.Client, fieldOwner string) *Applier {
+	return &Applier{Client: c, FieldOwner: fieldOwner, scheme: c.Scheme(), builtin: typeConverter(c.Scheme())}
+}
+
+// converters holds one type converter per scheme: making one indexes every built-in kind.
+var converters sync.Map // *runtime.Scheme -> managedfields.TypeConverter
+
+func typeConverter(s *runtime.Scheme) managedfields.TypeConverter {
+	if tc, ok := converters.Load(s); ok {
+		return tc.(managedfields.TypeConverter)
+	}
+	tc, _ := converters.LoadOrStore(s, applyconfigurations.NewTypeConverter(s))
+	return tc.(managedfields.TypeConverter)
+}
+
+// Child is one object a parent wants to exist, or not.
+type Child struct {
+	// Live is an empty object of the child's kind, filled by Reconcile.
+	Live client.Object
+	// Key is the child's namespace and name.
+	Key client.ObjectKey
+	// Reader reads Live: a cache holding the children with the field manager's managedFields.
+	// Nil: the Applier's client.
+	Reader client.Reader
+	// Desired is the child as the parent wants it; nil when it must not exist.
+	Desired runtime.ApplyConfiguration
+	// Owned reports whether the parent owns the live object (may delete it). Nil: the parent
+	// is its controller (owner reference with controller: true).
+	Owned func(live client.Object) bool
+}
+
+// Outcome says what Reconcile did.
+type Outcome struct {
+	// Applied: the child was applied (Desired now holds the API server's response).
+	Applied bool
+	// Deleted: the child was deleted.
+	Deleted bool
+	// Exists: the child exists after Reconcile (Live holds it unless Applied).
+	Exists bool
+}
+
+// RejectedError is the API server refusing a desired child (invalid, a name another
+// controller's object holds, an immutable field): a human must change the spec.
+type RejectedError struct {
+	Child string
+	Err   error
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("The API server rejected %s: %v", e.Child, e.Err)
+}
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// Reconcile makes one child of parent match: apply it when it is missing or not current, delete
+// it when Desired is nil and the parent owns it. An object of the same name that no controller
+// owns is adopted by the apply; one another controller owns is refused by the API server (a
+// second controller reference is invalid) and comes back as a RejectedError.
+func (a *Applier) Reconcile(ctx context.Context, parent client.Object, c Child) (Outcome, error) {
+	reader := c.Reader
+	if reader == nil {
+		reader = a.Client
+	}
+	err := reader.Get(ctx, c.Key, c.Live)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return Outcome{}, err
+	}
+	exists := err == nil
+	owned := exists && a.owns(parent, c)
+	if c.Desired == nil {
+		if !owned || c.Live.GetDeletionTimestamp() != nil {
+			return Outcome{Exists: exists}, nil
+		}
+		uid := c.Live.GetUID()
+		if err := a.Client.Delete(ctx, c.Live, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+			return Outcome{Exists: true}, fmt.Errorf("deleting %s: %w", a.describe(c), err)
+		}
+		return Outcome{Deleted: true}, nil
+	}
+	if owned && c.Live.GetDeletionTimestamp() == nil && a.Current(c.Live, c.Desired) {
+		return Outcome{Exists: true}, nil
+	}
+	if err := a.Apply(ctx, c.Desired); err != nil {
+		if apierrors.IsInvalid(err) || apierrors.IsAlreadyExists(err) || apierrors.IsBadRequest(err) {
+			return Outcome{Exists: exists}, &RejectedError{Child: a.describe(c), Err: err}
+		}
+		return Outcome{Exists: exists}, fmt.Errorf("applying %s: %w", a.describe(c), err)
+	}
+	return Outcome{Applied: true, Exists: true}, nil
+}
+
+// Apply server-side applies desired as the field manager, taking over fields others set.
+func (a *Applier) Apply(ctx context.Context, desired runtime.ApplyConfiguration) error {
+	return a.Client.Apply(ctx, desired, client.FieldOwner(a.FieldOwner), client.ForceOwnership)
+}
+
+func (a *Applier) owns(parent client.Object, c Child) bool {
+	if c.Owned != nil {
+		return c.Owned(c.Live)
+	}
+	return metav1.IsControlledBy(c.Live, parent)
+}
+
+// describe is "Kind namespace/name", for messages.
+func (a *Applier) describe(c Child) string {
+	kind := reflect.TypeOf(c.Live).Elem().Name()
+	if gvk, err := apiutil.GVKForObject(c.Live, a.scheme); err == nil {
+		kind = gvk.Kind
+	}
+	return kind + " " + c.Key.String()
+}
+
+// Current reports whether live already holds everything in desired, as owned by the field
+// manager: the extraction of its managedFields entry equals desired.
+func (a *Applier) Current(live client.Object, desired runtime.ApplyConfiguration) bool {
+	owned, err := a.Owned(live)
+	if err != nil || owned == nil {
+		return false
+	}
+	if u, ok := desired.(interface{ UnstructuredContent() map[string]any }); ok {
+		// Through JSON, so numbers compare alike (int64 from the extraction, float64 or int
+		// from a render).
+		want, err1 := normalize(u.UnstructuredContent())
+		have, err2 := normalize(owned)
+		return err1 == nil && err2 == nil && equality.Semantic.DeepEqual(have, want)
+	}
+	// A typed apply configuration: decode the extraction into one of the same type, as
+	// client-go's Extract<Kind> does, so pointers, quantities and omitted fields compare alike.
+	extracted := reflect.New(reflect.TypeOf(desired).Elem()).Interface()
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(owned, extracted); err != nil {
+		return false
+	}
+	return equality.Semantic.DeepEqual(extracted, desired)
+}
+
+// Owned returns the part of live the field manager owns (its last apply, minus what others took
+// over), as an unstructured object with apiVersion, kind, name and namespace; nil when the
+// manager owns nothing.
+func (a *Applier) Owned(live client.Object) (map[string]any, error) {
+	entry := managedEntry(live, a.FieldOwner)
+	if entry == nil || entry.FieldsV1 == nil {
+		return nil, nil
+	}
+	set := &fieldpath.Set{}
+	if err := set.FromJSON(entry.FieldsV1.GetRawReader()); err != nil {
+		return nil, fmt.Errorf("decoding managedFields of %s: %w", a.FieldOwner, err)
+	}
+	gvk, err := apiutil.GVKForObject(live, a.scheme)
+	if err != nil {
+		return nil, err
+	}
+	obj := live.DeepCopyObject()
+	obj.GetObjectKind().SetGroupVersionKind(gvk) // cached objects carry no TypeMeta
+	tv, deduced, err := a.toTyped(obj)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := tv.ExtractItems(set.Leaves()).AsValue().Unstructured().(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("extracting the fields of %s: not an object", a.FieldOwner)
+	}
+	if deduced {
+		full, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if err != nil {
+			return nil, err
+		}
+		fillAtomic(m, full)
+	}
+	// Identity is not in managedFields; client-go's Extract functions add it the same way.
+	m["apiVersion"], m["kind"] = gvk.GroupVersion().String(), gvk.Kind
+	md, _ := m["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		m["metadata"] = md
+	}
+	md["name"] = live.GetName()
+	if ns := live.GetNamespace(); ns != "" {
+		md["namespace"] = ns
+	}
+	return m, nil
+}
+
+// normalize round-trips v through JSON.
+func normalize(v any) (any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	return out, json.Unmarshal(raw, &out)
+}
+
+// toTyped parses obj with client-go's schema when it is a built-in kind, with a schema deduced
+// from the object otherwise.
+func (a *Applier) toTyped(obj runtime.Object) (*typed.TypedValue, bool, error) {
+	if tv, err := a.builtin.ObjectToTyped(obj, typed.AllowDuplicates); err == nil {
+		return tv, false, nil
+	}
+	tv, err := managedfields.NewDeducedTypeConverter().ObjectToTyped(obj)
+	return tv, true, err
+}
+
+// managedEntry is the field manager's apply entry of the main resource.
+func managedEntry(obj client.Object, manager string) *metav1.ManagedFieldsEntry {
+	for _, e := range obj.GetManagedFields() {
+		if e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+			return &e
+		}
+	}
+	return nil
+}
+
+// fillAtomic replaces the nils a deduced-schema extraction leaves where the manager owns a whole
+// map (an atomic map, e.g. a label selector, is owned as one leaf, and the deduced schema
+// extracts the leaf without its content) with the live value. The API server stores no nulls,
+// so a nil is always such a leaf.
+func fillAtomic(extracted, live map[string]any) {
+	for k, v := range extracted {
+		switch v := v.(type) {
+		case nil:
+			extracted[k] = runtime.DeepCopyJSONValue(live[k])
+		case map[string]any:
+			if l, ok := live[k].(map[string]any); ok {
+				fillAtomic(v, l)
+			}
+		}
+	}
+}
+
+// KeepManagedFields returns a cache transform that drops every managedFields entry but the
+// field manager's: the others (kube-controller-manager's status entries, kubectl's) are dead
+// weight for a controller that only compares against its own.
+func KeepManagedFields(manager string) func(any) (any, error) {
+	return func(in any) (any, error) {
+		obj, ok := in.(metav1.Object)
+		if !ok {
+			return in, nil // e.g. a tombstone
+		}
+		mf := obj.GetManagedFields()
+		kept := mf[:0:0]
+		for _, e := range mf {
+			if e.Manager == manager {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) != len(mf) {
+			obj.SetManagedFields(kept)
+		}
+		return in, nil
+	}
+}

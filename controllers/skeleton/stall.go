@@ -1,0 +1,50 @@
+package skeleton
+
+import (
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/conditions"
+)
+
+// StallError is a problem only a human can fix (a missing reference, a spec admission should have
+// rejected, a child the API server refuses). The object is marked Stalled with Reason and
+// Message, and waits for a watched object or its spec to change.
+type StallError struct {
+	Reason  string
+	Message string
+}
+
+func (e *StallError) Error() string { return e.Message }
+
+// Stall makes a StallError with a formatted message.
+func Stall(reason, format string, args ...any) error {
+	return &StallError{Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// AsStall returns the StallError in err's chain, or nil.
+func AsStall(err error) *StallError {
+	var s *StallError
+	if errors.As(err, &s) {
+		return s
+	}
+	return nil
+}
+
+// MarkStalled sets Stalled=True and Ready=False with the stall's reason and message, and records
+// a Warning event (once the status is written) when the problem is new: a pass that finds the
+// same stall again records nothing.
+func MarkStalled(obj Object, p *Patcher, rec events.EventRecorder, s *StallError) {
+	conds := obj.StatusConditions()
+	prev := meta.FindStatusCondition(*conds, v1alpha1.ConditionStalled)
+	conditions.MarkStalled(conds, obj.GetGeneration(), s.Reason, s.Message)
+	if prev == nil || prev.Status != metav1.ConditionTrue || prev.Reason != s.Reason || prev.Message != s.Message {
+		p.Eventf(rec, obj, nil, corev1.EventTypeWarning, s.Reason, "Stalled", "%s", s.Message)
+	}
+}
