@@ -2,68 +2,73 @@ package monitoringstack
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"reflect"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
-// applyChildren server-side applies every desired child that differs from what the cache holds
-// and deletes the children of disabled components that still exist. An object that already
-// carries every field edgeforge sets, with edgeforge's values, is left alone: a reconcile of an
-// unchanged stack sends no request at all.
-func (r *Reconciler) applyChildren(ctx context.Context, stack *v1alpha1.MonitoringStack) (bool, error) {
-	objs, err := monitoring.Desired(stack, r.Options)
+// applyChildren makes every child match the spec through the apply package: applied when what
+// edgeforge owns of it differs from the render (so a field or key removed from the spec is
+// removed from the child too), deleted when its component is disabled and it belongs to the
+// stack. A reconcile of an unchanged stack sends no request at all.
+func (r *Reconciler) applyChildren(ctx context.Context, p *pass) (skeleton.Result, error) {
+	objs, err := monitoring.Desired(p.stack, r.Options)
 	if err != nil {
-		return false, err
+		return skeleton.Result{}, err
 	}
 	for _, o := range objs {
-		if o.Apply == nil {
-			if err := r.deleteIfOwned(ctx, stack, o); err != nil {
-				return false, err
-			}
-			continue
-		}
-		if err := r.applyIfChanged(ctx, o); err != nil {
-			if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsBadRequest(err) {
-				return true, stall(v1alpha1.MonitoringStackReasonChildRejected,
-					"The API server rejected %s: %v", o.Key(), err)
-			}
-			return false, fmt.Errorf("applying %s: %w", o.Key(), err)
+		if _, err := r.reconcileChild(ctx, p.stack, o); err != nil {
+			return skeleton.Result{}, err
 		}
 	}
-	return false, nil
+	return skeleton.Result{}, nil
 }
 
-// applyIfChanged applies o unless the observed object already matches it.
-func (r *Reconciler) applyIfChanged(ctx context.Context, o monitoring.Object) error {
-	observed, err := r.observe(ctx, o)
-	if err != nil {
-		return err
+// reconcileChild applies or deletes one child. A child the API server refuses stalls the stack
+// with the server's message.
+func (r *Reconciler) reconcileChild(ctx context.Context, stack *v1alpha1.MonitoringStack, o monitoring.Object) (apply.Outcome, error) {
+	c := apply.Child{
+		Key:    types.NamespacedName{Namespace: o.Namespace, Name: o.Name},
+		Reader: r.reader(o.GVK),
+		Owned:  func(live client.Object) bool { return belongsTo(live, stack) },
 	}
-	if observed != nil && observed.GetDeletionTimestamp() == nil {
-		same, err := matches(o.Apply, observed)
+	if o.Apply != nil {
+		c.Desired = o.Apply
+	}
+	if o.GVK == monitoring.GVKSecret {
+		// Secrets are only watched as metadata (never cached in full); the generated one is
+		// only ever deleted here (secret.go creates it).
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(o.GVK)
+		c.Live = m
+	} else {
+		obj, err := r.Scheme.New(o.GVK)
 		if err != nil {
-			return err
+			return apply.Outcome{}, err
 		}
-		if same {
-			return nil
-		}
+		c.Live = obj.(client.Object)
 	}
-	return r.Client.Apply(ctx, o.Apply, client.FieldOwner(settings.FieldOwner), client.ForceOwnership)
+	out, err := apply.New(r.Client, settings.FieldOwner).Reconcile(ctx, stack, c)
+	if rej, ok := err.(*apply.RejectedError); ok || apierrors.IsForbidden(err) {
+		msg := err.Error()
+		if ok {
+			msg = rej.Error()
+		}
+		return out, skeleton.Stall(v1alpha1.MonitoringStackReasonChildRejected, "%s", msg)
+	}
+	return out, err
 }
 
-// observe reads o's current state from the cache that holds its kind; nil when absent.
-func (r *Reconciler) observe(ctx context.Context, o monitoring.Object) (client.Object, error) {
+// get reads o's current state from the cache that holds its kind; nil when absent.
+func (r *Reconciler) get(ctx context.Context, o monitoring.Object) (client.Object, error) {
 	obj, err := r.Scheme.New(o.GVK)
 	if err != nil {
 		return nil, err
@@ -78,35 +83,7 @@ func (r *Reconciler) observe(ctx context.Context, o monitoring.Object) (client.O
 	return co, nil
 }
 
-// deleteIfOwned deletes o when it exists and belongs to the stack (owned by it, or for
-// cluster-scoped objects labelled with it). Absent objects cost no request.
-func (r *Reconciler) deleteIfOwned(ctx context.Context, stack *v1alpha1.MonitoringStack, o monitoring.Object) error {
-	var obj client.Object
-	if o.GVK == monitoring.GVKSecret {
-		// Secrets are only watched as metadata (never cached in full).
-		meta := &metav1.PartialObjectMetadata{}
-		meta.SetGroupVersionKind(o.GVK)
-		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: o.Namespace, Name: o.Name}, meta); err != nil {
-			return client.IgnoreNotFound(err)
-		}
-		obj = meta
-	} else {
-		observed, err := r.observe(ctx, o)
-		if err != nil || observed == nil {
-			return err
-		}
-		obj = observed
-	}
-	if obj.GetDeletionTimestamp() != nil || !belongsTo(obj, stack) {
-		return nil
-	}
-	uid := obj.GetUID()
-	if err := r.Client.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting %s: %w", o.Key(), err)
-	}
-	return nil
-}
-
+// belongsTo: a namespaced child is owned by the stack, a cluster-scoped one labelled with it.
 func belongsTo(obj client.Object, stack *v1alpha1.MonitoringStack) bool {
 	if obj.GetNamespace() == "" {
 		l := obj.GetLabels()
@@ -118,61 +95,4 @@ func belongsTo(obj client.Object, stack *v1alpha1.MonitoringStack) bool {
 		}
 	}
 	return false
-}
-
-// matches reports whether every field of the apply configuration is present in the observed
-// object with the same value. Fields that others set or the API server defaults are ignored.
-func matches(apply runtime.ApplyConfiguration, observed client.Object) (bool, error) {
-	want, err := toMap(apply)
-	if err != nil {
-		return false, err
-	}
-	have, err := toMap(observed)
-	if err != nil {
-		return false, err
-	}
-	delete(want, "apiVersion")
-	delete(want, "kind")
-	return subset(want, have), nil
-}
-
-func toMap(v any) (map[string]any, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]any{}
-	return m, json.Unmarshal(raw, &m)
-}
-
-// subset: maps need every wanted key with a matching value, lists the same length with
-// matching elements, scalars equality.
-func subset(want, have any) bool {
-	switch w := want.(type) {
-	case map[string]any:
-		h, ok := have.(map[string]any)
-		if !ok {
-			return false
-		}
-		for k, wv := range w {
-			hv, ok := h[k]
-			if !ok || !subset(wv, hv) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		h, ok := have.([]any)
-		if !ok || len(h) != len(w) {
-			return false
-		}
-		for i := range w {
-			if !subset(w[i], h[i]) {
-				return false
-			}
-		}
-		return true
-	default:
-		return reflect.DeepEqual(want, have)
-	}
 }

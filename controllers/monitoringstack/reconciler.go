@@ -6,9 +6,6 @@ package monitoringstack
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sync"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -16,17 +13,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
-	"github.com/edgeforge/edgeforge/controllers/patch"
-	"github.com/edgeforge/edgeforge/internal/conditions"
+	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -50,10 +45,10 @@ type Reconciler struct {
 	// edgeforge.io/monitoringstack.
 	owned cache.Cache
 
-	// The watches on prometheus-operator's kinds, started once their CRDs exist.
-	mu               sync.Mutex
-	operatorWatching bool
-	startWatches     func() error
+	// ctrl and operator start the watches on prometheus-operator's kinds (in owned) once their
+	// CRDs are served.
+	ctrl     controller.Controller
+	operator *optionalcrd.Watcher
 }
 
 // Kinds held by the reconciler's own label-scoped cache.
@@ -101,133 +96,88 @@ func (r *Reconciler) reader(gvk schema.GroupVersionKind) client.Reader {
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=list;watch
 
 // Reconcile brings a MonitoringStack's children in line with its spec and reports their state:
-// check that prometheus-operator is installed, settle Grafana's admin Secret, apply the children,
-// then summarise. The status is written once, at the end, and only when it changed.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
-	stack := &v1alpha1.MonitoringStack{}
-	if err := r.Get(ctx, req.NamespacedName, stack); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+// the skeleton (controllers/skeleton) runs the steps and writes the status once at the end, and
+// only when it changed.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	sk := skeleton.Reconciler[*v1alpha1.MonitoringStack, *pass]{
+		Client:    r.Client,
+		Recorder:  r.Recorder,
+		NewObject: func() *v1alpha1.MonitoringStack { return &v1alpha1.MonitoringStack{} },
+		Finalizer: v1alpha1.MonitoringStackFinalizer,
+		Finalize:  r.finalize,
+		NewPass: func(stack *v1alpha1.MonitoringStack, p *skeleton.Patcher) *pass {
+			return &pass{stack: stack, patcher: p}
+		},
+		Steps: []skeleton.Step[*pass]{
+			r.requirePrometheusOperator, // the CRDs are served; their watches started
+			r.settleAdminSecret,         // Grafana's admin credentials
+			r.applyChildren,             // apply what the spec asks for, delete the rest
+			r.observe,                   // the Prometheus CR and Grafana's Deployment
+		},
+		Summarize: r.summarize,
 	}
-	if !stack.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, stack)
-	}
-	if err := r.ensureFinalizer(ctx, stack); err != nil {
-		return ctrl.Result{}, err
-	}
-	patcher := patch.NewStatusPatcher(r.Client, stack)
-	defer func() {
-		stack.Status.ObservedGeneration = stack.Generation
-		recordReady(stack, meta.IsStatusConditionTrue(stack.Status.Conditions, v1alpha1.ConditionReady))
-		retErr = kerrors.NewAggregate([]error{retErr, patcher.Patch(ctx, stack)})
-	}()
-
-	for _, step := range []func(context.Context, *v1alpha1.MonitoringStack) (bool, error){
-		r.requirePrometheusOperator,
-		r.settleAdminSecret,
-		r.applyChildren,
-	} {
-		stop, err := step(ctx, stack)
-		var s *stallError
-		var rq *requeueError
-		switch {
-		case errors.As(err, &rq):
-			return ctrl.Result{RequeueAfter: rq.after}, nil
-		case errors.As(err, &s):
-			r.markStalled(stack, s)
-			return ctrl.Result{}, reconcile.TerminalError(err)
-		case err != nil:
-			conditions.MarkReconciling(&stack.Status.Conditions, stack.Generation,
-				v1alpha1.MonitoringStackReasonProgressing, "Applying the stack's objects: "+err.Error())
-			return ctrl.Result{}, err
-		case stop:
-			return ctrl.Result{}, nil
-		}
-	}
-	return ctrl.Result{}, r.summarize(ctx, stack)
+	return sk.Reconcile(ctx, req)
 }
 
-// stallError is a problem only a human can fix. The stack is marked Stalled and waits for a
-// watched object (a CRD, a Secret) or its spec to change.
-type stallError struct{ reason, message string }
-
-func (e *stallError) Error() string { return e.message }
-
-func stall(reason, format string, args ...any) error {
-	return &stallError{reason: reason, message: fmt.Sprintf(format, args...)}
+// pass is what the steps of one reconcile learn and pass on.
+type pass struct {
+	stack   *v1alpha1.MonitoringStack
+	patcher *skeleton.Patcher
+	obs     monitoring.Observed
 }
 
-func (r *Reconciler) markStalled(stack *v1alpha1.MonitoringStack, s *stallError) {
-	prev := meta.FindStatusCondition(stack.Status.Conditions, v1alpha1.ConditionStalled)
-	conditions.MarkStalled(&stack.Status.Conditions, stack.Generation, s.reason, s.message)
-	if prev == nil || prev.Status != "True" || prev.Reason != s.reason || prev.Message != s.message {
-		r.Recorder.Eventf(stack, nil, corev1.EventTypeWarning, s.reason, "Stalled", "%s", s.message)
-	}
-}
-
-// summarize reads the Prometheus CR and Grafana's Deployment and sets status and conditions.
-func (r *Reconciler) summarize(ctx context.Context, stack *v1alpha1.MonitoringStack) error {
-	var obs monitoring.Observed
+// observe reads the Prometheus CR and Grafana's Deployment.
+func (r *Reconciler) observe(ctx context.Context, p *pass) (skeleton.Result, error) {
+	stack := p.stack
 	n := monitoring.NamesFor(stack)
-	prom, err := r.observe(ctx, monitoring.Object{GVK: monitoring.GVKPrometheus, Namespace: stack.Namespace, Name: n.Prometheus()})
+	prom, err := r.get(ctx, monitoring.Object{GVK: monitoring.GVKPrometheus, Namespace: stack.Namespace, Name: n.Prometheus()})
 	if err != nil {
-		return err
+		return skeleton.Result{}, err
 	}
 	if prom != nil {
-		obs.Prometheus = prom.(*monitoringv1.Prometheus)
+		p.obs.Prometheus = prom.(*monitoringv1.Prometheus)
 	}
 	if monitoring.Effective(stack.Spec).Grafana.Enabled {
-		d, err := r.observe(ctx, monitoring.Object{GVK: monitoring.GVKDeployment, Namespace: stack.Namespace, Name: n.Grafana()})
+		d, err := r.get(ctx, monitoring.Object{GVK: monitoring.GVKDeployment, Namespace: stack.Namespace, Name: n.Grafana()})
 		if err != nil {
-			return err
+			return skeleton.Result{}, err
 		}
 		if d != nil {
-			obs.Grafana = d.(*appsv1.Deployment)
+			p.obs.Grafana = d.(*appsv1.Deployment)
 		}
 	}
-	p, g, ready, waiting := monitoring.Status(stack, obs)
-	stack.Status.Prometheus, stack.Status.Grafana = p, g
-	if !ready {
-		conditions.MarkReconciling(&stack.Status.Conditions, stack.Generation, v1alpha1.MonitoringStackReasonProgressing, waiting)
-		return nil
-	}
-	wasReady := meta.IsStatusConditionTrue(stack.Status.Conditions, v1alpha1.ConditionReady)
-	msg := "Prometheus is ready at " + p.URL
-	if g != nil {
-		msg += "; Grafana is ready at " + g.URL
-	}
-	conditions.MarkReady(&stack.Status.Conditions, stack.Generation, v1alpha1.MonitoringStackReasonReady, msg)
-	if !wasReady {
-		r.Recorder.Eventf(stack, nil, corev1.EventTypeNormal, v1alpha1.MonitoringStackReasonReady, "Reconcile", "%s", msg)
-	}
-	return nil
+	return skeleton.Result{}, nil
 }
 
-// ensureFinalizer adds the cleanup finalizer (once; a no-op afterwards).
-func (r *Reconciler) ensureFinalizer(ctx context.Context, stack *v1alpha1.MonitoringStack) error {
-	if controllerutil.ContainsFinalizer(stack, v1alpha1.MonitoringStackFinalizer) {
-		return nil
+// summarize sets the conditions from the pass (internal/monitoring decides them) and announces
+// a stack that became Ready.
+func (r *Reconciler) summarize(_ context.Context, p *pass, out skeleton.Outcome) {
+	stack := p.stack
+	switch {
+	case out.Err != nil:
+		monitoring.MarkApplyFailed(stack, out.Err)
+	case out.Completed():
+		wasReady := meta.IsStatusConditionTrue(stack.Status.Conditions, v1alpha1.ConditionReady)
+		if monitoring.Summarize(stack, p.obs) && !wasReady {
+			ready := meta.FindStatusCondition(stack.Status.Conditions, v1alpha1.ConditionReady)
+			p.patcher.Eventf(r.Recorder, stack, nil, corev1.EventTypeNormal, v1alpha1.MonitoringStackReasonReady, "Reconcile", "%s", ready.Message)
+		}
 	}
-	before := stack.DeepCopy()
-	controllerutil.AddFinalizer(stack, v1alpha1.MonitoringStackFinalizer)
-	return r.Patch(ctx, stack, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	ready := meta.IsStatusConditionTrue(stack.Status.Conditions, v1alpha1.ConditionReady)
+	p.patcher.Announce(func() { recordReady(stack, ready) })
 }
 
-// finalize deletes the stack's cluster-scoped objects (which no owner reference can remove) and
-// then lets the stack go; the garbage collector removes the namespaced children.
+// finalize deletes the stack's cluster-scoped objects (which no owner reference can remove);
+// the garbage collector removes the namespaced children.
 func (r *Reconciler) finalize(ctx context.Context, stack *v1alpha1.MonitoringStack) error {
-	if !controllerutil.ContainsFinalizer(stack, v1alpha1.MonitoringStackFinalizer) {
-		return nil
-	}
 	n := monitoring.NamesFor(stack)
 	for _, component := range []string{monitoring.ComponentPrometheus, monitoring.ComponentKubeStateMetrics} {
 		for _, gvk := range []schema.GroupVersionKind{monitoring.GVKClusterRoleBinding, monitoring.GVKClusterRole} {
-			if err := r.deleteIfOwned(ctx, stack, monitoring.Object{GVK: gvk, Name: n.ClusterRole(component)}); err != nil {
+			if _, err := r.reconcileChild(ctx, stack, monitoring.Object{GVK: gvk, Name: n.ClusterRole(component)}); err != nil {
 				return err
 			}
 		}
 	}
 	forgetStack(stack)
-	before := stack.DeepCopy()
-	controllerutil.RemoveFinalizer(stack, v1alpha1.MonitoringStackFinalizer)
-	return client.IgnoreNotFound(r.Patch(ctx, stack, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})))
+	return nil
 }

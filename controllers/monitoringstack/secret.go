@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -19,15 +20,16 @@ import (
 // settleAdminSecret makes sure Grafana has admin credentials: the user's Secret
 // (spec.grafana.adminCredentialsSecretRef) must exist with keys admin-user and admin-password;
 // without one, a Secret with a random password is generated once and kept.
-func (r *Reconciler) settleAdminSecret(ctx context.Context, stack *v1alpha1.MonitoringStack) (bool, error) {
+func (r *Reconciler) settleAdminSecret(ctx context.Context, p *pass) (skeleton.Result, error) {
+	stack := p.stack
 	g := monitoring.Effective(stack.Spec).Grafana
 	if !g.Enabled {
-		return false, nil
+		return skeleton.Result{}, nil
 	}
 	if ref := g.AdminCredentialsSecretRef; ref != nil {
-		return false, r.checkUserSecret(ctx, stack, ref.Name)
+		return skeleton.Result{}, r.checkUserSecret(ctx, stack, ref.Name)
 	}
-	return false, r.ensureGeneratedSecret(ctx, stack)
+	return skeleton.Result{}, r.ensureGeneratedSecret(ctx, p)
 }
 
 // checkUserSecret reads the user's Secret from the API server (no cache holds Secret data) and
@@ -37,7 +39,7 @@ func (r *Reconciler) checkUserSecret(ctx context.Context, stack *v1alpha1.Monito
 	s := &corev1.Secret{}
 	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: stack.Namespace, Name: name}, s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return stall(v1alpha1.MonitoringStackReasonGrafanaAdminSecretMissing,
+			return skeleton.Stall(v1alpha1.MonitoringStackReasonGrafanaAdminSecretMissing,
 				"Secret %s/%s (spec.grafana.adminCredentialsSecretRef) does not exist: create it with keys %s and %s, "+
 					"or remove the reference to have a password generated", stack.Namespace, name, monitoring.AdminUserKey, monitoring.AdminPasswordKey)
 		}
@@ -45,7 +47,7 @@ func (r *Reconciler) checkUserSecret(ctx context.Context, stack *v1alpha1.Monito
 	}
 	for _, k := range []string{monitoring.AdminUserKey, monitoring.AdminPasswordKey} {
 		if len(s.Data[k]) == 0 {
-			return stall(v1alpha1.MonitoringStackReasonGrafanaAdminSecretInvalid,
+			return skeleton.Stall(v1alpha1.MonitoringStackReasonGrafanaAdminSecretInvalid,
 				"Secret %s/%s (spec.grafana.adminCredentialsSecretRef) has no key %s: it needs %s and %s",
 				stack.Namespace, name, k, monitoring.AdminUserKey, monitoring.AdminPasswordKey)
 		}
@@ -55,7 +57,8 @@ func (r *Reconciler) checkUserSecret(ctx context.Context, stack *v1alpha1.Monito
 
 // ensureGeneratedSecret creates the generated admin Secret when it does not exist. It is never
 // updated, so the password stays what it was; deleting it makes a new one.
-func (r *Reconciler) ensureGeneratedSecret(ctx context.Context, stack *v1alpha1.MonitoringStack) error {
+func (r *Reconciler) ensureGeneratedSecret(ctx context.Context, p *pass) error {
+	stack := p.stack
 	name := monitoring.NamesFor(stack).GrafanaAdminSecret()
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(monitoring.GVKSecret)
@@ -70,7 +73,7 @@ func (r *Reconciler) ensureGeneratedSecret(ctx context.Context, stack *v1alpha1.
 		}
 		return fmt.Errorf("creating Grafana's admin Secret %s/%s: %w", stack.Namespace, name, err)
 	}
-	r.Recorder.Eventf(stack, secret, corev1.EventTypeNormal, "AdminSecretGenerated", "Create",
+	p.patcher.Eventf(r.Recorder, stack, secret, corev1.EventTypeNormal, "AdminSecretGenerated", "Create",
 		"Generated Grafana's admin credentials in Secret %s (keys %s, %s)", name, monitoring.AdminUserKey, monitoring.AdminPasswordKey)
 	return nil
 }

@@ -3,7 +3,6 @@ package monitoringstack
 import (
 	"context"
 
-	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -21,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -66,7 +67,8 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		Scheme:               mgr.GetScheme(),
 		Mapper:               mgr.GetRESTMapper(),
 		DefaultLabelSelector: labels.NewSelector().Add(*labelled),
-		DefaultTransform:     cache.TransformStripManagedFields(),
+		// edgeforge's managedFields entry stays: "already current" is decided from it.
+		DefaultTransform: apply.KeepManagedFields(settings.FieldOwner),
 	})
 	if err != nil {
 		return err
@@ -111,24 +113,14 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.stacksOfSecret)).
-		WatchesRawSource(source.Kind(mgr.GetCache(), crdMetadata(),
-			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o *metav1.PartialObjectMetadata) []reconcile.Request {
-				return r.allStacks(ctx, o)
-			}),
-			predicate.NewTypedPredicateFuncs(func(o *metav1.PartialObjectMetadata) bool { return isOperatorCRD(o) }))).
+		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), operatorKinds, r.allStacks)).
 		Named("monitoringstack").
 		Build(r)
 	if err != nil {
 		return err
 	}
-	r.startWatches = func() error {
-		for _, obj := range []client.Object{&monitoringv1.Prometheus{}, &monitoringv1.ServiceMonitor{}, &monitoringv1.PrometheusRule{}} {
-			if err := c.Watch(source.Kind(owned, obj, byOwner())); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	r.ctrl = c
+	r.operator = optionalcrd.NewWithCache(owned, mgr.GetScheme(), operatorKinds)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/conditions"
 )
 
 // Observed are the children whose state the stack's status reports.
@@ -95,4 +96,29 @@ func Status(stack *v1alpha1.MonitoringStack, obs Observed) (prom, graf *v1alpha1
 		return prom, graf, false, "Waiting for " + strings.Join(waits, "; ")
 	}
 	return prom, graf, true, ""
+}
+
+// Summarize writes status.prometheus and status.grafana from the observed children and decides
+// Ready: True with both URLs once every component is ready, otherwise Reconciling with what it
+// waits for. It reports whether the stack is ready.
+func Summarize(stack *v1alpha1.MonitoringStack, obs Observed) bool {
+	p, g, ready, waiting := Status(stack, obs)
+	stack.Status.Prometheus, stack.Status.Grafana = p, g
+	if !ready {
+		conditions.MarkReconciling(&stack.Status.Conditions, stack.Generation, v1alpha1.MonitoringStackReasonProgressing, waiting)
+		return false
+	}
+	msg := "Prometheus is ready at " + p.URL
+	if g != nil {
+		msg += "; Grafana is ready at " + g.URL
+	}
+	conditions.MarkReady(&stack.Status.Conditions, stack.Generation, v1alpha1.MonitoringStackReasonReady, msg)
+	return true
+}
+
+// MarkApplyFailed records a transient failure to apply the stack's objects: Reconciling, with
+// the error (the pass is retried with backoff).
+func MarkApplyFailed(stack *v1alpha1.MonitoringStack, err error) {
+	conditions.MarkReconciling(&stack.Status.Conditions, stack.Generation,
+		v1alpha1.MonitoringStackReasonProgressing, "Applying the stack's objects: "+err.Error())
 }

@@ -6,6 +6,7 @@ import (
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -124,5 +125,42 @@ func TestConfigChecksumFollowsConfig(t *testing.T) {
 	}
 	if a == ConfigChecksum(grafanaConfigMaps(plain), "other") {
 		t.Fatal("checksum ignores the admin Secret's name")
+	}
+}
+
+// Summarize sets Ready only when every component is ready, and says what it waits for otherwise.
+func TestSummarize(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		spec      func(*v1alpha1.MonitoringStackSpec)
+		obs       Observed
+		ready     bool
+		condition string // the condition that is True
+		message   string // part of Ready's message
+	}{
+		{name: "all ready", obs: Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1)), Grafana: deploy(1, 1, 1, 1, 1, 1)},
+			ready: true, condition: v1alpha1.ConditionReady,
+			message: "Prometheus is ready at http://prometheus-main.monitoring.svc:9090; Grafana is ready at http://grafana-main.monitoring.svc:3000"},
+		{name: "Grafana off", spec: func(s *v1alpha1.MonitoringStackSpec) { s.Grafana = &v1alpha1.GrafanaSpec{Enabled: false} },
+			obs: Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1))}, ready: true, condition: v1alpha1.ConditionReady,
+			message: "Prometheus is ready at http://prometheus-main.monitoring.svc:9090"},
+		{name: "Prometheus missing", obs: Observed{Grafana: deploy(1, 1, 1, 1, 1, 1)}, condition: v1alpha1.ConditionReconciling,
+			message: "Waiting for Prometheus: the Prometheus object does not exist yet"},
+		{name: "Grafana missing", obs: Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1))}, condition: v1alpha1.ConditionReconciling,
+			message: "Grafana: the Deployment does not exist yet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := stack(tc.spec)
+			if got := Summarize(s, tc.obs); got != tc.ready {
+				t.Errorf("Summarize = %v, want %v", got, tc.ready)
+			}
+			if !meta.IsStatusConditionTrue(s.Status.Conditions, tc.condition) {
+				t.Errorf("%s is not True: %+v", tc.condition, s.Status.Conditions)
+			}
+			ready := meta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionReady)
+			if ready == nil || !strings.Contains(ready.Message, tc.message) {
+				t.Errorf("Ready = %+v, want a message containing %q", ready, tc.message)
+			}
+		})
 	}
 }
