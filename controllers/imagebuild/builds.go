@@ -16,6 +16,8 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/build"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -123,8 +125,9 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 	if err != nil {
 		return asStall(err)
 	}
-	owner := []client.ApplyOption{client.FieldOwner(settings.FieldOwner), client.ForceOwnership}
-	if err := p.Apply(ctx, build.RenderServiceAccount(ib), owner...); err != nil {
+	// Applied at every build start (a few per day): no "already current" check needed.
+	applier := apply.New(p.Client, settings.FieldOwner)
+	if err := applier.Apply(ctx, build.RenderServiceAccount(ib)); err != nil {
 		return fmt.Errorf("applying the build ServiceAccount: %w", err)
 	}
 	cm, err := build.RenderContextConfigMap(ib)
@@ -132,9 +135,9 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 		return asStall(err)
 	}
 	if cm != nil {
-		if err := p.Apply(ctx, cm, owner...); err != nil {
+		if err := applier.Apply(ctx, cm); err != nil {
 			if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
-				return stall(v1alpha1.ImageBuildReasonInvalidContext,
+				return skeleton.Stall(v1alpha1.ImageBuildReasonInvalidContext,
 					"the inline build context cannot be stored in ConfigMap %s: %v", build.ContextConfigMapName(ib), err)
 			}
 			return fmt.Errorf("applying the build context ConfigMap: %w", err)
@@ -168,7 +171,7 @@ func (p *pass) adoptJob(ctx context.Context, name string, n int64) error {
 		if owner := metav1.GetControllerOf(existing); owner != nil && owner.Kind == "ImageBuild" && owner.Name == ib.Name {
 			return fmt.Errorf("build Job %s belongs to a deleted ImageBuild named %s and is waiting for garbage collection", name, ib.Name)
 		}
-		return stall(v1alpha1.ImageBuildReasonJobNameConflict,
+		return skeleton.Stall(v1alpha1.ImageBuildReasonJobNameConflict,
 			"Job %s/%s exists and does not belong to this ImageBuild, so build %d cannot start; delete or rename that Job", ib.Namespace, name, n)
 	}
 	_, gen := build.BuildNumber(existing)

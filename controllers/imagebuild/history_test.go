@@ -4,8 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"k8s.io/utils/ptr"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
 
 // Finished build Jobs beyond the history limits are deleted: succeeded and failed apart.

@@ -6,6 +6,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 )
 
 // A status computed from a stale copy (here: one read before another status write) must not
@@ -25,13 +26,19 @@ func TestStaleStatusWriteIsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := &Reconciler{Client: k8s}
+	// The Patcher the ImageBuild reconciler uses: optimistic locking on.
+	p := skeleton.NewPatcher(k8s, stale, true)
+	announced := false
+	p.Announce(func() { announced = true })
 	after := stale.DeepCopy()
 	after.Status.CurrentBuild = nil
-	if err := r.patchStatus(ctxT(t), stale, after); !apierrors.IsConflict(err) {
+	if err := p.Patch(ctxT(t), after); !apierrors.IsConflict(err) {
 		t.Fatalf("patching from a stale copy: err = %v, want a conflict", err)
 	}
-	if err := r.patchStatus(ctxT(t), stale, stale.DeepCopy()); err != nil {
+	if announced {
+		t.Error("a pass whose status write failed must announce nothing")
+	}
+	if err := skeleton.NewPatcher(k8s, stale, true).Patch(ctxT(t), stale.DeepCopy()); err != nil {
 		t.Errorf("an unchanged status must not be written at all: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/build"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -82,7 +83,7 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 		ec := &v1alpha1.EdgeCluster{}
 		if err := r.Get(ctx, types.NamespacedName{Name: on.EdgeClusterRef.Name}, ec); err != nil {
 			if apierrors.IsNotFound(err) {
-				return stall(v1alpha1.ImageBuildReasonEdgeClusterNotFound,
+				return skeleton.Stall(v1alpha1.ImageBuildReasonEdgeClusterNotFound,
 					"EdgeCluster %s (spec.runOn.edgeClusterRef) does not exist; create it or change spec.runOn", on.EdgeClusterRef.Name)
 			}
 			return err
@@ -94,14 +95,14 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 		s := &corev1.Secret{}
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, s); err != nil {
 			if apierrors.IsNotFound(err) {
-				return stall(v1alpha1.ImageBuildReasonPushSecretNotFound,
+				return skeleton.Stall(v1alpha1.ImageBuildReasonPushSecretNotFound,
 					"Secret %s/%s (spec.output.pushSecretRef) not found; create it from a docker config file: kubectl create secret docker-registry %s --from-file=.dockerconfigjson=$HOME/.docker/config.json",
 					ns, ref.Name, ref.Name)
 			}
 			return err
 		}
 		if s.Type != corev1.SecretTypeDockerConfigJson {
-			return stall(v1alpha1.ImageBuildReasonInvalidPushSecret,
+			return skeleton.Stall(v1alpha1.ImageBuildReasonInvalidPushSecret,
 				"Secret %s/%s (spec.output.pushSecretRef) has type %q; it must be a %s Secret (kubectl create secret docker-registry)",
 				ns, ref.Name, s.Type, corev1.SecretTypeDockerConfigJson)
 		}
@@ -112,14 +113,14 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 		s := &corev1.Secret{}
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, s); err != nil {
 			if apierrors.IsNotFound(err) {
-				return stall(v1alpha1.ImageBuildReasonCloneSecretNotFound,
+				return skeleton.Stall(v1alpha1.ImageBuildReasonCloneSecretNotFound,
 					"Secret %s/%s (spec.source.git.cloneSecretRef) not found; create it with keys %s and %s (e.g. kubectl create secret generic %s --from-literal=%s=… --from-file=%s=token.txt)",
 					ns, name, build.CloneSecretUsernameKey, build.CloneSecretPasswordKey, name, build.CloneSecretUsernameKey, build.CloneSecretPasswordKey)
 			}
 			return err
 		}
 		if _, ok := s.Data[build.CloneSecretPasswordKey]; !ok {
-			return stall(v1alpha1.ImageBuildReasonInvalidCloneSecret,
+			return skeleton.Stall(v1alpha1.ImageBuildReasonInvalidCloneSecret,
 				"Secret %s/%s (spec.source.git.cloneSecretRef) has no key %q (the password or token; %q is optional)",
 				ns, name, build.CloneSecretPasswordKey, build.CloneSecretUsernameKey)
 		}
@@ -129,7 +130,7 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 		cm := &corev1.ConfigMap{}
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, cm); err != nil {
 			if apierrors.IsNotFound(err) {
-				return stall(v1alpha1.ImageBuildReasonContextConfigMapNotFound,
+				return skeleton.Stall(v1alpha1.ImageBuildReasonContextConfigMapNotFound,
 					"ConfigMap %s/%s (spec.source.configMap) not found; create it with the build context, one key per file (kubectl create configmap %s --from-file=<dir>)",
 					ns, ref.Name, ref.Name)
 			}
