@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/edge"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -29,7 +30,7 @@ func (r *Reconciler) reconcileJoinCommands(ctx context.Context, p *pass) error {
 	ns := &corev1.Namespace{}
 	if err := r.Cache.Get(ctx, types.NamespacedName{Name: r.Namespace}, ns); err != nil {
 		if apierrors.IsNotFound(err) {
-			return &stallError{reason: v1alpha1.EdgeClusterReasonOperatorNamespaceNotFound, message: fmt.Sprintf(
+			return &skeleton.StallError{Reason: v1alpha1.EdgeClusterReasonOperatorNamespaceNotFound, Message: fmt.Sprintf(
 				"namespace %s, where the join commands Secret %s is written, does not exist: create it (it is the operator's --namespace)",
 				r.Namespace, edge.JoinSecretName(p.ec.Name))}
 		}
@@ -180,7 +181,7 @@ func (r *Reconciler) applyJoinSecret(ctx context.Context, ec *v1alpha1.EdgeClust
 	}
 	if err := r.Apply(ctx, want, client.FieldOwner(settings.FieldOwner), client.ForceOwnership); err != nil {
 		if apierrors.IsNotFound(err) {
-			return &stallError{reason: v1alpha1.EdgeClusterReasonOperatorNamespaceNotFound, message: fmt.Sprintf(
+			return &skeleton.StallError{Reason: v1alpha1.EdgeClusterReasonOperatorNamespaceNotFound, Message: fmt.Sprintf(
 				"namespace %s, where the join commands Secret is written, does not exist: create it", r.Namespace)}
 		}
 		return fmt.Errorf("applying the join Secret %s/%s: %w", r.Namespace, *want.Name, err)

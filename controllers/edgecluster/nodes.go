@@ -44,7 +44,7 @@ func (r *Reconciler) reconcileNodes(ctx context.Context, p *pass) error {
 	errs := r.applyNodeTemplates(ctx, work)
 
 	h := edge.EvaluateHealth(members, &p.ec.Spec, p.now)
-	r.recordNodeEvents(p.ec, h)
+	r.recordNodeEvents(p, h)
 	st := &p.ec.Status
 	st.Nodes, st.TotalNodes, st.ReadyNodes, st.MissingNodes, st.Ready = h.Nodes, h.Total, h.Ready, h.Missing, h.ReadyColumn()
 	setNodeGauge(p.ec.Name, h.Ready, h.Total-h.Ready)
@@ -127,18 +127,20 @@ func (r *Reconciler) applyNodeTemplate(ctx context.Context, node *corev1.Node, p
 // recordNodeEvents compares the new health with the last status and records what changed:
 // NodeJoined, NodeLeft, NodeReady (a NotReady member is Ready again) and NodeNotReady (a member
 // passed the grace period; once per NotReady episode).
-func (r *Reconciler) recordNodeEvents(ec *v1alpha1.EdgeCluster, h edge.PoolHealth) {
+// Events are recorded, and the episode memory updated, once the status is written.
+func (r *Reconciler) recordNodeEvents(p *pass, h edge.PoolHealth) {
+	ec := p.ec
 	ch := edge.DiffNodes(ec.Status.Nodes, h.Nodes)
 	if len(ch.Joined) > 0 {
-		r.Recorder.Eventf(ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeJoined, "Join",
+		p.patcher.Eventf(r.Recorder, ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeJoined, "Join",
 			"%d node(s) joined the pool: %s", len(ch.Joined), edge.NameList(ch.Joined, 10))
 	}
 	if len(ch.Left) > 0 {
-		r.Recorder.Eventf(ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeLeft, "Leave",
+		p.patcher.Eventf(r.Recorder, ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeLeft, "Leave",
 			"%d node(s) left the pool: %s", len(ch.Left), edge.NameList(ch.Left, 10))
 	}
 	if len(ch.Recovered) > 0 {
-		r.Recorder.Eventf(ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeReady, "Recover",
+		p.patcher.Eventf(r.Recorder, ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeReady, "Recover",
 			"%d node(s) Ready again: %s", len(ch.Recovered), edge.NameList(ch.Recovered, 10))
 	}
 
@@ -149,11 +151,8 @@ func (r *Reconciler) recordNodeEvents(ec *v1alpha1.EdgeCluster, h edge.PoolHealt
 		}
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.notified == nil {
-		r.notified = map[string]map[string]time.Time{}
-	}
 	seen := r.notified[ec.Name]
+	r.mu.Unlock()
 	next := map[string]time.Time{}
 	var fresh []string
 	for _, name := range h.Unhealthy {
@@ -162,9 +161,16 @@ func (r *Reconciler) recordNodeEvents(ec *v1alpha1.EdgeCluster, h edge.PoolHealt
 		}
 		next[name] = since[name]
 	}
-	r.notified[ec.Name] = next
+	p.patcher.Announce(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.notified == nil {
+			r.notified = map[string]map[string]time.Time{}
+		}
+		r.notified[ec.Name] = next
+	})
 	if len(fresh) > 0 {
-		r.Recorder.Eventf(ec, nil, corev1.EventTypeWarning, v1alpha1.EdgeClusterEventNodeNotReady, "Degrade",
+		p.patcher.Eventf(r.Recorder, ec, nil, corev1.EventTypeWarning, v1alpha1.EdgeClusterEventNodeNotReady, "Degrade",
 			"%d node(s) NotReady for longer than %s: %s", len(fresh), edge.GracePeriod(&ec.Spec), edge.NameList(fresh, 10))
 	}
 }

@@ -7,28 +7,16 @@ package edgecluster
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
-	"github.com/edgeforge/edgeforge/controllers/patch"
-	"github.com/edgeforge/edgeforge/internal/conditions"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/edge"
 )
 
@@ -104,8 +92,9 @@ type Reconciler struct {
 
 // pass is the state of one reconcile, handed from step to step.
 type pass struct {
-	ec  *v1alpha1.EdgeCluster
-	now time.Time
+	ec      *v1alpha1.EdgeCluster
+	patcher *skeleton.Patcher
+	now     time.Time
 	// token is the current bootstrap token (nil when it could not be made).
 	token *edge.Token
 	// join is the rendered join commands (nil until rendered).
@@ -114,8 +103,6 @@ type pass struct {
 	health *edge.PoolHealth
 	// requeue is when a clock (token rotation, a grace period) needs the pool looked at again.
 	requeue time.Duration
-	// stalled: a human must act (the conditions say so).
-	stalled bool
 }
 
 func (p *pass) requeueAfter(d time.Duration) {
@@ -124,130 +111,47 @@ func (p *pass) requeueAfter(d time.Duration) {
 	}
 }
 
-// Reconcile brings an EdgeCluster's token, join commands, node template and status up to date,
-// writing the status once at the end.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
-	ec := &v1alpha1.EdgeCluster{}
-	if err := r.Get(ctx, req.NamespacedName, ec); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+// Reconcile brings an EdgeCluster's node health, token, join commands and node template up to
+// date, writing the status once at the end (controllers/skeleton). Node health comes first, so
+// a pool whose join commands cannot be written (a stall) or whose token step fails still
+// reports its nodes.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	sk := skeleton.Reconciler[*v1alpha1.EdgeCluster, *pass]{
+		Client:    r.Client,
+		Recorder:  r.Recorder,
+		NewObject: func() *v1alpha1.EdgeCluster { return &v1alpha1.EdgeCluster{} },
+		Finalizer: v1alpha1.EdgeClusterFinalizer,
+		Finalize:  r.finalize,
+		NewPass: func(ec *v1alpha1.EdgeCluster, p *skeleton.Patcher) *pass {
+			return &pass{ec: ec, patcher: p, now: r.Clock.Now()}
+		},
+		Steps: []skeleton.Step[*pass]{
+			step(r.reconcileNodes), // members, node template, health
+			step(r.reconcileServingCSRs),
+			step(r.reconcileBootstrapRBAC),
+			step(r.reconcileToken),
+			step(r.reconcileJoinCommands), // needs the token
+		},
+		Summarize: func(_ context.Context, p *pass, out skeleton.Outcome) {
+			edge.Summarize(p.ec, edge.Pass{Health: p.health, Join: p.join, Err: out.Err, Stalled: out.Stall != nil})
+		},
 	}
-	if !ec.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, ec)
-	}
-	if !controllerutil.ContainsFinalizer(ec, v1alpha1.EdgeClusterFinalizer) {
-		orig := ec.DeepCopy()
-		controllerutil.AddFinalizer(ec, v1alpha1.EdgeClusterFinalizer)
-		if err := r.Patch(ctx, ec, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	patcher := patch.NewStatusPatcher(r.Client, ec)
-	p := &pass{ec: ec, now: r.Clock.Now()}
-	var errs []error
-	defer func() {
-		r.summarize(p, errs)
-		retErr = kerrors.NewAggregate([]error{retErr, patcher.Patch(ctx, ec)})
-	}()
-
-	// Each step does its part and leaves what later steps need in p; a step whose input is
-	// missing (no token: no join commands) does nothing, so one failure never hides the rest
-	// (a stalled join still leaves node health up to date).
-	var stalled *stallError
-	for _, step := range []func(context.Context, *pass) error{
-		r.reconcileBootstrapRBAC,
-		r.reconcileToken,
-		r.reconcileJoinCommands,
-		r.reconcileNodes,
-		r.reconcileServingCSRs,
-	} {
-		if err := step(ctx, p); err != nil {
-			if !errors.As(err, &stalled) {
-				errs = append(errs, err)
-			}
-		}
-	}
-	if stalled != nil && len(errs) == 0 {
-		p.stalled = true
-		r.markStalled(ec, stalled) // waits for the missing object's watch event
-		if p.requeue > 0 {
-			return ctrl.Result{RequeueAfter: p.requeue}, nil // a clock still runs (token, grace period)
-		}
-		return ctrl.Result{}, reconcile.TerminalError(stalled)
-	}
-	return ctrl.Result{RequeueAfter: p.requeue}, kerrors.NewAggregate(errs)
+	return sk.Reconcile(ctx, req)
 }
 
-// summarize sets the conditions from what the steps found.
-func (r *Reconciler) summarize(p *pass, errs []error) {
-	ec := p.ec
-	ec.Status.ObservedGeneration = ec.Generation
-	if p.health != nil {
-		grace := edge.GracePeriod(&ec.Spec)
-		if msg := p.health.DegradedMessage(grace); msg != "" {
-			conditions.Set(&ec.Status.Conditions, v1alpha1.ConditionDegraded, metav1.ConditionTrue, ec.Generation, v1alpha1.EdgeClusterReasonNodesNotReady, msg)
-		} else {
-			conditions.Set(&ec.Status.Conditions, v1alpha1.ConditionDegraded, metav1.ConditionFalse, ec.Generation, v1alpha1.EdgeClusterReasonNodesHealthy,
-				fmt.Sprintf("no member node has been NotReady for longer than %s", grace))
-		}
-	}
-	// A conflict only means a cached object was a moment old; the retry follows at once and
-	// does not deserve flipping Ready (kstatus tools would show the pool progressing).
-	errs = slices.DeleteFunc(slices.Clone(errs), func(err error) bool { return apierrors.IsConflict(err) })
-	switch {
-	case p.stalled:
-		// markStalled set Ready and Stalled
-	case len(errs) > 0 || p.health == nil || p.join == nil:
-		msg := "working on the join token, join commands and node template"
-		if len(errs) > 0 {
-			msg = "retrying after an error: " + kerrors.NewAggregate(errs).Error()
-		}
-		conditions.MarkReconciling(&ec.Status.Conditions, ec.Generation, v1alpha1.EdgeClusterReasonProgressing, msg)
-	case p.health.Ready < edge.MinReadyNodes(&ec.Spec):
-		conditions.MarkNotReady(&ec.Status.Conditions, ec.Generation, v1alpha1.EdgeClusterReasonNotEnoughReadyNodes,
-			fmt.Sprintf("%d of %d member node(s) Ready, spec.minReadyNodes is %d%s", p.health.Ready, p.health.Total,
-				edge.MinReadyNodes(&ec.Spec), r.readySuffix(p)))
-	default:
-		conditions.MarkReady(&ec.Status.Conditions, ec.Generation, v1alpha1.EdgeClusterReasonPoolReady,
-			fmt.Sprintf("%d of %d member node(s) Ready (minimum %d)%s", p.health.Ready, p.health.Total,
-				edge.MinReadyNodes(&ec.Spec), r.readySuffix(p)))
-	}
-}
-
-// readySuffix adds missing nodes and join methods that cannot be used to the Ready message.
-func (r *Reconciler) readySuffix(p *pass) string {
-	var parts []string
-	if p.health.Missing > 0 {
-		parts = append(parts, fmt.Sprintf("%d of spec.expectedNodes missing", p.health.Missing))
-	}
-	if notReady := p.join.NotReady(); len(notReady) > 0 {
-		parts = append(parts, fmt.Sprintf("no join command for %s (see status.join.methods)", strings.Join(notReady, ", ")))
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "; " + strings.Join(parts, "; ")
-}
-
-// stallError is a problem only a human can fix; the pool waits for a watched object to change.
-type stallError struct{ reason, message string }
-
-func (e *stallError) Error() string { return e.message }
-
-func (r *Reconciler) markStalled(ec *v1alpha1.EdgeCluster, s *stallError) {
-	prev := meta.FindStatusCondition(ec.Status.Conditions, v1alpha1.ConditionStalled)
-	conditions.MarkStalled(&ec.Status.Conditions, ec.Generation, s.reason, s.message)
-	if prev == nil || prev.Status != metav1.ConditionTrue || prev.Reason != s.reason || prev.Message != s.message {
-		r.Recorder.Eventf(ec, nil, corev1.EventTypeWarning, s.reason, "Stalled", "%s", s.message)
+// step adapts a step to the skeleton; the clocks the steps found (token rotation, a grace
+// period) become the pass's requeue.
+func step(f func(context.Context, *pass) error) skeleton.Step[*pass] {
+	return func(ctx context.Context, p *pass) (skeleton.Result, error) {
+		err := f(ctx, p)
+		return skeleton.Result{RequeueAfter: p.requeue}, err
 	}
 }
 
 // finalize removes what the pool put outside itself: the node template from every node that
 // carries it, the token Secrets, the join Secret and, with the last pool, the bootstrap RBAC.
-// Nodes themselves are never deleted.
+// Nodes themselves are never deleted. The skeleton then removes the finalizer.
 func (r *Reconciler) finalize(ctx context.Context, ec *v1alpha1.EdgeCluster) error {
-	if !controllerutil.ContainsFinalizer(ec, v1alpha1.EdgeClusterFinalizer) {
-		return nil
-	}
 	log := ctrl.LoggerFrom(ctx)
 	nodes, err := r.poolNodes(ctx, ec.Name)
 	if err != nil {
@@ -281,11 +185,6 @@ func (r *Reconciler) finalize(ctx context.Context, ec *v1alpha1.EdgeCluster) err
 	delete(r.notified, ec.Name)
 	r.mu.Unlock()
 
-	orig := ec.DeepCopy()
-	controllerutil.RemoveFinalizer(ec, v1alpha1.EdgeClusterFinalizer)
-	if err := r.Patch(ctx, ec, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return client.IgnoreNotFound(err)
-	}
 	log.Info("EdgeCluster cleaned up", "nodes", len(nodes), "tokens", len(tokens))
 	return nil
 }
