@@ -83,6 +83,8 @@ type Child struct {
 type Outcome struct {
 	// Applied: the child was applied (Desired now holds the API server's response).
 	Applied bool
+	// Created: the child did not exist before the apply.
+	Created bool
 	// Deleted: the child was deleted.
 	Deleted bool
 	// Exists: the child exists after Reconcile (Live holds it unless Applied).
@@ -135,7 +137,7 @@ func (a *Applier) Reconcile(ctx context.Context, parent client.Object, c Child) 
 		}
 		return Outcome{Exists: exists}, fmt.Errorf("applying %s: %w", a.describe(c), err)
 	}
-	return Outcome{Applied: true, Exists: true}, nil
+	return Outcome{Applied: true, Created: !exists, Exists: true}, nil
 }
 
 // Apply server-side applies desired as the field manager, taking over fields others set.

@@ -1,7 +1,6 @@
 package edgecluster
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/apply"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/edge"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -167,36 +167,16 @@ func (r *Reconciler) cloudCoreToken(ctx context.Context) (*edge.Credential, erro
 	return &edge.Credential{Value: v}, nil
 }
 
-// applyJoinSecret writes the join Secret when its content differs from the cached one.
+// applyJoinSecret writes the join Secret when what edgeforge owns of it differs from the render
+// (the apply package).
 func (r *Reconciler) applyJoinSecret(ctx context.Context, ec *v1alpha1.EdgeCluster, data map[string]string) error {
 	want := edge.JoinSecret(ec, r.Namespace, data)
-	cur := &corev1.Secret{}
-	err := r.Cache.Get(ctx, types.NamespacedName{Namespace: r.Namespace, Name: *want.Name}, cur)
-	if err == nil && sameData(cur.Data, want.Data) && cur.Labels[v1alpha1.LabelEdgeCluster] == ec.Name &&
-		len(cur.OwnerReferences) == 1 && cur.OwnerReferences[0].UID == ec.UID {
-		return nil
+	_, err := apply.New(r.Client, settings.FieldOwner).Reconcile(ctx, ec, apply.Child{
+		Live: &corev1.Secret{}, Key: client.ObjectKey{Namespace: r.Namespace, Name: *want.Name}, Reader: r.Cache, Desired: want,
+	})
+	if apierrors.IsNotFound(err) {
+		return &skeleton.StallError{Reason: v1alpha1.EdgeClusterReasonOperatorNamespaceNotFound, Message: fmt.Sprintf(
+			"namespace %s, where the join commands Secret is written, does not exist: create it", r.Namespace)}
 	}
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	if err := r.Apply(ctx, want, client.FieldOwner(settings.FieldOwner), client.ForceOwnership); err != nil {
-		if apierrors.IsNotFound(err) {
-			return &skeleton.StallError{Reason: v1alpha1.EdgeClusterReasonOperatorNamespaceNotFound, Message: fmt.Sprintf(
-				"namespace %s, where the join commands Secret is written, does not exist: create it", r.Namespace)}
-		}
-		return fmt.Errorf("applying the join Secret %s/%s: %w", r.Namespace, *want.Name, err)
-	}
-	return nil
-}
-
-func sameData(a, b map[string][]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || !bytes.Equal(v, w) {
-			return false
-		}
-	}
-	return true
+	return err
 }

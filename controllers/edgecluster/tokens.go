@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/apply"
 	"github.com/edgeforge/edgeforge/internal/edge"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -21,20 +22,16 @@ import (
 // ones kubeadm creates, under edgeforge's names). They serve every pool, so any pool creates
 // them and the last one deleted removes them.
 func (r *Reconciler) reconcileBootstrapRBAC(ctx context.Context, p *pass) error {
-	live, err := r.bootstrapBindings(ctx)
-	if err != nil {
-		return err
-	}
 	var created []string
 	for _, want := range edge.BootstrapRBAC() {
-		cur, exists := live[*want.Name]
-		if exists && edge.BindingUpToDate(cur, want) {
-			continue
+		out, err := apply.New(r.Client, settings.FieldOwner).Reconcile(ctx, p.ec, apply.Child{
+			Live: &rbacv1.ClusterRoleBinding{}, Key: client.ObjectKey{Name: *want.Name}, Reader: r.Cache, Desired: want,
+			Owned: func(live client.Object) bool { return live.GetLabels()[v1alpha1.LabelName] == edge.BootstrapRBACName },
+		})
+		if err != nil {
+			return err
 		}
-		if err := r.Apply(ctx, want, client.FieldOwner(settings.FieldOwner), client.ForceOwnership); err != nil {
-			return fmt.Errorf("applying ClusterRoleBinding %s: %w", *want.Name, err)
-		}
-		if !exists {
+		if out.Created {
 			created = append(created, *want.Name)
 		}
 	}
@@ -43,18 +40,6 @@ func (r *Reconciler) reconcileBootstrapRBAC(ctx context.Context, p *pass) error 
 			"created ClusterRoleBindings %s so bootstrap tokens can request node certificates", edge.NameList(created, 3))
 	}
 	return nil
-}
-
-func (r *Reconciler) bootstrapBindings(ctx context.Context) (map[string]*rbacv1.ClusterRoleBinding, error) {
-	list := &rbacv1.ClusterRoleBindingList{}
-	if err := r.Cache.List(ctx, list, client.MatchingLabels{v1alpha1.LabelName: edge.BootstrapRBACName}); err != nil {
-		return nil, err
-	}
-	out := make(map[string]*rbacv1.ClusterRoleBinding, len(list.Items))
-	for i := range list.Items {
-		out[list.Items[i].Name] = &list.Items[i]
-	}
-	return out, nil
 }
 
 // deleteBootstrapRBACIfLast removes the bootstrap ClusterRoleBindings when ec is the last pool.

@@ -45,22 +45,3 @@ func BootstrapRBAC() []*rbacv1ac.ClusterRoleBindingApplyConfiguration {
 		binding(BootstrapRBACBindingNames[2], SelfNodeClientApprovRole, NodesGroup),
 	}
 }
-
-// BindingUpToDate is true when the live binding grants what want does (role and subjects) and
-// carries its labels, so applying want again would change nothing.
-func BindingUpToDate(live *rbacv1.ClusterRoleBinding, want *rbacv1ac.ClusterRoleBindingApplyConfiguration) bool {
-	if live == nil || live.RoleRef.Name != *want.RoleRef.Name || len(live.Subjects) != len(want.Subjects) {
-		return false
-	}
-	for i, s := range want.Subjects {
-		if live.Subjects[i].Kind != *s.Kind || live.Subjects[i].Name != *s.Name {
-			return false
-		}
-	}
-	for k, v := range want.Labels {
-		if live.Labels[k] != v {
-			return false
-		}
-	}
-	return true
-}
