@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"flag"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,8 +14,6 @@ import (
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const image = "registry.example.com/team/web@sha256:1111111111111111111111111111111111111111111111111111111111111111"
 
@@ -166,7 +163,7 @@ func TestRenderGolden(t *testing.T) {
 					t.Fatalf("render %d differs from the first:\n%s\n---- vs ----\n%s", i, again, got)
 				}
 			}
-			golden.Assert(t, *update, tc.name+".yaml", got)
+			golden.Assert(t, tc.name+".yaml", got)
 		})
 	}
 }

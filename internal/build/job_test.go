@@ -3,7 +3,6 @@ package build
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +15,6 @@ import (
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const executor = "gcr.io/kaniko-project/executor:v1.23.2"
 
@@ -109,15 +106,15 @@ func TestRenderJobGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.in.DefaultExecutorImage = executor
 			got := renderYAML(t, func() (any, error) { return RenderJob(tc.ib, tc.in) })
-			golden.Assert(t, *update, "job-"+tc.name+".yaml", got)
+			golden.Assert(t, "job-"+tc.name+".yaml", got)
 		})
 	}
 }
 
 func TestRenderContextConfigMapGolden(t *testing.T) {
 	ib := jobCases[4].ib
-	golden.Assert(t, *update, "configmap-inline.yaml", renderYAML(t, func() (any, error) { return RenderContextConfigMap(ib) }))
-	golden.Assert(t, *update, "serviceaccount.yaml", renderYAML(t, func() (any, error) { return RenderServiceAccount(ib), nil }))
+	golden.Assert(t, "configmap-inline.yaml", renderYAML(t, func() (any, error) { return RenderContextConfigMap(ib) }))
+	golden.Assert(t, "serviceaccount.yaml", renderYAML(t, func() (any, error) { return RenderServiceAccount(ib), nil }))
 	if cm, err := RenderContextConfigMap(imageBuild(nil)); cm != nil || err != nil {
 		t.Errorf("git source: want no ConfigMap, got %v, %v", cm, err)
 	}

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // t0 is the fixed "now" of the tests.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

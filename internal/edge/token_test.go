@@ -50,7 +50,7 @@ func TestTokenSecret(t *testing.T) {
 	if string(render()) != string(got) {
 		t.Fatal("rendering twice gives different Secrets")
 	}
-	golden.Assert(t, *update, "token-secret.yaml", got)
+	golden.Assert(t, "token-secret.yaml", got)
 
 	// What the API server would store; ParseTokenSecret reads it back.
 	sec := TokenSecretObject(pool(nil), testToken)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"testing"
 
@@ -18,8 +17,6 @@ import (
 	"github.com/edgeforge/edgeforge/internal/settings"
 	"github.com/edgeforge/edgeforge/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func stack(mutate func(*v1alpha1.MonitoringStackSpec)) *v1alpha1.MonitoringStack {
 	s := &v1alpha1.MonitoringStack{
@@ -118,7 +115,7 @@ func TestDesiredObjectsGolden(t *testing.T) {
 					t.Fatalf("render %d differs from the first: %s", i+2, golden.FirstDiff(string(first), string(again)))
 				}
 			}
-			golden.Assert(t, *update, "objects-"+tc.name+".yaml", first)
+			golden.Assert(t, "objects-"+tc.name+".yaml", first)
 		})
 	}
 }
@@ -132,7 +129,7 @@ func TestGrafanaINIGolden(t *testing.T) {
 					s.Grafana = &v1alpha1.GrafanaSpec{Enabled: true, AllowEmbedding: embed,
 						Anonymous: &v1alpha1.AnonymousAccess{Enabled: anon, Role: v1alpha1.GrafanaRoleViewer}}
 				})
-				golden.Assert(t, *update, name, []byte(GrafanaINI(s)))
+				golden.Assert(t, name, []byte(GrafanaINI(s)))
 			})
 		}
 	}
@@ -143,7 +140,7 @@ func TestGeneratedAdminSecretGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden.Assert(t, *update, "admin-secret.yaml", out)
+	golden.Assert(t, "admin-secret.yaml", out)
 }
 
 func TestRuleFileGolden(t *testing.T) {
@@ -151,5 +148,5 @@ func TestRuleFileGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden.Assert(t, *update, "rules.yaml", out)
+	golden.Assert(t, "rules.yaml", out)
 }

@@ -1,22 +1,26 @@
 // Package golden compares test output with golden files under a package's testdata/ folder.
-// It is test infrastructure: only _test.go files import it. Each test package keeps its own
-// -update flag and passes its value in.
+// It is test infrastructure: only _test.go files import it. It owns the -update flag of every
+// test package that imports it: `go test ./internal/app -update` rewrites that package's files.
 package golden
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// Assert compares got with testdata/<name>. With update it (re)writes the file instead, creating
-// its folder if needed.
-func Assert(t testing.TB, update bool, name string, got []byte) {
+// update is the -update flag.
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/ instead of comparing")
+
+// Assert compares got with testdata/<name>. With -update it (re)writes the file instead,
+// creating its folder if needed.
+func Assert(t testing.TB, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if update {
+	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

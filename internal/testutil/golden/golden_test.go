@@ -17,16 +17,16 @@ func (r *recorder) Fatalf(format string, args ...any) { r.failed = fmt.Sprintf(f
 
 func TestAssert(t *testing.T) {
 	r := &recorder{TB: t}
-	Assert(r, false, "sample.txt", []byte("a\nb\n"))
+	Assert(r, "sample.txt", []byte("a\nb\n"))
 	if r.failed != "" {
 		t.Errorf("equal content failed: %s", r.failed)
 	}
-	Assert(r, false, "sample.txt", []byte("a\nc\n"))
+	Assert(r, "sample.txt", []byte("a\nc\n"))
 	if r.failed == "" {
 		t.Error("different content passed")
 	}
 	r.failed = ""
-	Assert(r, false, "missing.txt", []byte("a\n"))
+	Assert(r, "missing.txt", []byte("a\n"))
 	if r.failed == "" {
 		t.Error("a missing golden file passed")
 	}
