@@ -41,7 +41,7 @@ func (r *Reconciler) reconcileJoinCommands(ctx context.Context, p *pass) error {
 		return err
 	}
 	in := edge.JoinInput{
-		Pool: p.ec.Name, Namespace: r.Namespace, Methods: joinMethods(p.ec), Token: *p.token, Facts: facts,
+		Pool: p.ec.Name, Namespace: r.Namespace, Methods: p.ec.Spec.JoinMethods(), Token: *p.token, Facts: facts,
 	}
 	join := p.ec.Spec.Join
 	if join == nil {
@@ -76,13 +76,6 @@ func (r *Reconciler) reconcileJoinCommands(ctx context.Context, p *pass) error {
 	}
 	p.join = &res
 	return nil
-}
-
-func joinMethods(ec *v1alpha1.EdgeCluster) []v1alpha1.JoinMethod {
-	if ec.Spec.Join == nil || len(ec.Spec.Join.Methods) == 0 {
-		return []v1alpha1.JoinMethod{v1alpha1.JoinMethodKubeadm}
-	}
-	return ec.Spec.Join.Methods
 }
 
 // clusterFacts gathers what join commands are made from.

@@ -65,10 +65,7 @@ func (r *Reconciler) deleteBootstrapRBACIfLast(ctx context.Context, ec *v1alpha1
 // reconcileToken keeps one valid bootstrap token for the pool: creates it, rotates it at 80%
 // of its lifetime (coming back then), deletes expired and superseded ones.
 func (r *Reconciler) reconcileToken(ctx context.Context, p *pass) error {
-	ttl := 24 * time.Hour
-	if p.ec.Spec.Join != nil && p.ec.Spec.Join.TokenTTL != nil {
-		ttl = p.ec.Spec.Join.TokenTTL.Duration
-	}
+	ttl := p.ec.Spec.TokenTTL()
 	secrets, err := r.tokenSecrets(ctx, p.ec.Name)
 	if err != nil {
 		return err

@@ -209,20 +209,14 @@ func (p *pass) pruneHistory(ctx context.Context) error {
 	if ib.Status.CurrentBuild != nil {
 		current = ib.Status.CurrentBuild.Name
 	}
-	for _, name := range build.Prune(owned, limit(ib.Spec.SuccessfulBuildsHistoryLimit), limit(ib.Spec.FailedBuildsHistoryLimit), current) {
+	keepSucceeded, keepFailed := ib.Spec.HistoryLimits()
+	for _, name := range build.Prune(owned, keepSucceeded, keepFailed, current) {
 		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: name}}
 		if err := p.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("pruning build Job %s: %w", name, err)
 		}
 	}
 	return nil
-}
-
-func limit(p *int32) int {
-	if p == nil {
-		return 3 // the schema default
-	}
-	return int(*p)
 }
 
 // destination is the image a build Job pushed to (its --destination), falling back to the spec.

@@ -27,7 +27,6 @@ func TestBuildLifecycleSucceeds(t *testing.T) {
 		}}},
 	})
 	ib := inlineBuild(ns, "web")
-	ib.Labels = map[string]string{"edgeforge.io/simulate-duration": "3s"}
 	ib.Spec.Output.PushSecretRef = &v1alpha1.LocalObjectReference{Name: "regcred"}
 	ib.Spec.RunOn = &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: pool}}
 	create(t, ib)
@@ -61,7 +60,7 @@ func TestBuildLifecycleSucceeds(t *testing.T) {
 	if pod.NodeSelector[v1alpha1.LabelEdgeCluster] != pool || len(pod.Tolerations) != 1 || pod.Tolerations[0].Key != "edgeforge.io/edge" {
 		t.Errorf("placement: nodeSelector %v, tolerations %v", pod.NodeSelector, pod.Tolerations)
 	}
-	if job.Spec.Template.Labels[v1alpha1.LabelBuild] != "web-1" || job.Spec.Template.Labels["edgeforge.io/simulate-duration"] != "3s" {
+	if job.Spec.Template.Labels[v1alpha1.LabelBuild] != "web-1" {
 		t.Errorf("pod labels = %v", job.Spec.Template.Labels)
 	}
 	if *job.Spec.BackoffLimit != 0 || *pod.ActiveDeadlineSeconds != 1800 {

@@ -107,11 +107,6 @@ func RenderJob(ib *v1alpha1.ImageBuild, in JobInput) (*batchv1.Job, error) {
 	labels[v1alpha1.LabelBuild] = name
 	podLabels := commonLabels(ib)
 	podLabels[v1alpha1.LabelBuild] = name
-	for _, k := range []string{LabelSimulate, LabelSimulateDuration} {
-		if v, ok := ib.Labels[k]; ok {
-			podLabels[k] = v
-		}
-	}
 
 	return &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},

@@ -65,7 +65,7 @@ var jobCases = []struct {
 		ib.Spec.Source.Git.Revision = "refs/tags/v1.2.0"
 	}), JobInput{Number: 4}},
 	{"inline-all-options", imageBuild(func(ib *v1alpha1.ImageBuild) {
-		ib.Labels = map[string]string{LabelSimulate: "fail", LabelSimulateDuration: "5s", "team": "web"}
+		ib.Labels = map[string]string{"team": "web"} // not copied to the pods
 		ib.Spec.Source = v1alpha1.BuildSource{Inline: &v1alpha1.InlineSource{
 			Dockerfile: "FROM nginx:1.27\nCOPY . /usr/share/nginx/html/\n",
 			Files: map[string]string{

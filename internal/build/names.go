@@ -18,14 +18,6 @@ const (
 	AnnotationGeneration  = "edgeforge.io/generation"
 )
 
-// Test hooks for the kwok-based local cluster (hack/kwok/build-stages.yaml): these labels of an
-// ImageBuild are copied to its build pods, where kwok's stages read them (fail, hang, or take
-// longer). On a real cluster they do nothing.
-const (
-	LabelSimulate         = "edgeforge.io/simulate"
-	LabelSimulateDuration = "edgeforge.io/simulate-duration"
-)
-
 // ContainerName is the name of the executor container in a build pod.
 const ContainerName = "kaniko"
 

@@ -10,8 +10,12 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/monitoring"
 )
 
 // TestSamplesAreAccepted creates every sample in config/samples for real.
@@ -117,6 +121,7 @@ func TestDefaultsAreApplied(t *testing.T) {
 					t.Errorf("%s = %#v (found %v), want %#v", path, v, found, w)
 				}
 			}
+			goDefaultsAgree(t, got)
 			if kind == "AppDeployment" {
 				ports, _, _ := unstructured.NestedSlice(got.Object, "spec", "ports")
 				if p := ports[0].(map[string]any)["protocol"]; p != "TCP" {
@@ -124,6 +129,45 @@ func TestDefaultsAreApplied(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// goDefaultsAgree checks that what the controllers use for an unset field (v1alpha1's accessors,
+// monitoring.Effective) is what the API server's defaulting stored in got.
+func goDefaultsAgree(t *testing.T, got *unstructured.Unstructured) {
+	t.Helper()
+	switch got.GetKind() {
+	case "ImageBuild":
+		ib := &v1alpha1.ImageBuild{}
+		fromUnstructured(t, got, ib)
+		s, f := ib.Spec.HistoryLimits()
+		ws, wf := (&v1alpha1.ImageBuildSpec{}).HistoryLimits()
+		if s != ws || f != wf {
+			t.Errorf("history limits: schema defaults %d/%d, Go defaults %d/%d", s, f, ws, wf)
+		}
+	case "EdgeCluster":
+		ec := &v1alpha1.EdgeCluster{}
+		fromUnstructured(t, got, ec)
+		empty := &v1alpha1.EdgeClusterSpec{}
+		if ec.Spec.TokenTTL() != empty.TokenTTL() {
+			t.Errorf("token TTL: schema default %s, Go default %s", ec.Spec.TokenTTL(), empty.TokenTTL())
+		}
+		if !reflect.DeepEqual(ec.Spec.JoinMethods(), empty.JoinMethods()) {
+			t.Errorf("join methods: schema default %v, Go default %v", ec.Spec.JoinMethods(), empty.JoinMethods())
+		}
+	case "MonitoringStack":
+		ms := &v1alpha1.MonitoringStack{}
+		fromUnstructured(t, got, ms)
+		if want := monitoring.Effective(v1alpha1.MonitoringStackSpec{}); !reflect.DeepEqual(ms.Spec, want) {
+			t.Errorf("MonitoringStack defaults: schema\n%+v\nmonitoring.Effective\n%+v", ms.Spec, want)
+		}
+	}
+}
+
+func fromUnstructured(t *testing.T, u *unstructured.Unstructured, into any) {
+	t.Helper()
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -95,7 +95,7 @@ data: {k: v2}
 // message is an image digest.
 func TestBuildJobReportsDigest(t *testing.T) {
 	ns := createNamespace(t, "e2e-build")
-	job := buildJob(ns, "build-ok", nil)
+	job := buildJob(ns, "build-ok")
 	if err := k8sClient.Create(t.Context(), job); err != nil {
 		t.Fatal(err)
 	}
@@ -123,10 +123,10 @@ func TestBuildJobReportsDigest(t *testing.T) {
 	t.Logf("pod %s on %s reported %s", pod.Name, pod.Spec.NodeName, term.Message)
 }
 
-// A build pod labelled edgeforge.io/simulate=fail fails like a broken build.
+// A build pod given --build-arg=EDGEFORGE_SIMULATE=fail fails like a broken build.
 func TestBuildJobSimulatedFailure(t *testing.T) {
 	ns := createNamespace(t, "e2e-build")
-	job := buildJob(ns, "build-fail", map[string]string{simulateLabel: "fail"})
+	job := buildJob(ns, "build-fail", "--build-arg="+simulateBuildArg+"=fail")
 	if err := k8sClient.Create(t.Context(), job); err != nil {
 		t.Fatal(err)
 	}
@@ -198,11 +198,8 @@ func TestDeploymentOnArm64EdgeNodes(t *testing.T) {
 }
 
 // buildJob is a Job shaped like an ImageBuild build Job: its pods carry the build label.
-func buildJob(ns, name string, extraPodLabels map[string]string) *batchv1.Job {
+func buildJob(ns, name string, extraArgs ...string) *batchv1.Job {
 	podLabels := map[string]string{buildLabel: name}
-	for k, v := range extraPodLabels {
-		podLabels[k] = v
-	}
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: batchv1.JobSpec{
@@ -215,8 +212,8 @@ func buildJob(ns, name string, extraPodLabels map[string]string) *batchv1.Job {
 					Containers: []corev1.Container{{
 						Name:  "kaniko",
 						Image: "gcr.io/kaniko-project/executor:latest",
-						Args: []string{"--dockerfile=Dockerfile", "--context=dir:///workspace",
-							"--destination=registry.local/e2e/app:latest", "--digest-file=/dev/termination-log"},
+						Args: append([]string{"--dockerfile=Dockerfile", "--context=dir:///workspace",
+							"--destination=registry.local/e2e/app:latest", "--digest-file=/dev/termination-log"}, extraArgs...),
 					}},
 				},
 			},

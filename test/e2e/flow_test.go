@@ -173,8 +173,8 @@ func checkSampleDetails(t *testing.T, ns string) {
 		}
 		running := ib.Status.LatestImage
 		patch := client.MergeFrom(ib.DeepCopy())
-		ib.Labels = map[string]string{simulateLabel: "fail"} // kwok fails pods with this label
-		ib.Annotations[v1alpha1.AnnotationRebuild] = "fail-" + time.Now().Format(time.RFC3339Nano)
+		// kwok fails build pods given this build argument (a new spec, so a new build)
+		ib.Spec.BuildArgs = append(ib.Spec.BuildArgs, v1alpha1.BuildArg{Name: simulateBuildArg, Value: "fail"})
 		if err := k8sClient.Patch(ctx, ib, patch); err != nil {
 			t.Fatal(err)
 		}

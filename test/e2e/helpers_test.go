@@ -28,11 +28,11 @@ const (
 	// buildLabel on a pod (any value) makes kwok finish it like a Kaniko build: Succeeded with a
 	// "sha256:<64 hex>" termination message.
 	buildLabel = "edgeforge.io/build"
-	// simulateLabel=fail makes a build pod fail (exit 1, "error building image: simulated
-	// failure"); =hang keeps it Running. On a node, =not-ready turns it NotReady.
-	simulateLabel = "edgeforge.io/simulate"
-	// simulateDurationLabel (a Go duration such as 30s) sets how long a build pod "runs" (default 1s).
-	simulateDurationLabel = "edgeforge.io/simulate-duration"
+	// The build argument simulateBuildArg=fail (ImageBuild spec.buildArgs, the executor's
+	// --build-arg) makes a build pod fail (exit 1, "error building image: simulated failure");
+	// =hang keeps it Running; EDGEFORGE_SIMULATE_DURATION (a Go duration such as 30s) sets how
+	// long it "runs" (default 1s). See hack/kwok/build-stages.yaml.
+	simulateBuildArg = "EDGEFORGE_SIMULATE"
 	// fieldOwner is the server-side apply field manager of the tests.
 	fieldOwner = "edgeforge-e2e"
 )

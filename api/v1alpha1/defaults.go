@@ -1,0 +1,46 @@
+package v1alpha1
+
+import "time"
+
+// Defaults the controllers need when they read a field. The API server applies the schema's
+// defaults (the +kubebuilder:default markers next to each field) on every write and read, so a
+// stored object always has these fields; the accessors below give the same values for an object
+// built in Go. test/crd's TestDefaultsAreApplied checks that each marker and its constant agree.
+const (
+	// DefaultTokenTTL is spec.join.tokenTTL's default.
+	DefaultTokenTTL = 24 * time.Hour
+	// DefaultBuildsHistoryLimit is the default of spec.successfulBuildsHistoryLimit and
+	// spec.failedBuildsHistoryLimit.
+	DefaultBuildsHistoryLimit int32 = 3
+)
+
+// DefaultJoinMethods is spec.join.methods' default.
+func DefaultJoinMethods() []JoinMethod { return []JoinMethod{JoinMethodKubeadm} }
+
+// TokenTTL is the lifetime of the pool's bootstrap tokens (spec.join.tokenTTL).
+func (s *EdgeClusterSpec) TokenTTL() time.Duration {
+	if s.Join == nil || s.Join.TokenTTL == nil {
+		return DefaultTokenTTL
+	}
+	return s.Join.TokenTTL.Duration
+}
+
+// JoinMethods are the methods join commands are rendered for (spec.join.methods).
+func (s *EdgeClusterSpec) JoinMethods() []JoinMethod {
+	if s.Join == nil || len(s.Join.Methods) == 0 {
+		return DefaultJoinMethods()
+	}
+	return s.Join.Methods
+}
+
+// HistoryLimits are how many succeeded and failed build Jobs are kept
+// (spec.successfulBuildsHistoryLimit, spec.failedBuildsHistoryLimit).
+func (s *ImageBuildSpec) HistoryLimits() (succeeded, failed int) {
+	value := func(p *int32) int {
+		if p == nil {
+			return int(DefaultBuildsHistoryLimit)
+		}
+		return int(*p)
+	}
+	return value(s.SuccessfulBuildsHistoryLimit), value(s.FailedBuildsHistoryLimit)
+}
