@@ -62,8 +62,100 @@ func RenderJob(ib *v1alpha1.ImageBuild, in JobInput) (*batchv1.Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	src.addPushSecret(ib)
+	attempt := timeoutSeconds(ib)
+	retries := ib.Spec.Retries
+	labels := func() map[string]string {
+		l := commonLabels(ib)
+		l[v1alpha1.LabelBuild] = name
+		return l
+	}
 
-	args := append(src.args,
+	return &batchv1.Job{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: ib.Namespace,
+			Labels:    labels(),
+			Annotations: map[string]string{
+				AnnotationBuildNumber: strconv.FormatInt(in.Number, 10),
+				AnnotationGeneration:  strconv.FormatInt(ib.Generation, 10),
+			},
+			OwnerReferences: []metav1.OwnerReference{ownerReference(ib)},
+		},
+		Spec: batchv1.JobSpec{
+			Parallelism:  ptr.To(int32(1)),
+			Completions:  ptr.To(int32(1)),
+			BackoffLimit: ptr.To(retries),
+			// spec.timeout bounds each attempt (the pod's deadline); the Job's deadline bounds all
+			// attempts together, including time spent unscheduled.
+			ActiveDeadlineSeconds: ptr.To(attempt * int64(retries+1)),
+			// One build pod at a time: a retry starts only once the failed pod is gone.
+			PodReplacementPolicy: ptr.To(batchv1.Failed),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels()},
+				Spec:       buildPodSpec(ib, in, src, attempt),
+			},
+		},
+	}, nil
+}
+
+// buildPodSpec is the build pod: the executor alone, placed on the pool, with no API token.
+func buildPodSpec(ib *v1alpha1.ImageBuild, in JobInput, src source, attempt int64) corev1.PodSpec {
+	nodeSelector, tolerations := placement(ib, in.EdgeCluster)
+	return corev1.PodSpec{
+		RestartPolicy:                 corev1.RestartPolicyNever,
+		ActiveDeadlineSeconds:         ptr.To(attempt),
+		ServiceAccountName:            ServiceAccountName(ib),
+		AutomountServiceAccountToken:  ptr.To(false),
+		EnableServiceLinks:            ptr.To(false),
+		TerminationGracePeriodSeconds: ptr.To(int64(10)),
+		NodeSelector:                  nodeSelector,
+		Tolerations:                   tolerations,
+		SecurityContext: &corev1.PodSecurityContext{
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Containers: []corev1.Container{executorContainer(ib, in, src)},
+		Volumes:    src.volumes,
+	}
+}
+
+// executorContainer runs Kaniko: root inside its container with the few capabilities it needs.
+func executorContainer(ib *v1alpha1.ImageBuild, in JobInput, src source) corev1.Container {
+	image := ib.Spec.ExecutorImage
+	if image == "" {
+		image = in.DefaultExecutorImage
+	}
+	return corev1.Container{
+		Name:            ContainerName,
+		Image:           image,
+		ImagePullPolicy: corev1.PullIfNotPresent,
+		Args:            executorArgs(ib, src),
+		Env:             src.env,
+		Resources:       *ib.Spec.Resources.DeepCopy(),
+		VolumeMounts:    src.mounts,
+		// The digest on success; on failure, when the executor wrote nothing there, the tail of
+		// its log (which ends with "error building image: …").
+		TerminationMessagePath:   terminationLog,
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		SecurityContext: &corev1.SecurityContext{
+			// Kaniko must be root inside its container: see executorCapabilities.
+			RunAsUser:                ptr.To(int64(0)),
+			RunAsGroup:               ptr.To(int64(0)),
+			RunAsNonRoot:             ptr.To(false),
+			Privileged:               ptr.To(false),
+			AllowPrivilegeEscalation: ptr.To(false),
+			Capabilities: &corev1.Capabilities{
+				Drop: []corev1.Capability{"ALL"},
+				Add:  append([]corev1.Capability(nil), executorCapabilities...),
+			},
+		},
+	}
+}
+
+// executorArgs are the executor's flags: the context's, then where to push and how to build.
+func executorArgs(ib *v1alpha1.ImageBuild, src source) []string {
+	args := append(append([]string(nil), src.args...),
 		"--destination="+ib.Spec.Output.Image,
 		"--digest-file="+terminationLog,
 		// Plain text, so a failure's log tail (the termination message) carries no colour codes.
@@ -82,97 +174,23 @@ func RenderJob(ib *v1alpha1.ImageBuild, in JobInput) (*batchv1.Job, error) {
 		// Plain HTTP or an untrusted certificate, for pushing and for pulling base images and cache.
 		args = append(args, "--insecure", "--insecure-pull", "--skip-tls-verify", "--skip-tls-verify-pull")
 	}
+	return args
+}
 
-	volumes, mounts := src.volumes, src.mounts
-	if ref := ib.Spec.Output.PushSecretRef; ref != nil {
-		volumes = append(volumes, corev1.Volume{Name: "docker-config", VolumeSource: corev1.VolumeSource{
-			Secret: &corev1.SecretVolumeSource{
-				SecretName:  ref.Name,
-				Items:       []corev1.KeyToPath{{Key: corev1.DockerConfigJsonKey, Path: "config.json"}},
-				DefaultMode: ptr.To(int32(0o400)),
-			},
-		}})
-		mounts = append(mounts, corev1.VolumeMount{Name: "docker-config", MountPath: dockerConfigDir, ReadOnly: true})
+// addPushSecret mounts spec.output.pushSecretRef as the executor's Docker config.
+func (s *source) addPushSecret(ib *v1alpha1.ImageBuild) {
+	ref := ib.Spec.Output.PushSecretRef
+	if ref == nil {
+		return
 	}
-
-	image := ib.Spec.ExecutorImage
-	if image == "" {
-		image = in.DefaultExecutorImage
-	}
-	nodeSelector, tolerations := placement(ib, in.EdgeCluster)
-	attempt := timeoutSeconds(ib)
-	retries := ib.Spec.Retries
-
-	labels := commonLabels(ib)
-	labels[v1alpha1.LabelBuild] = name
-	podLabels := commonLabels(ib)
-	podLabels[v1alpha1.LabelBuild] = name
-
-	return &batchv1.Job{
-		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      name,
-			Namespace: ib.Namespace,
-			Labels:    labels,
-			Annotations: map[string]string{
-				AnnotationBuildNumber: strconv.FormatInt(in.Number, 10),
-				AnnotationGeneration:  strconv.FormatInt(ib.Generation, 10),
-			},
-			OwnerReferences: []metav1.OwnerReference{ownerReference(ib)},
+	s.volumes = append(s.volumes, corev1.Volume{Name: "docker-config", VolumeSource: corev1.VolumeSource{
+		Secret: &corev1.SecretVolumeSource{
+			SecretName:  ref.Name,
+			Items:       []corev1.KeyToPath{{Key: corev1.DockerConfigJsonKey, Path: "config.json"}},
+			DefaultMode: ptr.To(int32(0o400)),
 		},
-		Spec: batchv1.JobSpec{
-			Parallelism:  ptr.To(int32(1)),
-			Completions:  ptr.To(int32(1)),
-			BackoffLimit: ptr.To(retries),
-			// spec.timeout bounds each attempt (the pod's deadline); the Job's deadline bounds all
-			// attempts together, including time spent unscheduled.
-			ActiveDeadlineSeconds: ptr.To(attempt * int64(retries+1)),
-			// One build pod at a time: a retry starts only once the failed pod is gone.
-			PodReplacementPolicy: ptr.To(batchv1.Failed),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
-				Spec: corev1.PodSpec{
-					RestartPolicy:                 corev1.RestartPolicyNever,
-					ActiveDeadlineSeconds:         ptr.To(attempt),
-					ServiceAccountName:            ServiceAccountName(ib),
-					AutomountServiceAccountToken:  ptr.To(false),
-					EnableServiceLinks:            ptr.To(false),
-					TerminationGracePeriodSeconds: ptr.To(int64(10)),
-					NodeSelector:                  nodeSelector,
-					Tolerations:                   tolerations,
-					SecurityContext: &corev1.PodSecurityContext{
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-					Containers: []corev1.Container{{
-						Name:            ContainerName,
-						Image:           image,
-						ImagePullPolicy: corev1.PullIfNotPresent,
-						Args:            args,
-						Env:             src.env,
-						Resources:       *ib.Spec.Resources.DeepCopy(),
-						VolumeMounts:    mounts,
-						// The digest on success; on failure, when the executor wrote nothing there,
-						// the tail of its log (which ends with "error building image: …").
-						TerminationMessagePath:   terminationLog,
-						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-						SecurityContext: &corev1.SecurityContext{
-							// Kaniko must be root inside its container: see executorCapabilities.
-							RunAsUser:                ptr.To(int64(0)),
-							RunAsGroup:               ptr.To(int64(0)),
-							RunAsNonRoot:             ptr.To(false),
-							Privileged:               ptr.To(false),
-							AllowPrivilegeEscalation: ptr.To(false),
-							Capabilities: &corev1.Capabilities{
-								Drop: []corev1.Capability{"ALL"},
-								Add:  append([]corev1.Capability(nil), executorCapabilities...),
-							},
-						},
-					}},
-					Volumes: volumes,
-				},
-			},
-		},
-	}, nil
+	}})
+	s.mounts = append(s.mounts, corev1.VolumeMount{Name: "docker-config", MountPath: dockerConfigDir, ReadOnly: true})
 }
 
 // source is how the build context reaches the executor.

@@ -71,36 +71,15 @@ func ObserveJob(job *batchv1.Job, pods []corev1.Pod) Observation {
 	if latest != nil {
 		o.Node = latest.Spec.NodeName
 	}
-
 	if c := jobCondition(job, batchv1.JobComplete); c != nil {
 		o.Finished = true
 		o.CompletionTime = job.Status.CompletionTime
 		if o.CompletionTime == nil {
 			o.CompletionTime = &c.LastTransitionTime
 		}
-		pod := latestPod(filterPods(pods, corev1.PodSucceeded))
-		if pod == nil {
-			o.Reason = v1alpha1.ImageBuildReasonNoDigest
-			o.Message = "the build Job completed but its pod is gone, so the pushed digest cannot be read"
-			return o
-		}
-		o.Node = pod.Spec.NodeName
-		msg := terminated(pod).Message
-		d, ok := ParseDigest(msg)
-		if !ok {
-			o.Reason = v1alpha1.ImageBuildReasonNoDigest
-			o.Message = "the executor exited successfully without writing a digest to its termination message"
-			if m := clean(msg); m != "" {
-				o.Message += ": " + m
-			}
-			return o
-		}
-		o.Succeeded, o.Digest = true, d
-		o.Reason = v1alpha1.ImageBuildReasonBuildSucceeded
-		o.Message = "pushed " + d
+		o.observeSuccess(latestPod(filterPods(pods, corev1.PodSucceeded)))
 		return o
 	}
-
 	if c := jobCondition(job, batchv1.JobFailed); c != nil {
 		o.Finished = true
 		o.CompletionTime = &c.LastTransitionTime
@@ -108,25 +87,9 @@ func ObserveJob(job *batchv1.Job, pods []corev1.Pod) Observation {
 		if failed == nil {
 			failed = latest
 		}
-		reason, msg := podProblem(failed)
-		if c.Reason == batchv1.JobReasonDeadlineExceeded {
-			o.Reason = v1alpha1.ImageBuildReasonDeadlineExceeded
-			o.Message = "the build did not finish in time (spec.timeout per attempt, for all attempts together)"
-			if reason != "" {
-				o.Message += "; the build pod was " + strings.ToLower(reason[:1]) + reason[1:] + ": " + msg
-			}
-			return o
-		}
-		if reason == "" {
-			reason, msg = c.Reason, c.Message
-			if reason == "" {
-				reason = v1alpha1.ImageBuildReasonBuildFailed
-			}
-		}
-		o.Reason, o.Message = reason, msg
+		o.observeFailure(c, failed)
 		return o
 	}
-
 	// Running (or about to): say what the pod is waiting for, or that an attempt failed and
 	// the Job will retry it.
 	if latest != nil {
@@ -140,6 +103,49 @@ func ObserveJob(job *batchv1.Job, pods []corev1.Pod) Observation {
 		}
 	}
 	return o
+}
+
+// observeSuccess reads the pushed digest from the succeeded pod's termination message.
+func (o *Observation) observeSuccess(pod *corev1.Pod) {
+	if pod == nil {
+		o.Reason = v1alpha1.ImageBuildReasonNoDigest
+		o.Message = "the build Job completed but its pod is gone, so the pushed digest cannot be read"
+		return
+	}
+	o.Node = pod.Spec.NodeName
+	msg := terminated(pod).Message
+	d, ok := ParseDigest(msg)
+	if !ok {
+		o.Reason = v1alpha1.ImageBuildReasonNoDigest
+		o.Message = "the executor exited successfully without writing a digest to its termination message"
+		if m := clean(msg); m != "" {
+			o.Message += ": " + m
+		}
+		return
+	}
+	o.Succeeded, o.Digest = true, d
+	o.Reason = v1alpha1.ImageBuildReasonBuildSucceeded
+	o.Message = "pushed " + d
+}
+
+// observeFailure says why a failed Job failed: its deadline, or what its last pod reported.
+func (o *Observation) observeFailure(c *batchv1.JobCondition, failed *corev1.Pod) {
+	reason, msg := podProblem(failed)
+	if c.Reason == batchv1.JobReasonDeadlineExceeded {
+		o.Reason = v1alpha1.ImageBuildReasonDeadlineExceeded
+		o.Message = "the build did not finish in time (spec.timeout per attempt, for all attempts together)"
+		if reason != "" {
+			o.Message += "; the build pod was " + strings.ToLower(reason[:1]) + reason[1:] + ": " + msg
+		}
+		return
+	}
+	if reason == "" {
+		reason, msg = c.Reason, c.Message
+		if reason == "" {
+			reason = v1alpha1.ImageBuildReasonBuildFailed
+		}
+	}
+	o.Reason, o.Message = reason, msg
 }
 
 // podProblem says why a build pod failed or is stuck: its container's terminated or waiting
