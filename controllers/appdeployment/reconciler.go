@@ -59,13 +59,13 @@ type Reconciler struct {
 // at the end (controllers/skeleton). The steps run in order and stop at the first that cannot go
 // on.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	sk := skeleton.Reconciler[*v1alpha1.AppDeployment, *state]{
+	sk := skeleton.Reconciler[*v1alpha1.AppDeployment, *pass]{
 		Client:    r.Client,
 		Recorder:  r.Recorder,
 		NewObject: func() *v1alpha1.AppDeployment { return &v1alpha1.AppDeployment{} },
 		// No finalizer: every child has an owner reference, garbage collection removes them.
-		NewPass: func(obj *v1alpha1.AppDeployment, p *skeleton.Patcher) *state { return &state{app: obj, patcher: p} },
-		Steps: []skeleton.Step[*state]{
+		NewPass: func(obj *v1alpha1.AppDeployment, p *skeleton.Patcher) *pass { return &pass{app: obj, patcher: p} },
+		Steps: []skeleton.Step[*pass]{
 			r.observeDeployment, // the live Deployment: replica counts, running image
 			r.validate,          // what admission should have rejected
 			r.resolveImage,      // spec.image, or the ImageBuild's latest digest
@@ -78,8 +78,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return sk.Reconcile(ctx, req)
 }
 
-// state is what the steps of one reconcile learn and pass on.
-type state struct {
+// pass is what the steps of one reconcile learn and pass on.
+type pass struct {
 	app        *v1alpha1.AppDeployment
 	patcher    *skeleton.Patcher     // events are recorded once the status is written
 	deployment *appsv1.Deployment    // live Deployment controlled by app (after this pass's apply); nil if none
@@ -90,6 +90,6 @@ type state struct {
 }
 
 // event records an event about the AppDeployment once its status is written.
-func (s *state) event(rec events.EventRecorder, eventType, reason, action, note string, args ...any) {
+func (s *pass) event(rec events.EventRecorder, eventType, reason, action, note string, args ...any) {
 	s.patcher.Eventf(rec, s.app, nil, eventType, reason, action, note, args...)
 }

@@ -31,7 +31,7 @@ var serviceMonitorKinds = optionalcrd.Kinds{
 // prometheus-operator's CRD is installed, and says so in the ServiceMonitorReady condition.
 // Without the CRD the condition is False (reason CRDNotInstalled) and nothing else is affected;
 // the metadata-only CRD watch brings the AppDeployment back once the CRD appears.
-func (r *Reconciler) applyServiceMonitor(ctx context.Context, s *state) (skeleton.Result, error) {
+func (r *Reconciler) applyServiceMonitor(ctx context.Context, s *pass) (skeleton.Result, error) {
 	obj := s.app
 	desired := app.DesiredServiceMonitor(obj)
 	st, err := optionalcrd.Check(ctx, r.Client, r.RESTMapper, serviceMonitorKinds)

@@ -24,7 +24,7 @@ import (
 
 // observeDeployment reads the live Deployment (if this AppDeployment controls one) and copies
 // its replica counts into the status, so they stay true even when a later step stalls.
-func (r *Reconciler) observeDeployment(ctx context.Context, s *state) (skeleton.Result, error) {
+func (r *Reconciler) observeDeployment(ctx context.Context, s *pass) (skeleton.Result, error) {
 	d := &appsv1.Deployment{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(s.app), d)
 	switch {
@@ -40,7 +40,7 @@ func (r *Reconciler) observeDeployment(ctx context.Context, s *state) (skeleton.
 }
 
 // validate stalls on what admission should have rejected (objects stored before a rule existed).
-func (r *Reconciler) validate(_ context.Context, s *state) (skeleton.Result, error) {
+func (r *Reconciler) validate(_ context.Context, s *pass) (skeleton.Result, error) {
 	if err := app.Validate(s.app); err != nil {
 		return skeleton.Result{}, skeleton.Stall(v1alpha1.AppDeploymentReasonInvalidSpec, "Invalid spec: %v", err)
 	}
@@ -51,7 +51,7 @@ func (r *Reconciler) validate(_ context.Context, s *state) (skeleton.Result, err
 // spec.imageFrom's ImageBuild. Before that ImageBuild's first success nothing is applied
 // (Reconciling while it builds, Stalled once it failed), and a missing ImageBuild stalls; the
 // ImageBuild watch brings the AppDeployment back in either case.
-func (r *Reconciler) resolveImage(ctx context.Context, s *state) (skeleton.Result, error) {
+func (r *Reconciler) resolveImage(ctx context.Context, s *pass) (skeleton.Result, error) {
 	from := s.app.Spec.ImageFrom
 	if from == nil {
 		s.target = s.app.Spec.Image
@@ -82,7 +82,7 @@ func (r *Reconciler) resolveImage(ctx context.Context, s *state) (skeleton.Resul
 
 // resolvePlacement reads the EdgeCluster of spec.placement.edgeClusterRef (its taints become
 // tolerations). A missing one stalls; the EdgeCluster watch brings the AppDeployment back.
-func (r *Reconciler) resolvePlacement(ctx context.Context, s *state) (skeleton.Result, error) {
+func (r *Reconciler) resolvePlacement(ctx context.Context, s *pass) (skeleton.Result, error) {
 	pl := s.app.Spec.Placement
 	if pl == nil || pl.EdgeClusterRef == nil {
 		return skeleton.Result{}, nil
@@ -103,7 +103,7 @@ func (r *Reconciler) resolvePlacement(ctx context.Context, s *state) (skeleton.R
 // applyWorkload decides which image runs (following the spec, or rolling back), then applies
 // the Deployment, Service, Ingress, HPA and PDB the spec asks for and deletes those it no longer
 // asks for. A child that already carries everything edgeforge would apply is left alone.
-func (r *Reconciler) applyWorkload(ctx context.Context, s *state) (skeleton.Result, error) {
+func (r *Reconciler) applyWorkload(ctx context.Context, s *pass) (skeleton.Result, error) {
 	obj := s.app
 	s.decision = app.DecideRollout(app.RolloutInput{
 		Target:          s.target,
@@ -152,7 +152,7 @@ func (r *Reconciler) applyWorkload(ctx context.Context, s *state) (skeleton.Resu
 // apply would remove it and the Deployment would drop to 1 replica until the HPA acts. So the
 // current value is first co-owned by a second field manager (the "transferring ownership" recipe
 // of the server-side apply docs), and stays until the HPA changes it.
-func (r *Reconciler) handOverReplicas(ctx context.Context, s *state) error {
+func (r *Reconciler) handOverReplicas(ctx context.Context, s *pass) error {
 	d := s.deployment
 	if s.app.Spec.Autoscaling == nil || d == nil || d.Spec.Replicas == nil {
 		return nil
@@ -179,7 +179,7 @@ func asDeployment(ac *appsv1ac.DeploymentApplyConfiguration) (*appsv1.Deployment
 
 // recordRollout counts and announces a new image in the Deployment.
 // Both are announced once the status is written.
-func (r *Reconciler) recordRollout(s *state, from string) {
+func (r *Reconciler) recordRollout(s *pass, from string) {
 	dec := s.decision
 	switch {
 	case dec.RolledBack:
@@ -197,7 +197,7 @@ func (r *Reconciler) recordRollout(s *state, from string) {
 
 // summarize writes the status from the Deployment as it is after this pass, and announces a
 // completed rollout.
-func (r *Reconciler) summarize(_ context.Context, s *state) (skeleton.Result, error) {
+func (r *Reconciler) summarize(_ context.Context, s *pass) (skeleton.Result, error) {
 	before := s.app.Status.LastGoodImage
 	app.Summarize(s.app, s.deployment, s.decision)
 	if lg := s.app.Status.LastGoodImage; lg != before && lg != "" {

@@ -9,7 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
-	"github.com/edgeforge/edgeforge/internal/build"
+	"github.com/edgeforge/edgeforge/internal/imagebuild"
 )
 
 // A Job that the controller created but never recorded (a crash between create and status
@@ -22,7 +22,7 @@ func TestExistingJobIsAdoptedOrConflicts(t *testing.T) {
 	ib = waitForStatus(t, ns, "crash", "Stalled", stalledWith(v1alpha1.ImageBuildReasonPushSecretNotFound))
 
 	// What the controller would have created for build 1, as if it crashed right after.
-	job, err := build.RenderJob(ib, build.JobInput{Number: 1, DefaultExecutorImage: testExecutor})
+	job, err := imagebuild.RenderJob(ib, imagebuild.JobInput{Number: 1, DefaultExecutorImage: testExecutor})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/apply"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
-	"github.com/edgeforge/edgeforge/internal/build"
+	"github.com/edgeforge/edgeforge/internal/imagebuild"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
@@ -39,7 +39,7 @@ func (p *pass) observeCurrentBuild(ctx context.Context) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	var obs build.Observation
+	var obs imagebuild.Observation
 	var related *batchv1.Job // the Job, for events, when it still exists
 	if err == nil && metav1.IsControlledBy(job, ib) {
 		related = job
@@ -47,11 +47,11 @@ func (p *pass) observeCurrentBuild(ctx context.Context) error {
 		if err := p.List(ctx, pods, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelBuild: job.Name}); err != nil {
 			return err
 		}
-		obs = build.ObserveJob(job, ownedBy(pods.Items, job))
+		obs = imagebuild.ObserveJob(job, ownedBy(pods.Items, job))
 	}
 	if !obs.Finished && (err != nil || job.DeletionTimestamp != nil || !metav1.IsControlledBy(job, ib)) {
 		now := metav1.Now()
-		obs = build.Observation{
+		obs = imagebuild.Observation{
 			Finished: true, Attempt: cur.Attempt, StartTime: cur.StartTime, CompletionTime: &now,
 			Reason:  v1alpha1.ImageBuildReasonJobDeleted,
 			Message: fmt.Sprintf("the build Job %s was deleted before it finished", cur.Name),
@@ -70,14 +70,14 @@ func (p *pass) observeCurrentBuild(ctx context.Context) error {
 	ib.Status.LastBuild, ib.Status.CurrentBuild = &rec, nil
 	if obs.Succeeded {
 		ib.Status.Digest = obs.Digest
-		ib.Status.LatestImage = build.ImageWithDigest(destination(job, ib), obs.Digest)
+		ib.Status.LatestImage = imagebuild.ImageWithDigest(destination(job, ib), obs.Digest)
 		p.event(eventRelated(related), corev1.EventTypeNormal, "BuildSucceeded", "Build",
 			"Build %s pushed %s", rec.Name, ib.Status.LatestImage)
 		p.buildEnded(&rec, resultSucceeded)
 		return nil
 	}
 	p.event(eventRelated(related), corev1.EventTypeWarning, "BuildFailed", "Build",
-		"Build %s failed (%s): %s", rec.Name, rec.Reason, build.SummaryLine(rec.Message))
+		"Build %s failed (%s): %s", rec.Name, rec.Reason, imagebuild.SummaryLine(rec.Message))
 	p.buildEnded(&rec, resultFailed)
 	return nil
 }
@@ -87,7 +87,7 @@ func (p *pass) observeCurrentBuild(ctx context.Context) error {
 func (p *pass) supersedeOutdatedBuild(ctx context.Context) error {
 	ib := p.ib
 	cur := ib.Status.CurrentBuild
-	if cur == nil || !build.Due(ib) {
+	if cur == nil || !imagebuild.Due(ib) {
 		return nil
 	}
 	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: cur.Name}}
@@ -114,23 +114,23 @@ func (p *pass) supersedeOutdatedBuild(ctx context.Context) error {
 // found and adopted instead of duplicated.
 func (p *pass) startDueBuild(ctx context.Context) error {
 	ib := p.ib
-	if ib.Status.CurrentBuild != nil || !build.Due(ib) {
+	if ib.Status.CurrentBuild != nil || !imagebuild.Due(ib) {
 		return nil
 	}
-	in := build.JobInput{Number: ib.Status.BuildCount + 1, DefaultExecutorImage: p.ExecutorImage}
+	in := imagebuild.JobInput{Number: ib.Status.BuildCount + 1, DefaultExecutorImage: p.ExecutorImage}
 	if err := p.resolveInputs(ctx, ib, &in); err != nil {
 		return err
 	}
-	job, err := build.RenderJob(ib, in)
+	job, err := imagebuild.RenderJob(ib, in)
 	if err != nil {
 		return asStall(err)
 	}
 	// Applied at every build start (a few per day): no "already current" check needed.
 	applier := apply.New(p.Client, settings.FieldOwner)
-	if err := applier.Apply(ctx, build.RenderServiceAccount(ib)); err != nil {
+	if err := applier.Apply(ctx, imagebuild.RenderServiceAccount(ib)); err != nil {
 		return fmt.Errorf("applying the build ServiceAccount: %w", err)
 	}
-	cm, err := build.RenderContextConfigMap(ib)
+	cm, err := imagebuild.RenderContextConfigMap(ib)
 	if err != nil {
 		return asStall(err)
 	}
@@ -138,7 +138,7 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 		if err := applier.Apply(ctx, cm); err != nil {
 			if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
 				return skeleton.Stall(v1alpha1.ImageBuildReasonInvalidContext,
-					"the inline build context cannot be stored in ConfigMap %s: %v", build.ContextConfigMapName(ib), err)
+					"the inline build context cannot be stored in ConfigMap %s: %v", imagebuild.ContextConfigMapName(ib), err)
 			}
 			return fmt.Errorf("applying the build context ConfigMap: %w", err)
 		}
@@ -174,9 +174,9 @@ func (p *pass) adoptJob(ctx context.Context, name string, n int64) error {
 		return skeleton.Stall(v1alpha1.ImageBuildReasonJobNameConflict,
 			"Job %s/%s exists and does not belong to this ImageBuild, so build %d cannot start; delete or rename that Job", ib.Namespace, name, n)
 	}
-	_, gen := build.BuildNumber(existing)
+	_, gen := imagebuild.BuildNumber(existing)
 	p.recordStart(name, n, gen)
-	if build.Due(ib) { // created for a spec that has changed since
+	if imagebuild.Due(ib) { // created for a spec that has changed since
 		if err := p.supersedeOutdatedBuild(ctx); err != nil {
 			return err
 		}
@@ -210,7 +210,7 @@ func (p *pass) pruneHistory(ctx context.Context) error {
 		current = ib.Status.CurrentBuild.Name
 	}
 	keepSucceeded, keepFailed := ib.Spec.HistoryLimits()
-	for _, name := range build.Prune(owned, keepSucceeded, keepFailed, current) {
+	for _, name := range imagebuild.Prune(owned, keepSucceeded, keepFailed, current) {
 		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: name}}
 		if err := p.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("pruning build Job %s: %w", name, err)

@@ -1,7 +1,7 @@
 // Package imagebuild reconciles ImageBuilds: one Kaniko build Job at a time per ImageBuild, a new
 // one for every spec generation and rebuild request, the pushed digest recorded in status.
 // Decisions (what the Job looks like, what a Job's state means, what to prune) are made in
-// internal/build; this package reads, writes and records.
+// internal/imagebuild; this package reads, writes and records.
 package imagebuild
 
 import (
@@ -15,7 +15,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
-	"github.com/edgeforge/edgeforge/internal/build"
+	"github.com/edgeforge/edgeforge/internal/imagebuild"
 )
 
 // Reconciler reconciles ImageBuilds.
@@ -91,7 +91,7 @@ func step(f func(*pass, context.Context) error) skeleton.Step[*pass] {
 	return func(ctx context.Context, p *pass) (skeleton.Result, error) { return skeleton.Result{}, f(p, ctx) }
 }
 
-// summarize sets phase and conditions from the builds (internal/build decides); a stalled
+// summarize sets phase and conditions from the builds (internal/imagebuild decides); a stalled
 // ImageBuild that has no build running is Pending.
 func summarize(_ context.Context, p *pass, out skeleton.Outcome) {
 	if out.Stall != nil {
@@ -100,7 +100,7 @@ func summarize(_ context.Context, p *pass, out skeleton.Outcome) {
 		}
 		return
 	}
-	build.Summarize(p.ib)
+	imagebuild.Summarize(p.ib)
 }
 
 // event records an event about the ImageBuild once the status is written.
@@ -114,9 +114,9 @@ func (p *pass) buildEnded(rec *v1alpha1.BuildRecord, result string) {
 	p.patcher.Announce(func() { recordBuildEnd(ib, &r, result) })
 }
 
-// asStall turns an invalid-spec verdict of internal/build into a stall.
+// asStall turns an invalid-spec verdict of internal/imagebuild into a stall.
 func asStall(err error) error {
-	var inv *build.InvalidSpecError
+	var inv *imagebuild.InvalidSpecError
 	if errors.As(err, &inv) {
 		return &skeleton.StallError{Reason: inv.Reason, Message: inv.Message}
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
-	"github.com/edgeforge/edgeforge/internal/build"
+	"github.com/edgeforge/edgeforge/internal/imagebuild"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
@@ -77,7 +77,7 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 // Secrets and ConfigMap it references. Anything missing or unusable stalls the ImageBuild with a
 // reason naming the object; the watches above bring it back once the object is fixed. Secret
 // data is only inspected (type, key names) and never leaves this function.
-func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild, in *build.JobInput) error {
+func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild, in *imagebuild.JobInput) error {
 	ns := ib.Namespace
 	if on := ib.Spec.RunOn; on != nil && on.EdgeClusterRef != nil {
 		ec := &v1alpha1.EdgeCluster{}
@@ -115,14 +115,14 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 			if apierrors.IsNotFound(err) {
 				return skeleton.Stall(v1alpha1.ImageBuildReasonCloneSecretNotFound,
 					"Secret %s/%s (spec.source.git.cloneSecretRef) not found; create it with keys %s and %s (e.g. kubectl create secret generic %s --from-literal=%s=… --from-file=%s=token.txt)",
-					ns, name, build.CloneSecretUsernameKey, build.CloneSecretPasswordKey, name, build.CloneSecretUsernameKey, build.CloneSecretPasswordKey)
+					ns, name, imagebuild.CloneSecretUsernameKey, imagebuild.CloneSecretPasswordKey, name, imagebuild.CloneSecretUsernameKey, imagebuild.CloneSecretPasswordKey)
 			}
 			return err
 		}
-		if _, ok := s.Data[build.CloneSecretPasswordKey]; !ok {
+		if _, ok := s.Data[imagebuild.CloneSecretPasswordKey]; !ok {
 			return skeleton.Stall(v1alpha1.ImageBuildReasonInvalidCloneSecret,
 				"Secret %s/%s (spec.source.git.cloneSecretRef) has no key %q (the password or token; %q is optional)",
-				ns, name, build.CloneSecretPasswordKey, build.CloneSecretUsernameKey)
+				ns, name, imagebuild.CloneSecretPasswordKey, imagebuild.CloneSecretUsernameKey)
 		}
 	}
 

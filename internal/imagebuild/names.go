@@ -1,9 +1,9 @@
-// Package build decides what an ImageBuild turns into and what its status says, without a
+// Package imagebuild decides what an ImageBuild turns into and what its status says, without a
 // client: the Kaniko build Job (RenderJob), the ConfigMap holding an inline build context
 // (RenderContextConfigMap), the build pod's ServiceAccount, what a Job and its pods say about
 // a build (ObserveJob), when a new build is due (Due), which old Jobs to delete (Prune) and the
 // resulting phase and conditions (Summarize). controllers/imagebuild does the I/O.
-package build
+package imagebuild
 
 import (
 	"strconv"
