@@ -10,33 +10,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
-	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
 )
 
-// Without prometheus-operator's CRDs an app with spec.metrics works and says the ServiceMonitor
-// is missing; once the CRDs are installed the ServiceMonitor appears by itself. Dropping
-// spec.metrics deletes it.
-//
-// This test must run before anything else installs the CRDs in this suite (only
-// TestNoWritesAtRest does, and it sorts after it).
-func TestServiceMonitorAppearsWithTheCRD(t *testing.T) {
+// An app with spec.metrics gets a ServiceMonitor it owns; drift is undone; dropping spec.metrics
+// deletes it. (Without prometheus-operator's CRDs: controllers/latecrds.)
+func TestServiceMonitorFollowsSpecMetrics(t *testing.T) {
 	ns := namespace(t)
 	a := newApp(t, ns, "metered", func(a *v1alpha1.AppDeployment) {
 		a.Spec.Metrics = &v1alpha1.AppMetrics{Port: "http", Path: "/metrics", Interval: "30s"}
 	})
 	key := client.ObjectKeyFromObject(a)
 	a = getApp(t, key)
-	if st, err := optionalcrd.Check(ctx(t), k8s, k8s.RESTMapper(), serviceMonitorKinds); err != nil || len(st.Missing) == 0 {
-		t.Skipf("prometheus-operator's CRDs are installed already (%+v, err %v): run this test on its own", st, err)
-	}
-
-	waitFor(t, key, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse, v1alpha1.AppDeploymentReasonCRDNotInstalled)
 	rollOut(t, key)
-	waitFor(t, key, v1alpha1.ConditionReady, metav1.ConditionTrue, "") // the app is fine without it
-
-	if err := env.InstallPrometheusOperatorCRDs(); err != nil {
-		t.Fatal(err)
-	}
 	sm := &monitoringv1.ServiceMonitor{}
 	eventually(t, "ServiceMonitor exists and is owned", func() error {
 		if err := k8s.Get(ctx(t), key, sm); err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/index"
 	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -50,17 +51,12 @@ func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
 		return err
 	}
 	r.optional = optional
-	ctx := context.Background()
-	for name, extract := range map[string]func(*v1alpha1.AppDeployment) []string{
-		indexImageBuild:  imageBuildName,
-		indexEdgeCluster: edgeClusterName,
-		indexMetrics:     hasMetrics,
-	} {
-		if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.AppDeployment{}, name, func(o client.Object) []string {
-			return extract(o.(*v1alpha1.AppDeployment))
-		}); err != nil {
-			return err
-		}
+	if err := index.Register(context.Background(), mgr.GetFieldIndexer(), &v1alpha1.AppDeployment{},
+		index.Field[*v1alpha1.AppDeployment]{Name: indexImageBuild, Extract: imageBuildName},
+		index.Field[*v1alpha1.AppDeployment]{Name: indexEdgeCluster, Extract: edgeClusterName},
+		index.Field[*v1alpha1.AppDeployment]{Name: indexMetrics, Extract: hasMetrics},
+	); err != nil {
+		return err
 	}
 
 	c, err := ctrl.NewControllerManagedBy(mgr).
@@ -139,32 +135,13 @@ func hasMetrics(a *v1alpha1.AppDeployment) []string {
 
 // referencing maps a referenced object to the AppDeployments whose index holds its name (in its
 // namespace when namespaced).
-func (r *Reconciler) referencing(index string, namespaced bool) handler.MapFunc {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		opts := []client.ListOption{client.MatchingFields{index: o.GetName()}, client.UnsafeDisableDeepCopy}
-		if namespaced {
-			opts = append(opts, client.InNamespace(o.GetNamespace()))
-		}
-		return r.requests(ctx, opts...)
-	}
+func (r *Reconciler) referencing(name string, namespaced bool) handler.MapFunc {
+	return index.Referrers(r.Client, func() client.ObjectList { return &v1alpha1.AppDeploymentList{} }, name, namespaced)
 }
 
 // withMetrics maps the ServiceMonitor CRD to every AppDeployment with spec.metrics.
 func (r *Reconciler) withMetrics(ctx context.Context) []reconcile.Request {
-	return r.requests(ctx, client.MatchingFields{indexMetrics: "true"}, client.UnsafeDisableDeepCopy)
-}
-
-func (r *Reconciler) requests(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
-	list := &v1alpha1.AppDeploymentList{}
-	if err := r.List(ctx, list, opts...); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing AppDeployments to enqueue")
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, a := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
-	}
-	return reqs
+	return index.Requests(ctx, r.Client, &v1alpha1.AppDeploymentList{}, client.MatchingFields{indexMetrics: "true"})
 }
 
 // buildOutcomeChanged passes ImageBuild updates that matter to the apps following it: a new

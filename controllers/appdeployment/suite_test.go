@@ -12,7 +12,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -35,8 +34,8 @@ var (
 	managerWrites *testenv.WriteCounter
 )
 
-// TestMain starts kube-apiserver and etcd with edgeforge's CRDs, but without prometheus-operator's
-// (TestServiceMonitorAppearsWithTheCRD installs them mid-run), and the AppDeployment controller
+// TestMain starts kube-apiserver and etcd with edgeforge's and prometheus-operator's CRDs (a start
+// without the latter is tested in controllers/latecrds), and the AppDeployment controller
 // in a manager configured like main.go: with CacheOptions. There is no kube-controller-manager:
 // tests write Deployment status themselves.
 func TestMain(m *testing.M) {
@@ -56,7 +55,7 @@ func run(m *testing.M) int {
 	}
 	return testenv.RunWithManager(m, func(e *testenv.Env, w *testenv.WriteCounter) error {
 		env, k8s, managerWrites = e, e.Client, w
-		return nil
+		return e.InstallPrometheusOperatorCRDs()
 	}, func(mgr ctrl.Manager) error {
 		return SetupWithManager(mgr, settings.Defaults())
 	}, testenv.WithScheme(scheme), testenv.WithCache(cache.Options{ByObject: CacheOptions()}))
@@ -127,23 +126,8 @@ func getApp(t *testing.T, key client.ObjectKey) *v1alpha1.AppDeployment {
 // empty), for its current generation, and returns the AppDeployment.
 func waitFor(t *testing.T, key client.ObjectKey, condType string, status metav1.ConditionStatus, reason string) *v1alpha1.AppDeployment {
 	t.Helper()
-	var a *v1alpha1.AppDeployment
-	eventually(t, fmt.Sprintf("%s %s=%s %s", key, condType, status, reason), func() error {
-		a = &v1alpha1.AppDeployment{}
-		if err := k8s.Get(ctx(t), key, a); err != nil {
-			return err
-		}
-		c := meta.FindStatusCondition(a.Status.Conditions, condType)
-		switch {
-		case c == nil:
-			return fmt.Errorf("no %s condition; conditions: %+v", condType, a.Status.Conditions)
-		case c.Status != status || (reason != "" && c.Reason != reason):
-			return fmt.Errorf("%s=%s %s: %s", condType, c.Status, c.Reason, c.Message)
-		case c.ObservedGeneration != a.Generation || a.Status.ObservedGeneration != a.Generation:
-			return fmt.Errorf("condition for generation %d, status for %d, object at %d", c.ObservedGeneration, a.Status.ObservedGeneration, a.Generation)
-		}
-		return nil
-	})
+	a := &v1alpha1.AppDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	testenv.WaitForCondition(t, k8s, a, testenv.Condition{Type: condType, Status: status, Reason: reason}, timeout)
 	return a
 }
 

@@ -25,9 +25,6 @@ import (
 // patch, no event. Checked twice: through the running manager (cache reads) after a watch event,
 // and by calling Reconcile directly with a client that counts its writes (live reads).
 func TestNoWritesAtRest(t *testing.T) {
-	if err := env.InstallPrometheusOperatorCRDs(); err != nil { // so the ServiceMonitor is part of it
-		t.Fatal(err)
-	}
 	ns := namespace(t)
 	pool := &v1alpha1.EdgeCluster{
 		ObjectMeta: metav1.ObjectMeta{Name: "rest-" + ns},

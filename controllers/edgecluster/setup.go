@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/index"
 	"github.com/edgeforge/edgeforge/internal/edge"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -52,22 +53,19 @@ func setup(mgr ctrl.Manager, opts settings.Options, clk clock.PassiveClock) erro
 	if err != nil {
 		return err
 	}
-	if err := c.IndexField(ctx, &corev1.Node{}, indexPool, func(o client.Object) []string {
-		return edge.TemplatedNodeKeys(o.(*corev1.Node))
-	}); err != nil {
+	if err := index.Register(ctx, c, &corev1.Node{},
+		index.Field[*corev1.Node]{Name: indexPool, Extract: edge.TemplatedNodeKeys},
+		index.Field[*corev1.Node]{Name: indexK3sServer, Extract: func(n *corev1.Node) []string {
+			if isK3sServer(n) {
+				return []string{"true"}
+			}
+			return nil
+		}},
+	); err != nil {
 		return err
 	}
-	if err := c.IndexField(ctx, &corev1.Node{}, indexK3sServer, func(o client.Object) []string {
-		if isK3sServer(o.(*corev1.Node)) {
-			return []string{"true"}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.EdgeCluster{}, indexSecretRefs, func(o client.Object) []string {
-		return secretRefs(o.(*v1alpha1.EdgeCluster))
-	}); err != nil {
+	if err := index.Register(ctx, mgr.GetFieldIndexer(), &v1alpha1.EdgeCluster{},
+		index.Field[*v1alpha1.EdgeCluster]{Name: indexSecretRefs, Extract: secretRefs}); err != nil {
 		return err
 	}
 	if err := mgr.Add(cacheRunnable{c}); err != nil {
@@ -233,16 +231,7 @@ func (m *mapper) secretToPools(ctx context.Context, s *corev1.Secret) []reconcil
 	if s.Namespace != m.namespace {
 		return nil
 	}
-	list := &v1alpha1.EdgeClusterList{}
-	if err := m.c.List(ctx, list, client.MatchingFields{indexSecretRefs: s.Name}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing EdgeClusters that reference a Secret")
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, ec := range list.Items {
-		out = append(out, requests(ec.Name)...)
-	}
-	return out
+	return index.Requests(ctx, m.c, &v1alpha1.EdgeClusterList{}, client.MatchingFields{indexSecretRefs: s.Name})
 }
 
 // nodeToPools: a node concerns the pool it belongs to and the pool whose template it carries; a

@@ -3,6 +3,7 @@ package edgecluster
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -92,28 +94,22 @@ func deletePool(t *testing.T, name string) {
 // waitForPool waits until the pool's status (for its current generation) satisfies cond.
 func waitForPool(t *testing.T, name, what string, cond func(*v1alpha1.EdgeCluster) bool) *v1alpha1.EdgeCluster {
 	t.Helper()
-	ec := &v1alpha1.EdgeCluster{}
-	waitFor(t, what, func() (bool, error) {
-		if err := get(t, "", name, ec); err != nil {
-			return false, err
+	ec := &v1alpha1.EdgeCluster{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	testenv.WaitForStatus(t, k8s, ec, timeout, what, func() error {
+		if !cond(ec) {
+			return fmt.Errorf("status: %+v", ec.Status)
 		}
-		return ec.Status.ObservedGeneration == ec.Generation && cond(ec), nil
+		return nil
 	})
 	return ec
 }
 
 func condition(ec *v1alpha1.EdgeCluster, typ string) *metav1.Condition {
-	for i := range ec.Status.Conditions {
-		if ec.Status.Conditions[i].Type == typ {
-			return &ec.Status.Conditions[i]
-		}
-	}
-	return nil
+	return meta.FindStatusCondition(ec.Status.Conditions, typ)
 }
 
 func condIs(ec *v1alpha1.EdgeCluster, typ string, status metav1.ConditionStatus) bool {
-	c := condition(ec, typ)
-	return c != nil && c.Status == status
+	return testenv.HasCondition(ec, typ, status)
 }
 
 // poke changes an annotation of the pool, which makes the controller reconcile it (at the

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/index"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/imagebuild"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -46,18 +47,12 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		Recorder:      mgr.GetEventRecorder("edgeforge-imagebuild"),
 		ExecutorImage: image,
 	}
-	ctx := context.Background()
-	idx := mgr.GetFieldIndexer()
-	for name, extract := range map[string]func(*v1alpha1.ImageBuild) []string{
-		indexSecrets:     secretNames,
-		indexConfigMap:   configMapNames,
-		indexEdgeCluster: edgeClusterNames,
-	} {
-		if err := idx.IndexField(ctx, &v1alpha1.ImageBuild{}, name, func(o client.Object) []string {
-			return extract(o.(*v1alpha1.ImageBuild))
-		}); err != nil {
-			return err
-		}
+	if err := index.Register(context.Background(), mgr.GetFieldIndexer(), &v1alpha1.ImageBuild{},
+		index.Field[*v1alpha1.ImageBuild]{Name: indexSecrets, Extract: secretNames},
+		index.Field[*v1alpha1.ImageBuild]{Name: indexConfigMap, Extract: configMapNames},
+		index.Field[*v1alpha1.ImageBuild]{Name: indexEdgeCluster, Extract: edgeClusterNames},
+	); err != nil {
+		return err
 	}
 
 	return ctrl.NewControllerManagedBy(mgr).
@@ -173,22 +168,8 @@ func edgeClusterNames(ib *v1alpha1.ImageBuild) []string {
 
 // referencing maps an object to the ImageBuilds whose index field names it (in its namespace
 // when namespaced).
-func (r *Reconciler) referencing(index string, namespaced bool) handler.MapFunc {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		list := &v1alpha1.ImageBuildList{}
-		opts := []client.ListOption{client.MatchingFields{index: o.GetName()}}
-		if namespaced {
-			opts = append(opts, client.InNamespace(o.GetNamespace()))
-		}
-		if err := r.List(ctx, list, opts...); err != nil {
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for _, ib := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ib.Namespace, Name: ib.Name}})
-		}
-		return reqs
-	}
+func (r *Reconciler) referencing(name string, namespaced bool) handler.MapFunc {
+	return index.Referrers(r.Client, func() client.ObjectList { return &v1alpha1.ImageBuildList{} }, name, namespaced)
 }
 
 func isBuildPod(o client.Object) bool {

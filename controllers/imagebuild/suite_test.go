@@ -12,6 +12,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -77,15 +78,16 @@ func get(t *testing.T, ns, name string, obj client.Object) error {
 	return k8s.Get(ctxT(t), types.NamespacedName{Namespace: ns, Name: name}, obj)
 }
 
-// waitForStatus waits until the ImageBuild's status satisfies cond and returns it.
+// waitForStatus waits until the ImageBuild's status, for its current generation, satisfies
+// cond and returns it.
 func waitForStatus(t *testing.T, ns, name, what string, cond func(*v1alpha1.ImageBuild) bool) *v1alpha1.ImageBuild {
 	t.Helper()
-	ib := &v1alpha1.ImageBuild{}
-	waitFor(t, what, func() (bool, error) {
-		if err := get(t, ns, name, ib); err != nil {
-			return false, err
+	ib := &v1alpha1.ImageBuild{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	testenv.WaitForStatus(t, k8s, ib, timeout, what, func() error {
+		if !cond(ib) {
+			return fmt.Errorf("status: %+v", ib.Status)
 		}
-		return cond(ib), nil
+		return nil
 	})
 	return ib
 }
@@ -106,30 +108,22 @@ func waitForNoJob(t *testing.T, ns, name string) {
 }
 
 func condition(ib *v1alpha1.ImageBuild, typ string) *metav1.Condition {
-	for i := range ib.Status.Conditions {
-		if ib.Status.Conditions[i].Type == typ {
-			return &ib.Status.Conditions[i]
-		}
-	}
-	return nil
+	return meta.FindStatusCondition(ib.Status.Conditions, typ)
 }
 
+// isTrue: the condition is True for the current generation.
 func isTrue(ib *v1alpha1.ImageBuild, typ string) bool {
-	c := condition(ib, typ)
-	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == ib.Generation
+	return testenv.CheckCondition(ib, testenv.Condition{Type: typ, Status: metav1.ConditionTrue}) == nil
 }
 
 func stalledWith(reason string) func(*v1alpha1.ImageBuild) bool {
 	return func(ib *v1alpha1.ImageBuild) bool {
-		c := condition(ib, v1alpha1.ConditionStalled)
-		return isTrue(ib, v1alpha1.ConditionStalled) && c.Reason == reason && ib.Status.ObservedGeneration == ib.Generation
+		return testenv.CheckCondition(ib, testenv.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: reason}) == nil
 	}
 }
 
 func phase(p v1alpha1.BuildPhase) func(*v1alpha1.ImageBuild) bool {
-	return func(ib *v1alpha1.ImageBuild) bool {
-		return ib.Status.Phase == p && ib.Status.ObservedGeneration == ib.Generation
-	}
+	return func(ib *v1alpha1.ImageBuild) bool { return ib.Status.Phase == p }
 }
 
 // inlineBuild is a minimal valid ImageBuild with an inline Dockerfile.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
+	"github.com/edgeforge/edgeforge/test/testenv"
 )
 
 // annotate changes an annotation of the stack (no generation change) to make the controller
@@ -28,13 +29,12 @@ func annotate(t *testing.T, ns, name, value string) {
 	if err := k8s.Patch(ctx(t), s, patch); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a reconcile after the annotation", func() (bool, string) {
-		return reconciles(t) > before, "no reconcile yet"
+	eventually(t, "a reconcile after the annotation", func() error {
+		return testenv.Expect(reconciles(t) > before, "no reconcile yet")
 	})
 }
 
 func TestGeneratedAdminSecretIsStable(t *testing.T) {
-	installCRDs(t)
 	ns := newNamespace(t)
 	s := newStack(t, ns, "main", nil)
 	n := monitoring.NamesFor(s)
@@ -71,10 +71,10 @@ func TestGeneratedAdminSecretIsStable(t *testing.T) {
 	updateStack(t, ns, "main", func(s *v1alpha1.MonitoringStack) {
 		s.Spec.Grafana.AllowEmbedding = true
 	})
-	eventually(t, "grafana.ini with embedding", func() (bool, string) {
+	eventually(t, "grafana.ini with embedding", func() error {
 		c := &corev1.ConfigMap{}
 		exists(t, c, ns, n.GrafanaConfig())
-		return strings.Contains(c.Data["grafana.ini"], "allow_embedding = true"), c.Data["grafana.ini"]
+		return testenv.Expect(strings.Contains(c.Data["grafana.ini"], "allow_embedding = true"), "grafana.ini:\n%s", c.Data["grafana.ini"])
 	})
 	again := &corev1.Secret{}
 	waitExists(t, again, ns, n.GrafanaAdminSecret())
@@ -86,15 +86,14 @@ func TestGeneratedAdminSecretIsStable(t *testing.T) {
 	if err := k8s.Delete(ctx(t), again); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a new admin Secret", func() (bool, string) {
+	eventually(t, "a new admin Secret", func() error {
 		fresh := &corev1.Secret{}
-		return exists(t, fresh, ns, n.GrafanaAdminSecret()) && fresh.UID != secret.UID, "not yet"
+		return testenv.Expect(exists(t, fresh, ns, n.GrafanaAdminSecret()) && fresh.UID != secret.UID, "the old Secret or none")
 	})
 	deleteStack(t, ns, "main")
 }
 
 func TestGrafanaConfigChangeRollsGrafana(t *testing.T) {
-	installCRDs(t)
 	ns := newNamespace(t)
 	s := newStack(t, ns, "main", nil)
 	n := monitoring.NamesFor(s)
@@ -108,10 +107,10 @@ func TestGrafanaConfigChangeRollsGrafana(t *testing.T) {
 	updateStack(t, ns, "main", func(s *v1alpha1.MonitoringStack) {
 		s.Spec.Grafana.Anonymous = &v1alpha1.AnonymousAccess{Enabled: true, Role: v1alpha1.GrafanaRoleViewer}
 	})
-	eventually(t, "a new checksum", func() (bool, string) {
+	eventually(t, "a new checksum", func() error {
 		exists(t, d, ns, n.Grafana())
 		now := d.Spec.Template.Annotations[monitoring.AnnotationConfigChecksum]
-		return now != before, now
+		return testenv.Expect(now != before, "checksum %s", now)
 	})
 	c := &corev1.ConfigMap{}
 	waitExists(t, c, ns, n.GrafanaConfig())
@@ -122,7 +121,6 @@ func TestGrafanaConfigChangeRollsGrafana(t *testing.T) {
 }
 
 func TestMissingAdminSecretStallsUntilCreated(t *testing.T) {
-	installCRDs(t)
 	ns := newNamespace(t)
 	newStack(t, ns, "main", func(s *v1alpha1.MonitoringStackSpec) {
 		s.Grafana = &v1alpha1.GrafanaSpec{Enabled: true, AdminCredentialsSecretRef: &v1alpha1.LocalObjectReference{Name: "grafana-admin"}}

@@ -1,7 +1,6 @@
 package monitoringstack
 
 import (
-	"fmt"
 	"maps"
 	"testing"
 
@@ -11,12 +10,12 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
+	"github.com/edgeforge/edgeforge/test/testenv"
 )
 
 // A key or list entry removed from the spec is removed from the child too: "already current" is
 // decided from what edgeforge owns of the child, not from whether the child holds the render.
 func TestRemovedSpecFieldsLeaveTheChildren(t *testing.T) {
-	installCRDs(t)
 	ns := newNamespace(t)
 	tol := corev1.Toleration{Key: "edgeforge.io/real-node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}
 	s := newStack(t, ns, "main", func(s *v1alpha1.MonitoringStackSpec) {
@@ -29,12 +28,12 @@ func TestRemovedSpecFieldsLeaveTheChildren(t *testing.T) {
 	key := types.NamespacedName{Namespace: ns, Name: monitoring.NamesFor(s).Prometheus()}
 	prometheus := func(what string, ok func(*monitoringv1.Prometheus) bool) {
 		t.Helper()
-		eventually(t, what, func() (bool, string) {
+		eventually(t, what, func() error {
 			p := &monitoringv1.Prometheus{}
 			if err := k8s.Get(ctx(t), key, p); err != nil {
-				return false, err.Error()
+				return err
 			}
-			return ok(p), fmt.Sprintf("externalLabels %v, nodeSelector %v, tolerations %v", p.Spec.ExternalLabels, p.Spec.NodeSelector, p.Spec.Tolerations)
+			return testenv.Expect(ok(p), "externalLabels %v, nodeSelector %v, tolerations %v", p.Spec.ExternalLabels, p.Spec.NodeSelector, p.Spec.Tolerations)
 		})
 	}
 	prometheus("the Prometheus with both labels, both selector keys and the toleration", func(p *monitoringv1.Prometheus) bool {

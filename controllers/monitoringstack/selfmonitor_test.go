@@ -18,7 +18,6 @@ import (
 // config/prometheus/monitor.yaml is accepted by prometheus-operator's CRD, scrapes the port of
 // config/default/metrics_service.yaml, and is picked by a stack's default selector.
 func TestOperatorServiceMonitor(t *testing.T) {
-	installCRDs(t)
 	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "prometheus", "monitor.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/index"
 	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -85,14 +86,14 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		Options:   opts,
 		owned:     owned,
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.MonitoringStack{}, indexAdminSecret,
-		func(o client.Object) []string {
-			s := o.(*v1alpha1.MonitoringStack)
+	if err := index.Register(context.Background(), mgr.GetFieldIndexer(), &v1alpha1.MonitoringStack{},
+		index.Field[*v1alpha1.MonitoringStack]{Name: indexAdminSecret, Extract: func(s *v1alpha1.MonitoringStack) []string {
 			if s.Spec.Grafana != nil && s.Spec.Grafana.AdminCredentialsSecretRef != nil {
 				return []string{s.Spec.Grafana.AdminCredentialsSecretRef.Name}
 			}
 			return nil
-		}); err != nil {
+		}},
+	); err != nil {
 		return err
 	}
 
@@ -141,12 +142,6 @@ func (r *Reconciler) stacksOfSecret(ctx context.Context, o client.Object) []reco
 	if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "MonitoringStack" && ref.APIVersion == v1alpha1.GroupVersion.String() {
 		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: ref.Name}})
 	}
-	list := &v1alpha1.MonitoringStackList{}
-	if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexAdminSecret: o.GetName()}); err != nil {
-		return reqs
-	}
-	for _, s := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: s.Name}})
-	}
-	return reqs
+	return append(reqs, index.Requests(ctx, r.Client, &v1alpha1.MonitoringStackList{},
+		client.InNamespace(o.GetNamespace()), client.MatchingFields{indexAdminSecret: o.GetName()})...)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -32,12 +30,6 @@ var (
 	k8s    client.Client // the test's own client: its writes are not counted
 	writes *testenv.WriteCounter
 	nsSeq  atomic.Int64
-
-	// crdsInstalled is set once a test has installed prometheus-operator's CRDs: the suite
-	// starts without them, so the first test (crds_test.go) sees a cluster without
-	// prometheus-operator.
-	crdsMu        sync.Mutex
-	crdsInstalled bool
 )
 
 var testOptions = settings.Options{
@@ -46,31 +38,18 @@ var testOptions = settings.Options{
 	KubeStateMetricsImage: "registry.test/kube-state-metrics:1",
 }
 
-// TestMain starts a real API server WITHOUT prometheus-operator's CRDs and the MonitoringStack
-// controller in a manager whose write requests are counted.
+// TestMain starts a real API server with prometheus-operator's CRDs (a start without them is
+// tested in controllers/latecrds) and the MonitoringStack controller in a manager whose write
+// requests are counted.
 func TestMain(m *testing.M) {
 	testenv.SetLoggerIf("EDGEFORGE_TEST_LOG")
 	os.Exit(testenv.RunWithManager(m, func(e *testenv.Env, w *testenv.WriteCounter) error {
 		env, k8s, writes = e, e.Client, w
-		return nil
+		return e.InstallPrometheusOperatorCRDs()
 	}, func(mgr ctrl.Manager) error { return SetupWithManager(mgr, testOptions) }))
 }
 
 func ctx(t *testing.T) context.Context { return testenv.Context(t, 2*timeout) }
-
-// installCRDs installs prometheus-operator's CRDs once.
-func installCRDs(t *testing.T) {
-	t.Helper()
-	crdsMu.Lock()
-	defer crdsMu.Unlock()
-	if crdsInstalled {
-		return
-	}
-	if err := env.InstallPrometheusOperatorCRDs(); err != nil {
-		t.Fatalf("installing prometheus-operator's CRDs: %v", err)
-	}
-	crdsInstalled = true
-}
 
 func newNamespace(t *testing.T) string {
 	t.Helper()
@@ -93,19 +72,10 @@ func newStack(t *testing.T, ns, name string, mutate func(*v1alpha1.MonitoringSta
 	return s
 }
 
-// eventually polls cond until it holds or the deadline passes; cond's message says what it saw.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+// eventually retries f until it returns nil or the deadline passes.
+func eventually(t *testing.T, what string, f func() error) {
 	t.Helper()
-	var last string
-	if !testenv.Poll(timeout, func() bool {
-		ok, msg := cond()
-		if !ok {
-			last = msg
-		}
-		return ok
-	}) {
-		t.Fatalf("timed out waiting for %s; last seen: %s", what, last)
-	}
+	testenv.Eventually(t, timeout, what, f)
 }
 
 func getStack(t *testing.T, ns, name string) *v1alpha1.MonitoringStack {
@@ -120,16 +90,8 @@ func getStack(t *testing.T, ns, name string) *v1alpha1.MonitoringStack {
 // waitCondition waits for condition condType of the stack to have status and reason.
 func waitCondition(t *testing.T, ns, name, condType string, status metav1.ConditionStatus, reason string) *v1alpha1.MonitoringStack {
 	t.Helper()
-	var s *v1alpha1.MonitoringStack
-	eventually(t, fmt.Sprintf("%s=%s (%s) on %s/%s", condType, status, reason, ns, name), func() (bool, string) {
-		s = getStack(t, ns, name)
-		c := meta.FindStatusCondition(s.Status.Conditions, condType)
-		if c == nil {
-			return false, fmt.Sprintf("no %s condition: %+v", condType, s.Status.Conditions)
-		}
-		ok := c.Status == status && (reason == "" || c.Reason == reason) && c.ObservedGeneration == s.Generation
-		return ok, fmt.Sprintf("%+v", s.Status.Conditions)
-	})
+	s := &v1alpha1.MonitoringStack{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	testenv.WaitForCondition(t, k8s, s, testenv.Condition{Type: condType, Status: status, Reason: reason}, timeout)
 	return s
 }
 
@@ -148,15 +110,15 @@ func exists(t *testing.T, obj client.Object, ns, name string) bool {
 
 func waitExists(t *testing.T, obj client.Object, ns, name string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%T %s/%s to exist", obj, ns, name), func() (bool, string) {
-		return exists(t, obj, ns, name), "absent"
+	eventually(t, fmt.Sprintf("%T %s/%s to exist", obj, ns, name), func() error {
+		return testenv.Expect(exists(t, obj, ns, name), "absent")
 	})
 }
 
 func waitGone(t *testing.T, obj client.Object, ns, name string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%T %s/%s to be deleted", obj, ns, name), func() (bool, string) {
-		return !exists(t, obj, ns, name), "still there"
+	eventually(t, fmt.Sprintf("%T %s/%s to be deleted", obj, ns, name), func() error {
+		return testenv.Expect(!exists(t, obj, ns, name), "still there")
 	})
 }
 
@@ -164,10 +126,10 @@ func waitGone(t *testing.T, obj client.Object, ns, name string) {
 func markPrometheusAvailable(t *testing.T, ns, stack string) {
 	t.Helper()
 	name := monitoring.NamesFor(&v1alpha1.MonitoringStack{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: stack}}).Prometheus()
-	eventually(t, "marking Prometheus available", func() (bool, string) {
+	eventually(t, "marking Prometheus available", func() error {
 		p := &monitoringv1.Prometheus{}
 		if err := k8s.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, p); err != nil {
-			return false, err.Error()
+			return err
 		}
 		p.Status.Replicas, p.Status.AvailableReplicas, p.Status.UpdatedReplicas = 1, 1, 1
 		p.Status.Conditions = []monitoringv1.Condition{{
@@ -175,27 +137,27 @@ func markPrometheusAvailable(t *testing.T, ns, stack string) {
 			ObservedGeneration: p.Generation, LastTransitionTime: metav1.Now(),
 		}}
 		if err := k8s.Status().Update(ctx(t), p); err != nil {
-			return false, err.Error()
+			return err
 		}
-		return true, ""
+		return nil
 	})
 }
 
 // markDeploymentReady plays kube-controller-manager: every replica updated and available.
 func markDeploymentReady(t *testing.T, ns, name string) {
 	t.Helper()
-	eventually(t, "marking Deployment "+name+" ready", func() (bool, string) {
+	eventually(t, "marking Deployment "+name+" ready", func() error {
 		d := &appsv1.Deployment{}
 		if err := k8s.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, d); err != nil {
-			return false, err.Error()
+			return err
 		}
 		n := *d.Spec.Replicas
 		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n,
 			ReadyReplicas: n, AvailableReplicas: n}
 		if err := k8s.Status().Update(ctx(t), d); err != nil {
-			return false, err.Error()
+			return err
 		}
-		return true, ""
+		return nil
 	})
 }
 
@@ -212,9 +174,9 @@ func deleteStack(t *testing.T, ns, name string) {
 	if err := k8s.Delete(ctx(t), s); client.IgnoreNotFound(err) != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the finalizer to let "+ns+"/"+name+" go", func() (bool, string) {
+	eventually(t, "the finalizer to let "+ns+"/"+name+" go", func() error {
 		err := k8s.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, &v1alpha1.MonitoringStack{})
-		return apierrors.IsNotFound(err), fmt.Sprint(err)
+		return testenv.Expect(apierrors.IsNotFound(err), "still there: %v", err)
 	})
 }
 
@@ -236,13 +198,13 @@ func stayQuiet(t *testing.T, d time.Duration) {
 // updateStack changes the stack's spec, retrying on conflicts with the controller's writes.
 func updateStack(t *testing.T, ns, name string, mutate func(*v1alpha1.MonitoringStack)) {
 	t.Helper()
-	eventually(t, "updating "+ns+"/"+name, func() (bool, string) {
+	eventually(t, "updating "+ns+"/"+name, func() error {
 		s := getStack(t, ns, name)
 		mutate(s)
 		if err := k8s.Update(ctx(t), s); err != nil {
-			return false, err.Error()
+			return err
 		}
-		return true, ""
+		return nil
 	})
 }
 

@@ -13,7 +13,6 @@ import (
 )
 
 func TestDisabledComponentsAreDeleted(t *testing.T) {
-	installCRDs(t)
 	ns := newNamespace(t)
 	s := newStack(t, ns, "main", nil)
 	n := monitoring.NamesFor(s)

@@ -11,7 +11,6 @@ import (
 // A converged stack that is reconciled again makes no API write: every child already matches,
 // the status is unchanged, the generated Secret exists.
 func TestNoWritesAtRest(t *testing.T) {
-	installCRDs(t)
 	ns := newNamespace(t)
 	s := newStack(t, ns, "main", func(s *v1alpha1.MonitoringStackSpec) {
 		s.Prometheus = &v1alpha1.PrometheusSpec{ExternalLabels: map[string]string{"cluster": "factory-busan"}}

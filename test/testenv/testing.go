@@ -10,6 +10,8 @@ import (
 	"github.com/go-logr/logr"
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -208,4 +210,98 @@ func AssertNoWritesAtRest(t testing.TB, writes *WriteCounter, controller, kind s
 			t.Fatalf("re-reconciling an unchanged %s made %d write(s)", kind, got)
 		}
 	}
+}
+
+// Conditioned is an edgeforge object: its status has conditions and an observedGeneration.
+type Conditioned interface {
+	client.Object
+	StatusConditions() *[]metav1.Condition
+	GetObservedGeneration() int64
+}
+
+// Condition is a condition a test waits for: its type, status and, unless empty, reason.
+type Condition struct {
+	Type   string
+	Status metav1.ConditionStatus
+	Reason string
+}
+
+// Ready is Ready=True.
+var Ready = Condition{Type: "Ready", Status: metav1.ConditionTrue}
+
+func (c Condition) String() string {
+	if c.Reason == "" {
+		return fmt.Sprintf("%s=%s", c.Type, c.Status)
+	}
+	return fmt.Sprintf("%s=%s (%s)", c.Type, c.Status, c.Reason)
+}
+
+// Current reports, as an error saying what it found, whether obj's status describes its
+// current generation: status.observedGeneration is metadata.generation. This is what
+// `kubectl wait`, Flux and Argo CD read as "the controller has seen this spec".
+func Current(obj Conditioned) error {
+	if g := obj.GetObservedGeneration(); g != obj.GetGeneration() {
+		return fmt.Errorf("status describes generation %d, the object is at %d", g, obj.GetGeneration())
+	}
+	return nil
+}
+
+// CheckCondition reports, as an error saying what it found, whether obj has the condition for
+// its current generation (Current, and the condition's own observedGeneration).
+func CheckCondition(obj Conditioned, want Condition) error {
+	c := meta.FindStatusCondition(*obj.StatusConditions(), want.Type)
+	switch {
+	case c == nil:
+		return fmt.Errorf("no %s condition; conditions: %+v", want.Type, *obj.StatusConditions())
+	case c.Status != want.Status || (want.Reason != "" && c.Reason != want.Reason):
+		return fmt.Errorf("%s=%s (%s): %s", c.Type, c.Status, c.Reason, c.Message)
+	case c.ObservedGeneration != obj.GetGeneration():
+		return fmt.Errorf("%s is for generation %d, the object is at %d", c.Type, c.ObservedGeneration, obj.GetGeneration())
+	}
+	return Current(obj)
+}
+
+// HasCondition reports whether obj has a condition of that type and status (any generation).
+func HasCondition(obj Conditioned, condType string, status metav1.ConditionStatus) bool {
+	c := meta.FindStatusCondition(*obj.StatusConditions(), condType)
+	return c != nil && c.Status == status
+}
+
+// WaitForCondition reads obj (by its name and namespace) until CheckCondition passes, failing
+// the test after timeout with what it last found. obj holds the object as last read.
+func WaitForCondition(t testing.TB, c client.Reader, obj Conditioned, want Condition, timeout time.Duration) {
+	t.Helper()
+	key := client.ObjectKeyFromObject(obj)
+	Eventually(t, timeout, fmt.Sprintf("%s on %T %s", want, obj, key), func() error {
+		if err := c.Get(context.Background(), key, obj); err != nil {
+			return err
+		}
+		return CheckCondition(obj, want)
+	})
+}
+
+// WaitForStatus reads obj (by its name and namespace) until its status describes its current
+// generation (Current) and ok, which looks at obj, returns nil. It fails the test after timeout
+// with what it last found; obj holds the object as last read.
+func WaitForStatus(t testing.TB, c client.Reader, obj Conditioned, timeout time.Duration, what string, ok func() error) {
+	t.Helper()
+	key := client.ObjectKeyFromObject(obj)
+	Eventually(t, timeout, fmt.Sprintf("%s (%T %s)", what, obj, key), func() error {
+		if err := c.Get(context.Background(), key, obj); err != nil {
+			return err
+		}
+		if err := Current(obj); err != nil {
+			return err
+		}
+		return ok()
+	})
+}
+
+// Expect is nil when ok holds, and otherwise an error saying what was seen (format and args):
+// a verdict for Eventually.
+func Expect(ok bool, format string, args ...any) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf(format, args...)
 }

@@ -1,9 +1,7 @@
 package monitoringstack
 
 import (
-	"strings"
 	"testing"
-	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -16,32 +14,12 @@ import (
 	"github.com/edgeforge/edgeforge/internal/monitoring"
 )
 
-// The suite starts without prometheus-operator's CRDs: this test runs first (file order).
-func TestStallsWithoutPrometheusOperatorAndRecovers(t *testing.T) {
-	crdsMu.Lock()
-	installed := crdsInstalled
-	crdsMu.Unlock()
-	if installed {
-		// go test -count=N runs the tests again in the same process, on the same API server.
-		t.Skip("prometheus-operator's CRDs were installed by an earlier run in this process: a start without them is tested once per process")
-	}
+// A stack deploys its parts, each owned by it, and is Ready once prometheus-operator and
+// Grafana report; deleting it removes its cluster-scoped RBAC. (A stack created before
+// prometheus-operator's CRDs exist: controllers/latecrds.)
+func TestStackDeploysItsPartsAndBecomesReady(t *testing.T) {
 	ns := newNamespace(t)
-	newStack(t, ns, "main", nil)
-
-	s := waitCondition(t, ns, "main", v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonPrometheusOperatorMissing)
-	ready := meta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionReady)
-	if ready == nil || ready.Status != metav1.ConditionFalse || !strings.Contains(ready.Message, "prometheuses.monitoring.coreos.com") ||
-		!strings.Contains(ready.Message, "Install prometheus-operator") {
-		t.Fatalf("Ready should be False and say what to install: %+v", ready)
-	}
-	if exists(t, &appsv1.Deployment{}, ns, "grafana-main") {
-		t.Fatal("Grafana was deployed while the stack is stalled")
-	}
-
-	// No error loop: while stalled, nothing reconciles the stack again by itself.
-	stayQuiet(t, 2*time.Second)
-
-	installCRDs(t)
+	s := newStack(t, ns, "main", nil)
 
 	n := monitoring.NamesFor(s)
 	waitExists(t, &monitoringv1.Prometheus{}, ns, n.Prometheus())
@@ -61,7 +39,7 @@ func TestStallsWithoutPrometheusOperatorAndRecovers(t *testing.T) {
 	waitExists(t, &rbacv1.ClusterRole{}, "", n.ClusterRole(monitoring.ComponentPrometheus))
 	waitExists(t, &rbacv1.ClusterRoleBinding{}, "", n.ClusterRole(monitoring.ComponentKubeStateMetrics))
 
-	// Not stalled any more: waiting for prometheus-operator and Grafana to report.
+	// Waiting for prometheus-operator and Grafana to report.
 	s = waitCondition(t, ns, "main", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonProgressing)
 	if meta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionStalled) != nil {
 		t.Fatalf("still Stalled: %+v", s.Status.Conditions)
