@@ -39,23 +39,43 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 
 // CacheOptions merges the per-kind cache restrictions (label-selected caches of the objects
 // edgeforge owns) into the manager's cache.Options.ByObject, so the operator caches what it
-// made rather than every Job, Pod, Deployment and Service of the cluster. Two controllers
-// restricting the same kind differently is a programming error.
+// made rather than every Job, Pod, Deployment and Service of the cluster. Two controllers may
+// ask for the same plain label selection of a kind (both read edgeforge's pods); restricting a
+// kind differently is a programming error.
 func CacheOptions() (map[client.Object]cache.ByObject, error) {
 	merged := map[client.Object]cache.ByObject{}
-	seen := map[reflect.Type]string{}
-	for name, opts := range map[string]map[client.Object]cache.ByObject{
-		"imagebuild":    imagebuild.CacheOptions(),
-		"appdeployment": appdeployment.CacheOptions(),
-	} {
+	seen := map[reflect.Type]struct {
+		by    string
+		entry cache.ByObject
+	}{}
+	for _, name := range []string{"imagebuild", "appdeployment"} {
+		opts := map[string]func() map[client.Object]cache.ByObject{
+			"imagebuild":    imagebuild.CacheOptions,
+			"appdeployment": appdeployment.CacheOptions,
+		}[name]()
 		for obj, by := range opts {
 			t := reflect.TypeOf(obj)
 			if other, dup := seen[t]; dup {
-				return nil, fmt.Errorf("cache options for %s set by both %s and %s", t, other, name)
+				if !plainSameSelection(other.entry, by) {
+					return nil, fmt.Errorf("cache options for %s set differently by %s and %s", t, other.by, name)
+				}
+				continue
 			}
-			seen[t] = name
+			seen[t] = struct {
+				by    string
+				entry cache.ByObject
+			}{name, by}
 			merged[obj] = by
 		}
 	}
 	return merged, nil
+}
+
+// plainSameSelection: both select by the same labels only (no field selector, namespaces or
+// transform, which cannot be compared).
+func plainSameSelection(a, b cache.ByObject) bool {
+	plain := func(x cache.ByObject) bool {
+		return x.Label != nil && x.Field == nil && x.Namespaces == nil && x.Transform == nil && x.UnsafeDisableDeepCopy == nil
+	}
+	return plain(a) && plain(b) && a.Label.String() == b.Label.String()
 }

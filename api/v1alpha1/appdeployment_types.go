@@ -409,6 +409,10 @@ const (
 	// AppDeploymentReasonRolledBack: the rollout of status.failedImage missed its deadline and the
 	// Deployment runs status.lastGoodImage again.
 	AppDeploymentReasonRolledBack = "RolledBack"
+	// AppDeploymentReasonImagePullFailed: a pod of the rollout cannot pull its image (ErrImagePull,
+	// ImagePullBackOff, ...); the message is the kubelet's. Stalled until the pull works (a
+	// pushed image, a fixed pull Secret) or the spec changes.
+	AppDeploymentReasonImagePullFailed = "ImagePullFailed"
 	// AppDeploymentReasonServiceMonitorApplied: the ServiceMonitor of spec.metrics exists.
 	AppDeploymentReasonServiceMonitorApplied = "Applied"
 	// AppDeploymentReasonCRDNotInstalled: prometheus-operator's ServiceMonitor CRD is not installed.

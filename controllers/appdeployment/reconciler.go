@@ -55,6 +55,10 @@ type Reconciler struct {
 // A metadata-only watch on CRDs notices when prometheus-operator's ServiceMonitor CRD is installed.
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 
+// The app's pods are read (cached: those labelled app.kubernetes.io/managed-by=edgeforge) for what
+// only they report: an image that cannot be pulled.
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+
 // Reconcile brings an AppDeployment's children in line with its spec and writes its status once
 // at the end (controllers/skeleton). The steps run in order and stop at the first that cannot go
 // on.
@@ -71,7 +75,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			r.resolveImage,      // spec.image, or the ImageBuild's latest digest
 			r.resolvePlacement,  // the EdgeCluster of spec.placement
 			r.applyWorkload,     // decide the image, apply or delete the children
-			r.summarize,         // status from the Deployment as it is now
+			r.observePods,       // what only the pods say: an image that cannot be pulled
+			r.summarize,         // status from the Deployment and its pods as they are now
 			r.applyServiceMonitor,
 		},
 	}
@@ -87,6 +92,7 @@ type pass struct {
 	pool       *v1alpha1.EdgeCluster // spec.placement.edgeClusterRef, when set
 	build      *v1alpha1.ImageBuild  // spec.imageFrom's ImageBuild, when set
 	decision   app.RolloutDecision
+	pull       *app.PullFailure // a pod of the rollout that cannot pull its image
 }
 
 // event records an event about the AppDeployment once its status is written.

@@ -9,8 +9,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -24,6 +24,7 @@ import (
 	"github.com/edgeforge/edgeforge/controllers/apply"
 	"github.com/edgeforge/edgeforge/controllers/index"
 	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
+	"github.com/edgeforge/edgeforge/internal/app"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
@@ -69,6 +70,8 @@ func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
 		Owns(&networkingv1.Ingress{}, builder.WithPredicates(ignoreStatusOnlyUpdates[client.Object]())).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, builder.WithPredicates(ignoreStatusOnlyUpdates[client.Object]())).
 		Owns(&policyv1.PodDisruptionBudget{}, builder.WithPredicates(ignoreStatusOnlyUpdates[client.Object]())).
+		// Pods only when one starts or stops failing to pull its image.
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToApp), builder.WithPredicates(pullFailingChanged())).
 		Watches(&v1alpha1.ImageBuild{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexImageBuild, true)),
 			builder.WithPredicates(buildOutcomeChanged())).
 		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false)),
@@ -101,13 +104,16 @@ func CacheOptions() map[client.Object]cache.ByObject {
 		&networkingv1.Ingress{}:                  by,
 		&autoscalingv2.HorizontalPodAutoscaler{}: by,
 		&policyv1.PodDisruptionBudget{}:          by,
+		// The app's pods, for what only they report: an image that cannot be pulled. The
+		// ImageBuild controller caches the same pods (build pods carry the label too).
+		&corev1.Pod{}: {Label: apply.MadeByEdgeforge()},
 	}
 }
 
 // childCacheOptions caches the children edgeforge made, with only edgeforge's managedFields.
 func childCacheOptions() cache.ByObject {
 	return cache.ByObject{
-		Label:     labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}),
+		Label:     apply.MadeByEdgeforge(),
 		Transform: apply.KeepManagedFields(fieldOwner),
 	}
 }
@@ -173,4 +179,28 @@ func withoutStatus(obj runtime.Object) map[string]any {
 		delete(md, "managedFields")
 	}
 	return m
+}
+
+// podToApp maps an app's pod to its AppDeployment (label edgeforge.io/appdeployment).
+func podToApp(_ context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[v1alpha1.LabelAppDeployment]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+// pullFailingChanged passes a pod event when the pod starts or stops failing to pull its image
+// (or a failing pod comes or goes): the only pod news an AppDeployment's status depends on.
+func pullFailingChanged() predicate.Predicate {
+	failing := func(o client.Object) bool {
+		p, ok := o.(*corev1.Pod)
+		return ok && app.PullFailing(p)
+	}
+	return predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return failing(e.Object) },
+		DeleteFunc:  func(e event.DeleteEvent) bool { return failing(e.Object) },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return failing(e.ObjectOld) != failing(e.ObjectNew) },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 }

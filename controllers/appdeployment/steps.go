@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
@@ -195,14 +196,39 @@ func (r *Reconciler) recordRollout(s *pass, from string) {
 	}
 }
 
+// observePods looks for a pod of the rollout whose kubelet cannot pull the image, so the status
+// says so at once instead of at the progress deadline.
+func (r *Reconciler) observePods(ctx context.Context, s *pass) (skeleton.Result, error) {
+	if s.deployment == nil {
+		return skeleton.Result{}, nil
+	}
+	pods := &corev1.PodList{}
+	if err := r.List(ctx, pods, client.InNamespace(s.app.Namespace), client.MatchingLabels{v1alpha1.LabelAppDeployment: s.app.Name}); err != nil {
+		return skeleton.Result{}, err
+	}
+	s.pull = app.FindPullFailure(pods.Items, s.decision.Image)
+	return skeleton.Result{}, nil
+}
+
 // summarize writes the status from the Deployment as it is after this pass, and announces a
-// completed rollout.
+// completed rollout and an image that cannot be pulled.
 func (r *Reconciler) summarize(_ context.Context, s *pass) (skeleton.Result, error) {
 	before := s.app.Status.LastGoodImage
-	app.Summarize(s.app, s.deployment, s.decision)
+	wasPullFailure := readyReason(s.app) == v1alpha1.AppDeploymentReasonImagePullFailed
+	app.Summarize(s.app, s.deployment, s.decision, s.pull)
+	if readyReason(s.app) == v1alpha1.AppDeploymentReasonImagePullFailed && !wasPullFailure {
+		s.event(r.Recorder, corev1.EventTypeWarning, v1alpha1.AppDeploymentReasonImagePullFailed, "RollOut", "%s", app.PullFailureMessage(s.pull))
+	}
 	if lg := s.app.Status.LastGoodImage; lg != before && lg != "" {
 		s.event(r.Recorder, corev1.EventTypeNormal, v1alpha1.AppDeploymentReasonRolledOut, "RollOut",
 			"%s is rolled out: %s replicas available", lg, s.app.Status.Ready)
 	}
 	return skeleton.Result{}, nil
+}
+
+func readyReason(a *v1alpha1.AppDeployment) string {
+	if c := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+		return c.Reason
+	}
+	return ""
 }

@@ -22,6 +22,10 @@ import (
 	"reflect"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -299,4 +303,10 @@ func KeepManagedFields(manager string) func(any) (any, error) {
 		}
 		return in, nil
 	}
+}
+
+// MadeByEdgeforge selects the objects edgeforge made (label app.kubernetes.io/managed-by=edgeforge):
+// the label selector of the caches of children and of the pods of builds and apps.
+func MadeByEdgeforge() labels.Selector {
+	return labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue})
 }

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/apply"
 )
 
 // CacheOptions narrows the manager's caches to what this controller reads: build Jobs (label
@@ -23,7 +24,9 @@ import (
 func CacheOptions() map[client.Object]cache.ByObject {
 	return map[client.Object]cache.ByObject{
 		&batchv1.Job{}: {Label: exists(v1alpha1.LabelImageBuild)},
-		&corev1.Pod{}:  {Label: exists(v1alpha1.LabelBuild)},
+		// Build pods (label edgeforge.io/build) are among the pods edgeforge's objects made; the
+		// AppDeployment controller caches the same set for its apps' pods.
+		&corev1.Pod{}: {Label: apply.MadeByEdgeforge()},
 	}
 }
 

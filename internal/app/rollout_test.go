@@ -150,7 +150,7 @@ func TestSummarize(t *testing.T) {
 				// a RolledBack condition from an earlier pass must go when not rolled back any more
 				a.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionRolledBack, Status: "True", Reason: "ProgressDeadlineExceeded"}}
 			})
-			Summarize(app, tc.d, tc.dec)
+			Summarize(app, tc.d, tc.dec, nil)
 			st := app.Status
 			for typ, w := range map[string]metav1.ConditionStatus{
 				v1alpha1.ConditionReady: tc.want.ready, v1alpha1.ConditionReconciling: tc.want.reconciling,

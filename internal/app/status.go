@@ -67,8 +67,10 @@ func URL(app *v1alpha1.AppDeployment) string {
 //     ProgressDeadlineExceeded, with why no rollback happened.
 //   - Every replica of the current template updated and available: Ready=True, and lastGoodImage
 //     becomes the running image.
+//   - A pod of the rollout cannot pull the image (pull, from FindPullFailure): Stalled, reason
+//     ImagePullFailed, with the kubelet's message, instead of waiting for the progress deadline.
 //   - Otherwise: Reconciling, reason RollingOut, with the counts.
-func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDecision) {
+func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDecision, pull *PullFailure) {
 	st, gen := &app.Status, app.Generation
 	st.URL = URL(app)
 	st.FailedImage = dec.FailedImage
@@ -96,11 +98,26 @@ func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDec
 	case current && p.Complete:
 		conditions.MarkReady(&st.Conditions, gen, v1alpha1.AppDeploymentReasonRolledOut,
 			fmt.Sprintf("%d/%d replicas of %s are updated and available", p.Desired, p.Desired, dec.Image))
+	case pull != nil:
+		conditions.MarkStalled(&st.Conditions, gen, v1alpha1.AppDeploymentReasonImagePullFailed, PullFailureMessage(pull))
 	default:
 		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonRollingOut,
 			fmt.Sprintf("Rolling out %s: %d of %d replicas updated, %d available", dec.Image,
 				d.Status.UpdatedReplicas, p.Desired, d.Status.AvailableReplicas))
 	}
+}
+
+// PullFailureMessage says which pod cannot pull what, and why (the kubelet's words).
+func PullFailureMessage(f *PullFailure) string {
+	msg := fmt.Sprintf("Pod %s", f.Pod)
+	if f.Node != "" {
+		msg += " on node " + f.Node
+	}
+	msg += fmt.Sprintf(" cannot pull %s (%s)", f.Image, f.Reason)
+	if f.Message != "" {
+		msg += ": " + f.Message
+	}
+	return msg + ". Check that the image exists and that spec.imagePullSecrets (or the ImageBuild's push Secret) can read it"
 }
 
 func deadlineMessage(app *v1alpha1.AppDeployment, d *appsv1.Deployment, image string, p RolloutProgress) string {

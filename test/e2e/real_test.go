@@ -209,13 +209,21 @@ func TestRealBuildAndRun(t *testing.T) {
 		if !strings.Contains(why, "401") && !strings.Contains(strings.ToLower(why), "authoriz") {
 			t.Errorf("pull refused for another reason than authorization: %s", why)
 		}
+		// The AppDeployment says so at once, in the kubelet's words, not at the progress deadline.
 		a := &v1alpha1.AppDeployment{}
-		if err := k8sClient.Get(t.Context(), client.ObjectKeyFromObject(nopull), a); err != nil {
-			t.Fatal(err)
+		waitFor(t, time.Minute, "AppDeployment nopull Stalled with reason ImagePullFailed", func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(nopull), a); err != nil {
+				return false, err
+			}
+			c := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionReady)
+			return c != nil && c.Status == metav1.ConditionFalse && c.Reason == v1alpha1.AppDeploymentReasonImagePullFailed &&
+				meta.IsStatusConditionTrue(a.Status.Conditions, v1alpha1.ConditionStalled), nil
+		})
+		ready := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionReady)
+		if !strings.Contains(ready.Message, "401") && !strings.Contains(strings.ToLower(ready.Message), "authoriz") {
+			t.Errorf("Ready's message does not carry the kubelet's reason: %s", ready.Message)
 		}
-		if meta.IsStatusConditionTrue(a.Status.Conditions, v1alpha1.ConditionReady) {
-			t.Errorf("AppDeployment nopull is Ready while its image cannot be pulled")
-		}
+		t.Logf("Ready=False ImagePullFailed: %s", ready.Message)
 		if err := k8sClient.Delete(t.Context(), nopull); err != nil {
 			t.Fatal(err)
 		}
