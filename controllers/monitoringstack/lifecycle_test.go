@@ -1,6 +1,7 @@
 package monitoringstack
 
 import (
+	"strings"
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
+	"github.com/edgeforge/edgeforge/test/testenv"
 )
 
 // A stack deploys its parts, each owned by it, and is Ready once prometheus-operator and
@@ -61,9 +63,21 @@ func TestStackDeploysItsPartsAndBecomesReady(t *testing.T) {
 		t.Fatalf("PrometheusRule has %d groups", len(rule.Spec.Groups))
 	}
 
-	// Ready once prometheus-operator says Prometheus is available and Grafana rolled out.
+	// Ready once prometheus-operator says Prometheus is available, Grafana rolled out, and the
+	// exporters run: without them the dashboards would be empty.
 	markPrometheusAvailable(t, ns, "main")
 	markDeploymentReady(t, ns, n.Grafana())
+	s = waitCondition(t, ns, "main", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonProgressing)
+	if msg := meta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionReady).Message; !strings.Contains(msg, "node-exporter") || !strings.Contains(msg, "kube-state-metrics") {
+		t.Fatalf("Ready's message does not say it waits for the exporters: %s", msg)
+	}
+	markDaemonSetReady(t, ns, n.NodeExporter(), 2)
+	eventually(t, "Ready's message to wait for kube-state-metrics alone", func() error {
+		s = waitCondition(t, ns, "main", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonProgressing)
+		msg := meta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionReady).Message
+		return testenv.Expect(strings.HasPrefix(msg, "Waiting for kube-state-metrics: "), "Ready: %s", msg)
+	})
+	markDeploymentReady(t, ns, n.KubeStateMetrics())
 	s = waitCondition(t, ns, "main", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonReady)
 	if s.Status.Prometheus == nil || !s.Status.Prometheus.Ready || s.Status.Prometheus.URL != "http://prometheus-main."+ns+".svc:9090" {
 		t.Fatalf("status.prometheus: %+v", s.Status.Prometheus)

@@ -137,13 +137,26 @@ func (r *Reconciler) observe(ctx context.Context, p *pass) (skeleton.Result, err
 	if prom != nil {
 		p.obs.Prometheus = prom.(*monitoringv1.Prometheus)
 	}
-	if monitoring.Effective(stack.Spec).Grafana.Enabled {
-		d, err := r.get(ctx, monitoring.Object{GVK: monitoring.GVKDeployment, Namespace: stack.Namespace, Name: n.Grafana()})
+	eff := monitoring.Effective(stack.Spec)
+	for _, part := range []struct {
+		enabled bool
+		gvk     schema.GroupVersionKind
+		name    string
+		into    func(client.Object)
+	}{
+		{eff.Grafana.Enabled, monitoring.GVKDeployment, n.Grafana(), func(o client.Object) { p.obs.Grafana = o.(*appsv1.Deployment) }},
+		{eff.NodeExporter.Enabled, monitoring.GVKDaemonSet, n.NodeExporter(), func(o client.Object) { p.obs.NodeExporter = o.(*appsv1.DaemonSet) }},
+		{eff.KubeStateMetrics.Enabled, monitoring.GVKDeployment, n.KubeStateMetrics(), func(o client.Object) { p.obs.KubeStateMetrics = o.(*appsv1.Deployment) }},
+	} {
+		if !part.enabled {
+			continue
+		}
+		o, err := r.get(ctx, monitoring.Object{GVK: part.gvk, Namespace: stack.Namespace, Name: part.name})
 		if err != nil {
 			return skeleton.Result{}, err
 		}
-		if d != nil {
-			p.obs.Grafana = d.(*appsv1.Deployment)
+		if o != nil {
+			part.into(o)
 		}
 	}
 	return skeleton.Result{}, nil

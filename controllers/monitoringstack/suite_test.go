@@ -143,6 +143,37 @@ func markPrometheusAvailable(t *testing.T, ns, stack string) {
 	})
 }
 
+// markStackParts plays prometheus-operator and kube-controller-manager for every enabled part of
+// a stack: Prometheus available, Grafana and kube-state-metrics rolled out, node-exporter on
+// two nodes.
+func markStackParts(t *testing.T, ns, stack string) {
+	t.Helper()
+	n := monitoring.NamesFor(&v1alpha1.MonitoringStack{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: stack}})
+	markPrometheusAvailable(t, ns, stack)
+	for _, d := range []string{n.Grafana(), n.KubeStateMetrics()} {
+		if exists(t, &appsv1.Deployment{}, ns, d) {
+			markDeploymentReady(t, ns, d)
+		}
+	}
+	if exists(t, &appsv1.DaemonSet{}, ns, n.NodeExporter()) {
+		markDaemonSetReady(t, ns, n.NodeExporter(), 2)
+	}
+}
+
+// markDaemonSetReady plays kube-controller-manager: the DaemonSet runs on nodes nodes.
+func markDaemonSetReady(t *testing.T, ns, name string, nodes int32) {
+	t.Helper()
+	eventually(t, "marking DaemonSet "+name+" ready", func() error {
+		ds := &appsv1.DaemonSet{}
+		if err := k8s.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, ds); err != nil {
+			return err
+		}
+		ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: ds.Generation, DesiredNumberScheduled: nodes,
+			CurrentNumberScheduled: nodes, UpdatedNumberScheduled: nodes, NumberReady: nodes, NumberAvailable: nodes}
+		return k8s.Status().Update(ctx(t), ds)
+	})
+}
+
 // markDeploymentReady plays kube-controller-manager: every replica updated and available.
 func markDeploymentReady(t *testing.T, ns, name string) {
 	t.Helper()

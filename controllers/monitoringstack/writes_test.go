@@ -5,22 +5,19 @@ import (
 	"time"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
-	"github.com/edgeforge/edgeforge/internal/monitoring"
 )
 
 // A converged stack that is reconciled again makes no API write: every child already matches,
 // the status is unchanged, the generated Secret exists.
 func TestNoWritesAtRest(t *testing.T) {
 	ns := newNamespace(t)
-	s := newStack(t, ns, "main", func(s *v1alpha1.MonitoringStackSpec) {
+	newStack(t, ns, "main", func(s *v1alpha1.MonitoringStackSpec) {
 		s.Prometheus = &v1alpha1.PrometheusSpec{ExternalLabels: map[string]string{"cluster": "factory-busan"}}
 		s.Grafana = &v1alpha1.GrafanaSpec{Enabled: true, AllowEmbedding: true,
 			Anonymous: &v1alpha1.AnonymousAccess{Enabled: true, Role: v1alpha1.GrafanaRoleViewer}}
 	})
-	n := monitoring.NamesFor(s)
 	waitCondition(t, ns, "main", v1alpha1.ConditionReconciling, "True", v1alpha1.MonitoringStackReasonProgressing)
-	markPrometheusAvailable(t, ns, "main")
-	markDeploymentReady(t, ns, n.Grafana())
+	markStackParts(t, ns, "main")
 	waitCondition(t, ns, "main", v1alpha1.ConditionReady, "True", v1alpha1.MonitoringStackReasonReady)
 	stayQuiet(t, time.Second) // let the status writes above settle
 

@@ -17,6 +17,10 @@ type Observed struct {
 	Prometheus *monitoringv1.Prometheus
 	// Grafana is Grafana's Deployment; nil when not found (or Grafana is off).
 	Grafana *appsv1.Deployment
+	// NodeExporter is node-exporter's DaemonSet; nil when not found (or node-exporter is off).
+	NodeExporter *appsv1.DaemonSet
+	// KubeStateMetrics is kube-state-metrics' Deployment; nil when not found (or it is off).
+	KubeStateMetrics *appsv1.Deployment
 }
 
 // PrometheusReady reads prometheus-operator's verdict on the Prometheus CR: its Available
@@ -71,6 +75,23 @@ func DeploymentReady(d *appsv1.Deployment) (bool, string) {
 	return true, ""
 }
 
+// DaemonSetReady is true when the DaemonSet's current generation runs, updated and available, on
+// every node it should run on.
+func DaemonSetReady(ds *appsv1.DaemonSet) (bool, string) {
+	if ds == nil {
+		return false, "the DaemonSet does not exist yet"
+	}
+	s := ds.Status
+	switch {
+	case s.ObservedGeneration < ds.Generation:
+		return false, fmt.Sprintf("DaemonSet %s/%s: the rollout of generation %d has not started", ds.Namespace, ds.Name, ds.Generation)
+	case s.UpdatedNumberScheduled < s.DesiredNumberScheduled || s.NumberAvailable < s.DesiredNumberScheduled:
+		return false, fmt.Sprintf("DaemonSet %s/%s: %d of %d pods updated and available", ds.Namespace, ds.Name,
+			min(s.UpdatedNumberScheduled, s.NumberAvailable), s.DesiredNumberScheduled)
+	}
+	return true, ""
+}
+
 // Status computes status.prometheus and status.grafana from the observed children, whether
 // the stack is ready, and if not, a message saying what it waits for.
 func Status(stack *v1alpha1.MonitoringStack, obs Observed) (prom, graf *v1alpha1.ComponentStatus, ready bool, waiting string) {
@@ -92,6 +113,18 @@ func Status(stack *v1alpha1.MonitoringStack, obs Observed) (prom, graf *v1alpha1
 			AdminSecretRef: &v1alpha1.LocalObjectReference{Name: AdminSecretName(stack)},
 		}
 	}
+	// The exporters are part of what the stack shows: without them its dashboards are empty.
+	eff := Effective(stack.Spec)
+	if eff.NodeExporter.Enabled {
+		if ok, why := DaemonSetReady(obs.NodeExporter); !ok {
+			waits = append(waits, "node-exporter: "+why)
+		}
+	}
+	if eff.KubeStateMetrics.Enabled {
+		if ok, why := DeploymentReady(obs.KubeStateMetrics); !ok {
+			waits = append(waits, "kube-state-metrics: "+why)
+		}
+	}
 	if len(waits) > 0 {
 		return prom, graf, false, "Waiting for " + strings.Join(waits, "; ")
 	}
@@ -99,8 +132,8 @@ func Status(stack *v1alpha1.MonitoringStack, obs Observed) (prom, graf *v1alpha1
 }
 
 // Summarize writes status.prometheus and status.grafana from the observed children and decides
-// Ready: True with both URLs once every component is ready, otherwise Reconciling with what it
-// waits for. It reports whether the stack is ready.
+// Ready: True with both URLs once every component is ready (Prometheus, Grafana, node-exporter
+// and kube-state-metrics, those that are enabled), otherwise Reconciling with what it waits for. It reports whether the stack is ready.
 func Summarize(stack *v1alpha1.MonitoringStack, obs Observed) bool {
 	p, g, ready, waiting := Status(stack, obs)
 	stack.Status.Prometheus, stack.Status.Grafana = p, g

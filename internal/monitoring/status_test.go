@@ -55,6 +55,42 @@ func TestPrometheusReady(t *testing.T) {
 	}
 }
 
+func daemonSet(gen, observed int64, desired, updated, available int32) *appsv1.DaemonSet {
+	return &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "node-exporter-main", Namespace: "monitoring", Generation: gen},
+		Status: appsv1.DaemonSetStatus{ObservedGeneration: observed, DesiredNumberScheduled: desired,
+			UpdatedNumberScheduled: updated, NumberAvailable: available},
+	}
+}
+
+// withExporters adds a ready node-exporter DaemonSet and kube-state-metrics Deployment.
+func withExporters(o Observed) Observed {
+	o.NodeExporter = daemonSet(1, 1, 3, 3, 3)
+	o.KubeStateMetrics = deploy(1, 1, 1, 1, 1, 1)
+	return o
+}
+
+func TestDaemonSetReady(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ds   *appsv1.DaemonSet
+		want bool
+	}{
+		{"absent", nil, false},
+		{"on every node", daemonSet(2, 2, 3, 3, 3), true},
+		{"no node to run on", daemonSet(1, 1, 0, 0, 0), true},
+		{"not observed", daemonSet(3, 2, 3, 3, 3), false},
+		{"not available", daemonSet(2, 2, 3, 3, 2), false},
+		{"not updated", daemonSet(2, 2, 3, 2, 3), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, _ := DaemonSetReady(tc.ds); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestDeploymentReady(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -78,7 +114,7 @@ func TestDeploymentReady(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	s := stack(nil)
-	p, g, ready, msg := Status(s, Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1)), Grafana: deploy(1, 1, 1, 1, 1, 1)})
+	p, g, ready, msg := Status(s, withExporters(Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1)), Grafana: deploy(1, 1, 1, 1, 1, 1)}))
 	if !ready || msg != "" || !p.Ready || !g.Ready {
 		t.Fatalf("want ready, got %v %q %+v %+v", ready, msg, p, g)
 	}
@@ -96,7 +132,7 @@ func TestStatus(t *testing.T) {
 
 	// Grafana off: Prometheus alone decides; no grafana status.
 	off := stack(func(s *v1alpha1.MonitoringStackSpec) { s.Grafana = &v1alpha1.GrafanaSpec{Enabled: false} })
-	_, g, ready, _ = Status(off, Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1))})
+	_, g, ready, _ = Status(off, withExporters(Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1))}))
 	if !ready || g != nil {
 		t.Fatalf("Grafana off: got ready=%v grafana=%+v", ready, g)
 	}
@@ -138,16 +174,26 @@ func TestSummarize(t *testing.T) {
 		condition string // the condition that is True
 		message   string // part of Ready's message
 	}{
-		{name: "all ready", obs: Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1)), Grafana: deploy(1, 1, 1, 1, 1, 1)},
+		{name: "all ready", obs: withExporters(Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1)), Grafana: deploy(1, 1, 1, 1, 1, 1)}),
 			ready: true, condition: v1alpha1.ConditionReady,
 			message: "Prometheus is ready at http://prometheus-main.monitoring.svc:9090; Grafana is ready at http://grafana-main.monitoring.svc:3000"},
 		{name: "Grafana off", spec: func(s *v1alpha1.MonitoringStackSpec) { s.Grafana = &v1alpha1.GrafanaSpec{Enabled: false} },
-			obs: Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1))}, ready: true, condition: v1alpha1.ConditionReady,
+			obs: withExporters(Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1))}), ready: true, condition: v1alpha1.ConditionReady,
 			message: "Prometheus is ready at http://prometheus-main.monitoring.svc:9090"},
 		{name: "Prometheus missing", obs: Observed{Grafana: deploy(1, 1, 1, 1, 1, 1)}, condition: v1alpha1.ConditionReconciling,
 			message: "Waiting for Prometheus: the Prometheus object does not exist yet"},
 		{name: "Grafana missing", obs: Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1))}, condition: v1alpha1.ConditionReconciling,
 			message: "Grafana: the Deployment does not exist yet"},
+		{name: "node-exporter not on every node", obs: Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1)), Grafana: deploy(1, 1, 1, 1, 1, 1),
+			NodeExporter: daemonSet(1, 1, 3, 3, 2), KubeStateMetrics: deploy(1, 1, 1, 1, 1, 1)}, condition: v1alpha1.ConditionReconciling,
+			message: "node-exporter: DaemonSet monitoring/node-exporter-main: 2 of 3 pods updated and available"},
+		{name: "kube-state-metrics missing", obs: Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1)), Grafana: deploy(1, 1, 1, 1, 1, 1),
+			NodeExporter: daemonSet(1, 1, 3, 3, 3)}, condition: v1alpha1.ConditionReconciling,
+			message: "kube-state-metrics: the Deployment does not exist yet"},
+		{name: "exporters off: not waited for", spec: func(s *v1alpha1.MonitoringStackSpec) {
+			s.NodeExporter, s.KubeStateMetrics = &v1alpha1.Toggle{Enabled: false}, &v1alpha1.Toggle{Enabled: false}
+		}, obs: Observed{Prometheus: prom(1, available(monitoringv1.ConditionTrue, 1)), Grafana: deploy(1, 1, 1, 1, 1, 1)},
+			ready: true, condition: v1alpha1.ConditionReady, message: "Prometheus is ready"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := stack(tc.spec)
