@@ -400,7 +400,7 @@ metadata:
 spec:
   description: Real kubelet + containerd nodes of the local cluster (hack/cluster.sh, REAL_NODES=$real_nodes)
   join:
-    methods: [kubeadm]
+    methods: [kubelet]
     apiServerEndpoint: $real_host_ip:$apiserver_port
   nodeTemplate:
     labels: {tier: real-edge}

@@ -64,7 +64,7 @@ type Location struct {
 }
 
 // JoinMethod is a way of joining a node to the cluster.
-// +kubebuilder:validation:Enum=kubeadm;k3s;microk8s;kubeedge
+// +kubebuilder:validation:Enum=kubeadm;k3s;microk8s;kubeedge;kubelet
 type JoinMethod string
 
 // Join methods.
@@ -73,14 +73,18 @@ const (
 	JoinMethodK3s      JoinMethod = "k3s"
 	JoinMethodMicroK8s JoinMethod = "microk8s"
 	JoinMethodKubeEdge JoinMethod = "kubeedge"
+	// JoinMethodKubelet is a plain kubelet with TLS bootstrapping (--bootstrap-kubeconfig): works
+	// on any cluster with bootstrap-token authentication and a CSR signer.
+	JoinMethodKubelet JoinMethod = "kubelet"
 )
 
 // JoinSpec configures join tokens and join commands.
 type JoinSpec struct {
-	// Methods to render join commands for: kubeadm, k3s, microk8s, kubeedge. Default: [kubeadm].
+	// Methods to render join commands for: kubeadm, k3s, microk8s, kubeedge, kubelet (a plain
+	// kubelet with TLS bootstrapping). Default: [kubeadm].
 	// +kubebuilder:default={kubeadm}
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=4
+	// +kubebuilder:validation:MaxItems=5
 	// +listType=set
 	// +optional
 	Methods []JoinMethod `json:"methods,omitempty"`
@@ -335,6 +339,10 @@ type EdgeClusterStatus struct {
 // ConditionDegraded is True when member nodes have been NotReady longer than the grace period.
 const ConditionDegraded = "Degraded"
 
+// ConditionJoinReady is True when at least one of spec.join.methods has a join command that can
+// work on this cluster, False (with each method's reason) when none has.
+const ConditionJoinReady = "JoinReady"
+
 // Reasons of EdgeCluster conditions. Condition messages say what happened and what to do.
 const (
 	// EdgeClusterReasonPoolReady: at least spec.minReadyNodes member nodes are Ready and the join
@@ -352,6 +360,12 @@ const (
 	EdgeClusterReasonNodesNotReady = "NodesNotReady"
 	// EdgeClusterReasonNodesHealthy (Degraded=False): no member node is NotReady beyond the grace period.
 	EdgeClusterReasonNodesHealthy = "NodesHealthy"
+	// EdgeClusterReasonJoinCommandsReady (JoinReady=True): the join Secret holds a command for at
+	// least one requested method.
+	EdgeClusterReasonJoinCommandsReady = "JoinCommandsReady"
+	// EdgeClusterReasonNoUsableJoinMethod (JoinReady=False): none of spec.join.methods can work
+	// on this cluster; the message says why for each.
+	EdgeClusterReasonNoUsableJoinMethod = "NoUsableJoinMethod"
 	// EdgeClusterReasonDeleting: the finalizer is removing tokens, join commands and node templates.
 	EdgeClusterReasonDeleting = "Deleting"
 )
@@ -401,6 +415,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="metadata.name must be at most 63 characters (it is used as a label value)"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
 // +kubebuilder:printcolumn:name="Methods",type=string,JSONPath=`.spec.join.methods`
+// +kubebuilder:printcolumn:name="Join",type=string,JSONPath=`.status.conditions[?(@.type=="JoinReady")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type EdgeCluster struct {

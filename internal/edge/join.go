@@ -130,6 +130,10 @@ func JoinCommands(in JoinInput) JoinResult {
 			cmd, problem = microk8sCommand(in)
 		case v1alpha1.JoinMethodKubeEdge:
 			cmd, problem = kubeedgeCommand(in)
+		case v1alpha1.JoinMethodKubelet:
+			if problem = needBootstrapBasics(in, caHash); problem == "" {
+				cmd = kubeletCommand(in)
+			}
 		default:
 			problem = fmt.Sprintf("unknown join method %q", m)
 		}

@@ -32,7 +32,7 @@ func joinInput(t *testing.T, mutate func(*JoinInput)) JoinInput {
 	return in
 }
 
-var allMethods = []v1alpha1.JoinMethod{v1alpha1.JoinMethodKubeadm, v1alpha1.JoinMethodK3s, v1alpha1.JoinMethodMicroK8s, v1alpha1.JoinMethodKubeEdge}
+var allMethods = []v1alpha1.JoinMethod{v1alpha1.JoinMethodKubeadm, v1alpha1.JoinMethodK3s, v1alpha1.JoinMethodMicroK8s, v1alpha1.JoinMethodKubeEdge, v1alpha1.JoinMethodKubelet}
 
 // Every method rendered in the situations that make it work or not, to golden files that show
 // the whole join Secret and the method status.

@@ -41,6 +41,9 @@ func Summarize(ec *v1alpha1.EdgeCluster, p Pass) {
 				fmt.Sprintf("no member node has been NotReady for longer than %s", grace))
 		}
 	}
+	if p.Join != nil {
+		setJoinReady(ec, p.Join)
+	}
 	err := p.Err
 	if apierrors.IsConflict(err) {
 		err = nil
@@ -77,4 +80,28 @@ func readySuffix(p Pass) string {
 		return ""
 	}
 	return "; " + strings.Join(parts, "; ")
+}
+
+// setJoinReady: JoinReady=True when at least one requested method has a command (naming the
+// others and why they cannot work), False with every method's reason when none has.
+func setJoinReady(ec *v1alpha1.EdgeCluster, join *JoinResult) {
+	var usable, unusable []string
+	for _, m := range join.Methods {
+		if m.Ready {
+			usable = append(usable, string(m.Method))
+		} else {
+			unusable = append(unusable, fmt.Sprintf("%s: %s", m.Method, m.Message))
+		}
+	}
+	conds, gen := &ec.Status.Conditions, ec.Generation
+	if len(usable) == 0 {
+		conditions.Set(conds, v1alpha1.ConditionJoinReady, metav1.ConditionFalse, gen, v1alpha1.EdgeClusterReasonNoUsableJoinMethod,
+			"none of spec.join.methods can work on this cluster: "+strings.Join(unusable, "; "))
+		return
+	}
+	msg := fmt.Sprintf("join commands for %s in Secret %s", strings.Join(usable, ", "), JoinSecretName(ec.Name))
+	if len(unusable) > 0 {
+		msg += "; not usable here: " + strings.Join(unusable, "; ")
+	}
+	conditions.Set(conds, v1alpha1.ConditionJoinReady, metav1.ConditionTrue, gen, v1alpha1.EdgeClusterReasonJoinCommandsReady, msg)
 }

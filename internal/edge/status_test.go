@@ -70,3 +70,48 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("a stalled pass changed Ready: %+v", r)
 	}
 }
+
+// JoinReady is True when at least one requested method has a command (naming those that have
+// none and why), False with every reason when none has, and left alone until the join commands
+// are known.
+func TestJoinReady(t *testing.T) {
+	healthy := &PoolHealth{Total: 1, Ready: 1}
+	kubeadmNo := v1alpha1.JoinMethodStatus{Method: v1alpha1.JoinMethodKubeadm, Message: "kube-system/kubeadm-config not found"}
+	k3sNo := v1alpha1.JoinMethodStatus{Method: v1alpha1.JoinMethodK3s, Message: "this cluster is not a k3s server"}
+	kubelet := v1alpha1.JoinMethodStatus{Method: v1alpha1.JoinMethodKubelet, Ready: true}
+	for _, tc := range []struct {
+		name     string
+		join     *JoinResult
+		status   metav1.ConditionStatus // "" = absent
+		reason   string
+		contains []string
+	}{
+		{"not known yet", nil, "", "", nil},
+		{"one usable", &JoinResult{Methods: []v1alpha1.JoinMethodStatus{kubelet}}, metav1.ConditionTrue,
+			v1alpha1.EdgeClusterReasonJoinCommandsReady, []string{"join commands for kubelet in Secret site-a-join"}},
+		{"one usable, one not", &JoinResult{Methods: []v1alpha1.JoinMethodStatus{kubeadmNo, kubelet}}, metav1.ConditionTrue,
+			v1alpha1.EdgeClusterReasonJoinCommandsReady, []string{"kubelet", "not usable here: kubeadm: kube-system/kubeadm-config not found"}},
+		{"none usable", &JoinResult{Methods: []v1alpha1.JoinMethodStatus{kubeadmNo, k3sNo}}, metav1.ConditionFalse,
+			v1alpha1.EdgeClusterReasonNoUsableJoinMethod, []string{"none of spec.join.methods", "kubeadm: kube-system/kubeadm-config not found", "k3s: this cluster is not a k3s server"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ec := pool(nil)
+			Summarize(ec, Pass{Health: healthy, Join: tc.join})
+			c := meta.FindStatusCondition(ec.Status.Conditions, v1alpha1.ConditionJoinReady)
+			if tc.status == "" {
+				if c != nil {
+					t.Fatalf("JoinReady = %+v, want absent", c)
+				}
+				return
+			}
+			if c == nil || c.Status != tc.status || c.Reason != tc.reason || c.ObservedGeneration != ec.Generation {
+				t.Fatalf("JoinReady = %+v, want %s/%s", c, tc.status, tc.reason)
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(c.Message, s) {
+					t.Errorf("message %q lacks %q", c.Message, s)
+				}
+			}
+		})
+	}
+}

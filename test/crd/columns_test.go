@@ -20,7 +20,7 @@ func TestPrinterColumns(t *testing.T) {
 	want := map[string][]string{
 		"imagebuilds":      {"Name", "Phase", "Image", "Status", "Age"},
 		"appdeployments":   {"Name", "Ready", "Image", "URL", "Status", "Age"},
-		"edgeclusters":     {"Name", "Ready", "Methods", "Status", "Age"},
+		"edgeclusters":     {"Name", "Ready", "Methods", "Join", "Status", "Age"},
 		"monitoringstacks": {"Name", "Ready", "Prometheus", "Grafana", "Status", "Age"},
 	}
 	c := rest.CopyConfig(cfg)

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -85,6 +87,15 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 	if m := methodStatus(ec, v1alpha1.JoinMethodKubeadm); m == nil || m.Ready || !strings.Contains(m.Message, "kubeadm-config") {
 		t.Errorf("kubeadm on a cluster kubeadm did not set up: %+v (want not ready, naming kube-system/kubeadm-config)", m)
 	}
+	// No requested method can work here: JoinReady says so; adding kubelet (what the node below
+	// does) makes it True.
+	waitForJoinReady(t, ec, metav1.ConditionFalse, v1alpha1.EdgeClusterReasonNoUsableJoinMethod, "kubeadm-config")
+	patch := client.MergeFrom(ec.DeepCopy())
+	ec.Spec.Join.Methods = append(ec.Spec.Join.Methods, v1alpha1.JoinMethodKubelet)
+	if err := k8sClient.Patch(t.Context(), ec, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitForJoinReady(t, ec, metav1.ConditionTrue, v1alpha1.EdgeClusterReasonJoinCommandsReady, "join commands for kubelet")
 	bootstrapCfg, err := clientcmd.RESTConfigFromKubeConfig(joinSecret.Data[edge.JoinKeyBootstrapKubeconfig])
 	if err != nil {
 		t.Fatalf("the join Secret's bootstrap-kubeconfig: %v", err)
@@ -313,4 +324,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// waitForJoinReady waits for the pool's JoinReady condition, for its current generation.
+func waitForJoinReady(t *testing.T, ec *v1alpha1.EdgeCluster, status metav1.ConditionStatus, reason, msg string) {
+	t.Helper()
+	waitFor(t, time.Minute, fmt.Sprintf("JoinReady=%s (%s)", status, reason), func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ec), ec); err != nil {
+			return false, err
+		}
+		c := meta.FindStatusCondition(ec.Status.Conditions, v1alpha1.ConditionJoinReady)
+		return c != nil && c.Status == status && c.Reason == reason && c.ObservedGeneration == ec.Generation &&
+			strings.Contains(c.Message, msg), nil
+	})
 }
