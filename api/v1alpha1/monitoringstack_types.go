@@ -150,6 +150,14 @@ type GrafanaSpec struct {
 	// +optional
 	AllowEmbedding bool `json:"allowEmbedding"`
 
+	// ServedOverHTTPS says users reach Grafana over HTTPS (a TLS-terminating Ingress or proxy in
+	// front of it). Only then does allowEmbedding also make the session cookie SameSite=None and
+	// Secure, which a login inside a cross-site iframe needs; over plain HTTP a Secure cookie
+	// would break every login. Default: false.
+	// +kubebuilder:default=false
+	// +optional
+	ServedOverHTTPS bool `json:"servedOverHTTPS"`
+
 	// Anonymous access (grafana.ini auth.anonymous). Off unless enabled.
 	// +kubebuilder:default={}
 	// +optional

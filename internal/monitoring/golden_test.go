@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -121,17 +122,28 @@ func TestDesiredObjectsGolden(t *testing.T) {
 }
 
 func TestGrafanaINIGolden(t *testing.T) {
-	for _, embed := range []bool{false, true} {
-		for _, anon := range []bool{false, true} {
-			name := fmt.Sprintf("grafana-embedding-%t-anonymous-%t.ini", embed, anon)
-			t.Run(name, func(t *testing.T) {
-				s := stack(func(s *v1alpha1.MonitoringStackSpec) {
-					s.Grafana = &v1alpha1.GrafanaSpec{Enabled: true, AllowEmbedding: embed,
-						Anonymous: &v1alpha1.AnonymousAccess{Enabled: anon, Role: v1alpha1.GrafanaRoleViewer}}
-				})
-				golden.Assert(t, name, []byte(GrafanaINI(s)))
-			})
+	for _, tc := range []struct{ embed, https, anon bool }{
+		{false, false, false}, {false, false, true}, {true, false, false}, {true, false, true}, {true, true, false},
+	} {
+		name := fmt.Sprintf("grafana-embedding-%t-anonymous-%t.ini", tc.embed, tc.anon)
+		if tc.https {
+			name = fmt.Sprintf("grafana-embedding-%t-https-anonymous-%t.ini", tc.embed, tc.anon)
 		}
+		t.Run(name, func(t *testing.T) {
+			s := stack(func(s *v1alpha1.MonitoringStackSpec) {
+				s.Grafana = &v1alpha1.GrafanaSpec{Enabled: true, AllowEmbedding: tc.embed, ServedOverHTTPS: tc.https,
+					Anonymous: &v1alpha1.AnonymousAccess{Enabled: tc.anon, Role: v1alpha1.GrafanaRoleViewer}}
+			})
+			ini := GrafanaINI(s)
+			golden.Assert(t, name, []byte(ini))
+			// The cookie is only made Secure where it can be: over HTTPS.
+			if secure := strings.Contains(ini, "cookie_secure = true"); secure != (tc.embed && tc.https) {
+				t.Errorf("cookie_secure set = %v, want %v", secure, tc.embed && tc.https)
+			}
+			if !strings.Contains(ini, "[snapshots]\nexternal_enabled = false") {
+				t.Error("external snapshots are not off")
+			}
+		})
 	}
 }
 

@@ -32,9 +32,11 @@ const (
 //   - allowEmbedding: security.allow_embedding = true (Grafana stops sending
 //     X-Frame-Options: deny). For a console on another site, the browser only sends Grafana's
 //     session cookie inside a cross-site iframe when it is SameSite=None, and browsers only
-//     accept SameSite=None cookies that are Secure: cookie_samesite = none and cookie_secure =
-//     true, so logging in inside the iframe needs Grafana served over HTTPS. Anonymous viewers
-//     need no cookie at all.
+//     accept SameSite=None cookies that are Secure. So with servedOverHTTPS also
+//     cookie_samesite = none and cookie_secure = true; without it the cookie stays as Grafana
+//     makes it (SameSite=Lax, not Secure), because a Secure cookie over plain HTTP breaks every
+//     login, and an embedded Grafana then works for anonymous viewers, who need no cookie.
+//   - external snapshots (publishing a dashboard's data to a third-party service) are off.
 //   - anonymous.enabled: auth.anonymous enabled with org_role = anonymous.role (Viewer or Editor).
 //
 // The admin password is never written here: Grafana reads it from the environment
@@ -54,11 +56,15 @@ func GrafanaINI(stack *v1alpha1.MonitoringStack) string {
 	section("log", "mode", "console")
 	section("analytics", "reporting_enabled", "false", "check_for_updates", "false", "check_for_plugin_updates", "false")
 	section("users", "allow_sign_up", "false")
-	if g.AllowEmbedding {
+	switch {
+	case g.AllowEmbedding && g.ServedOverHTTPS:
 		section("security", "allow_embedding", "true", "cookie_samesite", "none", "cookie_secure", "true")
-	} else {
+	case g.AllowEmbedding:
+		section("security", "allow_embedding", "true")
+	default:
 		section("security", "allow_embedding", "false")
 	}
+	section("snapshots", "external_enabled", "false")
 	if g.Anonymous.Enabled {
 		section("auth.anonymous", "enabled", "true", "org_name", "Main Org.", "org_role", string(g.Anonymous.Role), "hide_version", "true")
 	} else {
