@@ -213,6 +213,14 @@ type BuildPlacement struct {
 	// +optional
 	EdgeClusterRef *EdgeClusterReference `json:"edgeClusterRef,omitempty"`
 
+	// Platform the image is built for, on a node of that platform: linux/amd64, linux/arm64 or
+	// linux/arm/v7 (the build pod gets kubernetes.io/os and kubernetes.io/arch node selectors).
+	// Without it, a build on an edge pool of mixed architectures runs on the architecture most of
+	// the pool's Ready nodes have; status.platform says which.
+	// +kubebuilder:validation:Enum=linux/amd64;linux/arm64;linux/arm/v7
+	// +optional
+	Platform string `json:"platform,omitempty"`
+
 	// NodeSelector for the build pod. Example: {kubernetes.io/arch: arm64}.
 	// +kubebuilder:validation:MaxProperties=32
 	// +optional
@@ -333,6 +341,10 @@ type ImageBuildStatus struct {
 	// CurrentBuild is the build in progress, if any.
 	// +optional
 	CurrentBuild *BuildRecord `json:"currentBuild,omitempty"`
+	// Platform is the platform of latestImage: os/arch (and variant) of the node its build ran on,
+	// e.g. linux/arm64. AppDeployments following this ImageBuild run only on nodes of it.
+	// +optional
+	Platform string `json:"platform,omitempty"`
 	// LastBuild is the most recently finished build.
 	// +optional
 	LastBuild *BuildRecord `json:"lastBuild,omitempty"`

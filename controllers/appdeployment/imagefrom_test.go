@@ -149,3 +149,30 @@ func findReady(a *v1alpha1.AppDeployment) metav1.Condition {
 func findCondition(a *v1alpha1.AppDeployment, typ string) *metav1.Condition {
 	return meta.FindStatusCondition(a.Status.Conditions, typ)
 }
+
+// An app following an ImageBuild runs only on nodes of the platform the image was built for.
+func TestImageFromPinsTheBuildPlatform(t *testing.T) {
+	ns := namespace(t)
+	ib := newImageBuild(t, ns, "arm")
+	ibKey := client.ObjectKeyFromObject(ib)
+	img := digestImage('a')
+	eventually(t, "setting ImageBuild status", func() error {
+		if err := k8s.Get(ctx(t), ibKey, ib); err != nil {
+			return err
+		}
+		ib.Status.Phase, ib.Status.LatestImage, ib.Status.Platform = v1alpha1.BuildPhaseSucceeded, img, "linux/arm64"
+		return k8s.Status().Update(ctx(t), ib)
+	})
+	a := newApp(t, ns, "arm", func(a *v1alpha1.AppDeployment) {
+		a.Spec.Image = ""
+		a.Spec.ImageFrom = &v1alpha1.ImageSource{ImageBuildRef: v1alpha1.LocalObjectReference{Name: "arm"}}
+		a.Spec.Placement = &v1alpha1.Placement{NodeSelector: map[string]string{"disk": "ssd"}}
+	})
+	deployment(t, client.ObjectKeyFromObject(a), "pinned to linux/arm64", func(d *appsv1.Deployment) error {
+		sel := d.Spec.Template.Spec.NodeSelector
+		if d.Spec.Template.Spec.Containers[0].Image != img || sel["kubernetes.io/arch"] != "arm64" || sel["kubernetes.io/os"] != "linux" || sel["disk"] != "ssd" {
+			return fmt.Errorf("image %s, nodeSelector %v", d.Spec.Template.Spec.Containers[0].Image, sel)
+		}
+		return nil
+	})
+}

@@ -69,7 +69,11 @@ func (p *pass) observeCurrentBuild(ctx context.Context) error {
 	rec.Node = cmp.Or(obs.Node, cur.Node)
 	ib.Status.LastBuild, ib.Status.CurrentBuild = &rec, nil
 	if obs.Succeeded {
-		ib.Status.Digest = obs.Digest
+		platform, err := p.builtPlatform(ctx, rec.Node, job)
+		if err != nil {
+			return err
+		}
+		ib.Status.Digest, ib.Status.Platform = obs.Digest, platform
 		ib.Status.LatestImage = imagebuild.ImageWithDigest(destination(job, ib), obs.Digest)
 		p.event(eventRelated(related), corev1.EventTypeNormal, "BuildSucceeded", "Build",
 			"Build %s pushed %s", rec.Name, ib.Status.LatestImage)
@@ -155,6 +159,24 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 		"Started build %s for generation %d (%s)", job.Name, ib.Generation, ib.Spec.Output.Image)
 	logf.FromContext(ctx).Info("started build", "job", job.Name, "generation", ib.Generation)
 	return nil
+}
+
+// builtPlatform is the platform of a build that pushed: the os/arch labels of the node it ran on
+// (read once, from the API server, when the build ends), or the platform its Job was pinned to
+// when that node is gone.
+func (p *pass) builtPlatform(ctx context.Context, nodeName string, job *batchv1.Job) (string, error) {
+	pinned := job.Annotations[imagebuild.AnnotationPlatform]
+	if nodeName == "" {
+		return pinned, nil
+	}
+	node := &corev1.Node{}
+	switch err := p.APIReader.Get(ctx, types.NamespacedName{Name: nodeName}, node); {
+	case apierrors.IsNotFound(err):
+		return pinned, nil
+	case err != nil:
+		return "", fmt.Errorf("reading node %s, where build %s ran: %w", nodeName, job.Name, err)
+	}
+	return imagebuild.NodePlatform(node, pinned), nil
 }
 
 // adoptJob handles a Job that already has the next build's name: one this ImageBuild created

@@ -41,6 +41,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 // Build pods are read for the digest (termination message) and failure reasons.
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// The node a build ran on is read once when it pushed, for status.platform (its os/arch labels).
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get
 // The build pods' ServiceAccount and an inline context's ConfigMap are server-side applied.
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch

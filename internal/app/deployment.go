@@ -10,6 +10,7 @@ import (
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/imagebuild"
 )
 
 // HostnameTopologyKey is the node label spreadAcrossNodes spreads pods over.
@@ -97,6 +98,11 @@ func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeClust
 	}
 	if pool != nil {
 		selector[v1alpha1.LabelEdgeCluster] = pool.Name
+	}
+	// The image of spec.imageFrom's build runs on the platform it was built on (status.platform:
+	// the build pod's node). A single-platform image on another architecture cannot start.
+	if build != nil && build.Status.Platform != "" && image == build.Status.LatestImage {
+		maps.Copy(selector, imagebuild.PlatformNodeSelector(build.Status.Platform))
 	}
 	if len(selector) > 0 {
 		ps.WithNodeSelector(selector)

@@ -37,3 +37,41 @@ func TestPlacementNodeSelector(t *testing.T) {
 		})
 	}
 }
+
+// An app following an ImageBuild runs on the platform its image was built for.
+func TestPlacementFollowsTheBuildPlatform(t *testing.T) {
+	pool := &v1alpha1.EdgeCluster{}
+	pool.Name = "site-a"
+	built := &v1alpha1.ImageBuild{Status: v1alpha1.ImageBuildStatus{LatestImage: "reg/web@sha256:1", Platform: "linux/arm64"}}
+	onPool := &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: "site-a"}}
+	for _, tc := range []struct {
+		name  string
+		image string
+		build *v1alpha1.ImageBuild
+		pl    *v1alpha1.Placement
+		want  map[string]string
+	}{
+		{"pinned to the build's platform", "reg/web@sha256:1", built, onPool,
+			map[string]string{v1alpha1.LabelEdgeCluster: "site-a", "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64"}},
+		{"the platform wins over a contradicting selector", "reg/web@sha256:1", built,
+			&v1alpha1.Placement{NodeSelector: map[string]string{"kubernetes.io/arch": "amd64"}},
+			map[string]string{"kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64"}},
+		{"an older image (rolled back) is not pinned to the latest build's platform", "reg/web@sha256:0", built, onPool,
+			map[string]string{v1alpha1.LabelEdgeCluster: "site-a"}},
+		{"platform unknown", "reg/web@sha256:1", &v1alpha1.ImageBuild{Status: v1alpha1.ImageBuildStatus{LatestImage: "reg/web@sha256:1"}}, onPool,
+			map[string]string{v1alpha1.LabelEdgeCluster: "site-a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &v1alpha1.AppDeployment{Spec: v1alpha1.AppDeploymentSpec{
+				ImageFrom: &v1alpha1.ImageSource{ImageBuildRef: v1alpha1.LocalObjectReference{Name: "web"}}, Placement: tc.pl}}
+			var p *v1alpha1.EdgeCluster
+			if tc.pl != nil && tc.pl.EdgeClusterRef != nil {
+				p = pool
+			}
+			got := DesiredDeployment(a, tc.image, p, tc.build).Spec.Template.Spec.NodeSelector
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("nodeSelector = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

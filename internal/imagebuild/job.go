@@ -1,6 +1,7 @@
 package imagebuild
 
 import (
+	"maps"
 	"math"
 	"regexp"
 	"strconv"
@@ -63,6 +64,14 @@ func RenderJob(ib *v1alpha1.ImageBuild, in JobInput) (*batchv1.Job, error) {
 		return nil, err
 	}
 	src.addPushSecret(ib)
+	platform := BuildPlatform(ib, in.EdgeCluster)
+	annotations := map[string]string{
+		AnnotationBuildNumber: strconv.FormatInt(in.Number, 10),
+		AnnotationGeneration:  strconv.FormatInt(ib.Generation, 10),
+	}
+	if platform != "" {
+		annotations[AnnotationPlatform] = platform
+	}
 	attempt := timeoutSeconds(ib)
 	retries := ib.Spec.Retries
 	labels := func() map[string]string {
@@ -74,13 +83,10 @@ func RenderJob(ib *v1alpha1.ImageBuild, in JobInput) (*batchv1.Job, error) {
 	return &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      name,
-			Namespace: ib.Namespace,
-			Labels:    labels(),
-			Annotations: map[string]string{
-				AnnotationBuildNumber: strconv.FormatInt(in.Number, 10),
-				AnnotationGeneration:  strconv.FormatInt(ib.Generation, 10),
-			},
+			Name:            name,
+			Namespace:       ib.Namespace,
+			Labels:          labels(),
+			Annotations:     annotations,
 			OwnerReferences: []metav1.OwnerReference{ownerReference(ib)},
 		},
 		Spec: batchv1.JobSpec{
@@ -94,15 +100,21 @@ func RenderJob(ib *v1alpha1.ImageBuild, in JobInput) (*batchv1.Job, error) {
 			PodReplacementPolicy: ptr.To(batchv1.Failed),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels()},
-				Spec:       buildPodSpec(ib, in, src, attempt),
+				Spec:       buildPodSpec(ib, in, src, attempt, platform),
 			},
 		},
 	}, nil
 }
 
 // buildPodSpec is the build pod: the executor alone, placed on the pool, with no API token.
-func buildPodSpec(ib *v1alpha1.ImageBuild, in JobInput, src source, attempt int64) corev1.PodSpec {
+func buildPodSpec(ib *v1alpha1.ImageBuild, in JobInput, src source, attempt int64, platform string) corev1.PodSpec {
 	nodeSelector, tolerations := placement(ib, in.EdgeCluster)
+	if pin := PlatformNodeSelector(platform); pin != nil {
+		if nodeSelector == nil {
+			nodeSelector = map[string]string{}
+		}
+		maps.Copy(nodeSelector, pin) // the platform wins over a contradicting nodeSelector
+	}
 	return corev1.PodSpec{
 		RestartPolicy:                 corev1.RestartPolicyNever,
 		ActiveDeadlineSeconds:         ptr.To(attempt),

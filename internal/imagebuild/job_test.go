@@ -44,6 +44,16 @@ func edgeCluster() *v1alpha1.EdgeCluster {
 	}
 }
 
+// mixedPool is site-a with two Ready arm64 nodes, one Ready amd64 node and a NotReady amd64 one.
+func mixedPool() *v1alpha1.EdgeCluster {
+	ec := edgeCluster()
+	ec.Status.Nodes = []v1alpha1.EdgeNodeStatus{
+		{Name: "a1", Ready: true, Arch: "arm64", OS: "linux"}, {Name: "a2", Ready: true, Arch: "arm64", OS: "linux"},
+		{Name: "x1", Ready: true, Arch: "amd64", OS: "linux"}, {Name: "x2", Ready: false, Arch: "amd64", OS: "linux"},
+	}
+	return ec
+}
+
 // Every source kind and every option, rendered to a golden file.
 var jobCases = []struct {
 	name string
@@ -96,6 +106,12 @@ var jobCases = []struct {
 		ib.Spec.Timeout = nil
 		ib.Spec.RunOn = &v1alpha1.BuildPlacement{NodeSelector: map[string]string{"kubernetes.io/arch": "arm64"}}
 	}), JobInput{Number: 1, ConfigMapKeys: []string{"main.go", "Dockerfile", "go.mod"}}},
+	{"mixed-pool-pinned-to-its-main-arch", imageBuild(func(ib *v1alpha1.ImageBuild) {
+		ib.Spec.RunOn = &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: "site-a"}}
+	}), JobInput{Number: 2, EdgeCluster: mixedPool()}},
+	{"platform-arm-v7", imageBuild(func(ib *v1alpha1.ImageBuild) {
+		ib.Spec.RunOn = &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: "site-a"}, Platform: "linux/arm/v7"}
+	}), JobInput{Number: 3, EdgeCluster: mixedPool()}},
 	{"cache-disabled-ignores-repo", imageBuild(func(ib *v1alpha1.ImageBuild) {
 		ib.Spec.Cache = &v1alpha1.BuildCache{Enabled: false, Repo: "registry.example.com/team/web/cache"}
 	}), JobInput{Number: 1}},

@@ -16,6 +16,9 @@ import (
 const (
 	AnnotationBuildNumber = "edgeforge.io/build-number"
 	AnnotationGeneration  = "edgeforge.io/generation"
+	// AnnotationPlatform records the platform a build Job is pinned to (spec.runOn.platform, or
+	// the edge pool's main architecture); absent when the build may run anywhere.
+	AnnotationPlatform = "edgeforge.io/platform"
 )
 
 // ContainerName is the name of the executor container in a build pod.

@@ -1,0 +1,68 @@
+package imagebuild
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+// PlatformNodeSelector is the node selector of a platform "os/arch[/variant]": kubernetes.io/os
+// and kubernetes.io/arch (nodes carry no variant label); nil for "".
+func PlatformNodeSelector(platform string) map[string]string {
+	if platform == "" {
+		return nil
+	}
+	parts := strings.SplitN(platform, "/", 3)
+	sel := map[string]string{corev1.LabelOSStable: parts[0]}
+	if len(parts) > 1 {
+		sel[corev1.LabelArchStable] = parts[1]
+	}
+	return sel
+}
+
+// BuildPlatform is the platform a build is pinned to: spec.runOn.platform; else, on an edge pool,
+// the architecture most of the pool's Ready nodes have (ties: by name), so a build on a mixed
+// pool never lands on an architecture by chance; else "" (not pinned: the node decides).
+func BuildPlatform(ib *v1alpha1.ImageBuild, pool *v1alpha1.EdgeCluster) string {
+	on := ib.Spec.RunOn
+	switch {
+	case on == nil:
+		return ""
+	case on.Platform != "":
+		return on.Platform
+	case on.EdgeClusterRef == nil || pool == nil:
+		return ""
+	}
+	count := map[string]int{}
+	for _, n := range pool.Status.Nodes {
+		if n.Ready && n.Arch != "" {
+			count[cmp.Or(n.OS, "linux")+"/"+n.Arch]++
+		}
+	}
+	var best string
+	for _, p := range slices.Sorted(maps.Keys(count)) {
+		if count[p] > count[best] {
+			best = p
+		}
+	}
+	return best
+}
+
+// NodePlatform is where a build ran: the node's kubernetes.io/os and kubernetes.io/arch labels,
+// with the variant of pinned when pinned names the same os/arch (linux/arm/v7 on an arm node).
+// Without the node (gone, or unknown) it is pinned.
+func NodePlatform(node *corev1.Node, pinned string) string {
+	if node == nil || node.Labels[corev1.LabelArchStable] == "" {
+		return pinned
+	}
+	p := cmp.Or(node.Labels[corev1.LabelOSStable], "linux") + "/" + node.Labels[corev1.LabelArchStable]
+	if strings.HasPrefix(pinned, p+"/") {
+		return pinned
+	}
+	return p
+}
