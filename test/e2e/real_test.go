@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	appsv1 "k8s.io/api/apps/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -149,6 +150,14 @@ func TestRealBuildAndRun(t *testing.T) {
 	ib = waitForBuild(t, ns, "web", 1)
 	checkPushedDigest(t, ib, repo+":1")
 	checkBuildPodOnRealNode(t, ns, ib)
+	// status.platform is the real node's os/arch, as its kubelet reported them.
+	builtOn := &corev1.Node{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: ib.Status.LastBuild.Node}, builtOn); err != nil {
+		t.Fatal(err)
+	}
+	if want := "linux/" + builtOn.Labels[corev1.LabelArchStable]; ib.Status.Platform != want || builtOn.Labels[corev1.LabelArchStable] == "" {
+		t.Errorf("status.platform = %q, want %q (node %s)", ib.Status.Platform, want, builtOn.Name)
+	}
 
 	nodePort := int32(30000 + time.Now().UnixNano()%2000)
 	app := &v1alpha1.AppDeployment{
@@ -170,6 +179,13 @@ func TestRealBuildAndRun(t *testing.T) {
 	}
 	waitForAppImage(t, ns, "web", ib.Status.LatestImage, 3*time.Minute)
 	checkAppPods(t, ns, "web", ib.Status.Digest)
+	d := &appsv1.Deployment{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKeyFromObject(app), d); err != nil {
+		t.Fatal(err)
+	}
+	if arch := d.Spec.Template.Spec.NodeSelector[corev1.LabelArchStable]; "linux/"+arch != ib.Status.Platform {
+		t.Errorf("the app is pinned to arch %q, the build ran on %s", arch, ib.Status.Platform)
+	}
 	svc := &corev1.Service{}
 	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "web"}, svc); err != nil {
 		t.Fatal(err)
