@@ -26,6 +26,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/index"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/edge"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -66,9 +67,6 @@ func setup(mgr ctrl.Manager, opts settings.Options, clk clock.PassiveClock) erro
 	}
 	if err := index.Register(ctx, mgr.GetFieldIndexer(), &v1alpha1.EdgeCluster{},
 		index.Field[*v1alpha1.EdgeCluster]{Name: indexSecretRefs, Extract: secretRefs}); err != nil {
-		return err
-	}
-	if err := mgr.Add(cacheRunnable{c}); err != nil {
 		return err
 	}
 	r := &Reconciler{
@@ -134,10 +132,7 @@ func newCache(mgr ctrl.Manager, namespace string) (cache.Cache, error) {
 		edge.KubeadmConfigNamespace: byName(edge.KubeadmConfigName),
 		namespace:                   byName(edge.RootCAConfigMapName),
 	}
-	return cache.New(mgr.GetConfig(), cache.Options{
-		HTTPClient:                  mgr.GetHTTPClient(),
-		Scheme:                      mgr.GetScheme(),
-		Mapper:                      mgr.GetRESTMapper(),
+	return skeleton.PrivateCache(mgr, cache.Options{
 		ReaderFailOnMissingInformer: true,
 		ByObject: map[client.Object]cache.ByObject{
 			// Read-only use (copies are made before patching), so no deep copy on every read.
@@ -153,12 +148,6 @@ func newCache(mgr ctrl.Manager, namespace string) (cache.Cache, error) {
 		},
 	})
 }
-
-// cacheRunnable makes the manager start the cache with its own caches, before the controllers,
-// and wait for it to sync.
-type cacheRunnable struct{ cache.Cache }
-
-func (c cacheRunnable) GetCache() cache.Cache { return c.Cache }
 
 // isK3sServer: a control-plane node whose kubelet is k3s's (its version carries "+k3s").
 func isK3sServer(n *corev1.Node) bool {

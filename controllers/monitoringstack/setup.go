@@ -23,18 +23,13 @@ import (
 	"github.com/edgeforge/edgeforge/controllers/apply"
 	"github.com/edgeforge/edgeforge/controllers/index"
 	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
 // indexAdminSecret indexes MonitoringStacks by the name of the admin Secret they reference.
 const indexAdminSecret = "monitoringstack.spec.grafana.adminCredentialsSecretRef.name"
-
-// ownedCache lets the manager start the reconciler's own cache with the other caches, before
-// the controllers, and wait for it to sync.
-type ownedCache struct{ cache.Cache }
-
-func (c ownedCache) GetCache() cache.Cache { return c.Cache }
 
 // SetupWithManager registers the MonitoringStack controller.
 //
@@ -63,18 +58,12 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	if err != nil {
 		return err
 	}
-	owned, err := cache.New(mgr.GetConfig(), cache.Options{
-		HTTPClient:           mgr.GetHTTPClient(),
-		Scheme:               mgr.GetScheme(),
-		Mapper:               mgr.GetRESTMapper(),
+	owned, err := skeleton.PrivateCache(mgr, cache.Options{
 		DefaultLabelSelector: labels.NewSelector().Add(*labelled),
 		// edgeforge's managedFields entry stays: "already current" is decided from it.
 		DefaultTransform: apply.KeepManagedFields(settings.FieldOwner),
 	})
 	if err != nil {
-		return err
-	}
-	if err := mgr.Add(ownedCache{owned}); err != nil {
 		return err
 	}
 
