@@ -20,7 +20,12 @@ import (
 // removed from the child too), deleted when its component is disabled and it belongs to the
 // stack. A reconcile of an unchanged stack sends no request at all.
 func (r *Reconciler) applyChildren(ctx context.Context, p *pass) (skeleton.Result, error) {
-	objs, err := monitoring.Desired(p.stack, r.Options)
+	stacks := &v1alpha1.MonitoringStackList{}
+	if err := r.List(ctx, stacks); err != nil {
+		return skeleton.Result{}, err
+	}
+	p.obs.Cluster = monitoring.SharedBy(stacks.Items)
+	objs, err := monitoring.Desired(p.stack, r.Options, p.obs.Cluster)
 	if err != nil {
 		return skeleton.Result{}, err
 	}

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/index"
 	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/conditions"
@@ -26,15 +26,7 @@ var operatorKinds = optionalcrd.Kinds{
 // allStacks re-enqueues every MonitoringStack when one of prometheus-operator's CRDs comes,
 // changes (becomes Established) or goes.
 func (r *Reconciler) allStacks(ctx context.Context) []reconcile.Request {
-	list := &v1alpha1.MonitoringStackList{}
-	if err := r.List(ctx, list); err != nil {
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, s := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: s.Name}})
-	}
-	return reqs
+	return index.Requests(ctx, r.Client, &v1alpha1.MonitoringStackList{})
 }
 
 // requirePrometheusOperator stalls the stack while prometheus-operator's CRDs are missing. Once

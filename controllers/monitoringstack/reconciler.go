@@ -145,7 +145,7 @@ func (r *Reconciler) observe(ctx context.Context, p *pass) (skeleton.Result, err
 		into    func(client.Object)
 	}{
 		{eff.Grafana.Enabled, monitoring.GVKDeployment, n.Grafana(), func(o client.Object) { p.obs.Grafana = o.(*appsv1.Deployment) }},
-		{eff.NodeExporter.Enabled, monitoring.GVKDaemonSet, n.NodeExporter(), func(o client.Object) { p.obs.NodeExporter = o.(*appsv1.DaemonSet) }},
+		{p.obs.Cluster.RunsNodeExporter(stack), monitoring.GVKDaemonSet, n.NodeExporter(), func(o client.Object) { p.obs.NodeExporter = o.(*appsv1.DaemonSet) }},
 		{eff.KubeStateMetrics.Enabled, monitoring.GVKDeployment, n.KubeStateMetrics(), func(o client.Object) { p.obs.KubeStateMetrics = o.(*appsv1.Deployment) }},
 	} {
 		if !part.enabled {

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -103,6 +104,11 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.stacksOfSecret)).
+		// Which stack runs node-exporter is decided from all of them: a stack that comes, goes
+		// or turns node-exporter on or off concerns the others.
+		Watches(&v1alpha1.MonitoringStack{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
+			return r.allStacks(ctx)
+		}), builder.WithPredicates(nodeExporterRunnerMayChange())).
 		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), operatorKinds, r.allStacks)).
 		Named("monitoringstack").
 		Build(r)
@@ -133,4 +139,19 @@ func (r *Reconciler) stacksOfSecret(ctx context.Context, o client.Object) []reco
 	}
 	return append(reqs, index.Requests(ctx, r.Client, &v1alpha1.MonitoringStackList{},
 		client.InNamespace(o.GetNamespace()), client.MatchingFields{indexAdminSecret: o.GetName()})...)
+}
+
+// nodeExporterRunnerMayChange passes the MonitoringStack events that can change which stack runs
+// node-exporter: one created or deleted, being deleted, or turning node-exporter on or off.
+func nodeExporterRunnerMayChange() predicate.Predicate {
+	wants := func(o client.Object) bool {
+		s, ok := o.(*v1alpha1.MonitoringStack)
+		return ok && s.DeletionTimestamp == nil && monitoring.Effective(s.Spec).NodeExporter.Enabled
+	}
+	return predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return true },
+		DeleteFunc:  func(event.DeleteEvent) bool { return true },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return wants(e.ObjectOld) != wants(e.ObjectNew) },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 }

@@ -69,6 +69,8 @@ func newStack(t *testing.T, ns, name string, mutate func(*v1alpha1.MonitoringSta
 	if err := k8s.Create(ctx(t), s); err != nil {
 		t.Fatal(err)
 	}
+	// Stacks share node-exporter cluster-wide: none may outlive its test.
+	t.Cleanup(func() { deleteStack(t, ns, name) })
 	return s
 }
 

@@ -12,7 +12,9 @@ import (
 // nil Apply) those of disabled components, to delete if present. The generated Grafana admin
 // Secret is not among the objects to apply: it is created once (see AdminSecret), never
 // applied; it is listed for deletion when Grafana is off or the user names their own Secret.
-func Desired(stack *v1alpha1.MonitoringStack, opts settings.Options) ([]Object, error) {
+//
+// cluster says what the stack shares with the others: node-exporter runs in one stack only.
+func Desired(stack *v1alpha1.MonitoringStack, opts settings.Options, cluster Cluster) ([]Object, error) {
 	spec := Effective(stack.Spec)
 	n := NamesFor(stack)
 	ns := stack.Namespace
@@ -39,8 +41,8 @@ func Desired(stack *v1alpha1.MonitoringStack, opts settings.Options) ([]Object, 
 	add(GVKPrometheus, ns, n.Prometheus(), typed(prometheusApply(stack, opts.PrometheusVersion)), true)
 	add(GVKServiceMonitor, ns, n.PrometheusService(), typed(serviceMonitor(stack, ComponentPrometheus, n.PrometheusService(), "web", false, nil)), true)
 
-	// node-exporter.
-	ne := spec.NodeExporter.Enabled
+	// node-exporter: one per cluster (it listens on every node's port 9100).
+	ne := cluster.RunsNodeExporter(stack)
 	add(GVKDaemonSet, ns, n.NodeExporter(), nodeExporterDaemonSet(stack, opts.NodeExporterImage), ne)
 	add(GVKService, ns, n.NodeExporter(), exporterService(stack, ComponentNodeExporter, n.NodeExporter(), servicePort("metrics", NodeExporterPort)), ne)
 	add(GVKServiceMonitor, ns, n.NodeExporter(), typed(serviceMonitor(stack, ComponentNodeExporter, n.NodeExporter(), "metrics", false, nodeRelabel())), ne)

@@ -72,7 +72,7 @@ var goldenCases = []struct {
 // The dashboards' JSON (committed in dashboards/) is replaced by its size and hash.
 func render(t *testing.T, s *v1alpha1.MonitoringStack) []byte {
 	t.Helper()
-	objs, err := Desired(s, settings.Defaults())
+	objs, err := Desired(s, settings.Defaults(), Cluster{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,8 @@ type Observed struct {
 	NodeExporter *appsv1.DaemonSet
 	// KubeStateMetrics is kube-state-metrics' Deployment; nil when not found (or it is off).
 	KubeStateMetrics *appsv1.Deployment
+	// Cluster is what the stack shares with the others (which stack runs node-exporter).
+	Cluster Cluster
 }
 
 // PrometheusReady reads prometheus-operator's verdict on the Prometheus CR: its Available
@@ -115,7 +117,7 @@ func Status(stack *v1alpha1.MonitoringStack, obs Observed) (prom, graf *v1alpha1
 	}
 	// The exporters are part of what the stack shows: without them its dashboards are empty.
 	eff := Effective(stack.Spec)
-	if eff.NodeExporter.Enabled {
+	if obs.Cluster.RunsNodeExporter(stack) {
 		if ok, why := DaemonSetReady(obs.NodeExporter); !ok {
 			waits = append(waits, "node-exporter: "+why)
 		}
@@ -144,6 +146,9 @@ func Summarize(stack *v1alpha1.MonitoringStack, obs Observed) bool {
 	msg := "Prometheus is ready at " + p.URL
 	if g != nil {
 		msg += "; Grafana is ready at " + g.URL
+	}
+	if runner := obs.Cluster.NodeExporterRunner; Effective(stack.Spec).NodeExporter.Enabled && !obs.Cluster.RunsNodeExporter(stack) {
+		msg += "; node-exporter is the one of MonitoringStack " + runner + " (one per cluster: it listens on every node's port 9100)"
 	}
 	conditions.MarkReady(&stack.Status.Conditions, stack.Generation, v1alpha1.MonitoringStackReasonReady, msg)
 	return true
