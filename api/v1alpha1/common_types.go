@@ -36,7 +36,16 @@ const (
 
 	// AnnotationRebuild requests a new build of an ImageBuild whenever its value changes.
 	AnnotationRebuild = "edgeforge.io/rebuild"
+
+	// AnnotationAdopt, set to "true" on an existing object edgeforge did not create, lets edgeforge
+	// take it over as the child of the same name (otherwise the parent stalls: ReasonObjectExists).
+	AnnotationAdopt = "edgeforge.io/adopt"
 )
+
+// ReasonObjectExists (Stalled=True, Ready=False, every kind): an object edgeforge did not create
+// has the name of a child; it is left alone until it is removed, renamed, or annotated
+// edgeforge.io/adopt: "true".
+const ReasonObjectExists = "ObjectExists"
 
 // LocalObjectReference names an object in the same namespace.
 type LocalObjectReference struct {

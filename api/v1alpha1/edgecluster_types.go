@@ -366,6 +366,9 @@ const (
 	// EdgeClusterReasonNoUsableJoinMethod (JoinReady=False): none of spec.join.methods can work
 	// on this cluster; the message says why for each.
 	EdgeClusterReasonNoUsableJoinMethod = "NoUsableJoinMethod"
+	// EdgeClusterReasonChildRejected: the API server rejected the join Secret or a bootstrap
+	// ClusterRoleBinding (the message quotes it).
+	EdgeClusterReasonChildRejected = "ChildRejected"
 	// EdgeClusterReasonDeleting: the finalizer is removing tokens, join commands and node templates.
 	EdgeClusterReasonDeleting = "Deleting"
 )

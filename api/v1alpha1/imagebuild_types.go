@@ -289,6 +289,9 @@ const (
 	ImageBuildReasonEdgeClusterNotFound = "EdgeClusterNotFound"
 	// ImageBuildReasonJobNameConflict: a Job with the next build's name exists and is not this ImageBuild's.
 	ImageBuildReasonJobNameConflict = "JobNameConflict"
+	// ImageBuildReasonChildRejected: the API server rejected the build ServiceAccount (the message
+	// quotes it).
+	ImageBuildReasonChildRejected = "ChildRejected"
 )
 
 // BuildRecord describes one build (one Job).

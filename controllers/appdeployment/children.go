@@ -9,7 +9,6 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/apply"
-	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
@@ -36,9 +35,6 @@ func child[AC runtime.ApplyConfiguration](owner *v1alpha1.AppDeployment, live cl
 // edgeforge apply (controlled by someone else, an immutable selector that differs) stalls the
 // AppDeployment with the server's message.
 func (r *Reconciler) reconcileChild(ctx context.Context, owner *v1alpha1.AppDeployment, c apply.Child) (bool, error) {
-	out, err := apply.New(r.Client, fieldOwner).Reconcile(ctx, owner, c)
-	if rej, ok := err.(*apply.RejectedError); ok {
-		return false, skeleton.Stall(v1alpha1.AppDeploymentReasonChildRejected, "%s", rej.Error())
-	}
-	return out.Applied, err
+	out, err := apply.New(r.Client, r.APIReader, fieldOwner).Reconcile(ctx, owner, c)
+	return out.Applied, apply.AsStall(err, v1alpha1.AppDeploymentReasonChildRejected)
 }

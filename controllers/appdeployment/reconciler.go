@@ -26,6 +26,9 @@ type Reconciler struct {
 	// Client reads from the manager's cache (children: only objects labelled managed-by
 	// edgeforge, see CacheOptions) and writes to the API server.
 	client.Client
+	// APIReader reads from the API server: whether a same-name object edgeforge did not create
+	// stands where a child is about to be created (nil: Client).
+	APIReader client.Reader
 	// Recorder records RolloutStarted, RolledOut, RolledBack and Stalled events.
 	Recorder events.EventRecorder
 	// RESTMapper tells whether prometheus-operator's ServiceMonitor kind is served.

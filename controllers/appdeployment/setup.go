@@ -43,6 +43,7 @@ const (
 func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
 	r := &Reconciler{
 		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("edgeforge-appdeployment"),
 		RESTMapper: mgr.GetRESTMapper(),
 	}

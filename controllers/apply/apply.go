@@ -18,13 +18,16 @@ package apply
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -42,6 +45,9 @@ import (
 type Applier struct {
 	// Client writes (and reads children no Reader is given for).
 	Client client.Client
+	// Uncached reads a child from the API server when the cache does not have it: a same-name
+	// object edgeforge did not make is not in edgeforge's label-selected caches. Nil: Client.
+	Uncached client.Reader
 	// FieldOwner is the server-side apply field manager.
 	FieldOwner string
 
@@ -51,9 +57,10 @@ type Applier struct {
 	builtin managedfields.TypeConverter
 }
 
-// New returns an Applier writing with c as fieldOwner.
-func New(c client.Client, fieldOwner string) *Applier {
-	return &Applier{Client: c, FieldOwner: fieldOwner, scheme: c.Scheme(), builtin: typeConverter(c.Scheme())}
+// New returns an Applier writing with c as fieldOwner; uncached (the manager's API reader) looks
+// for a same-name object before a child is created.
+func New(c client.Client, uncached client.Reader, fieldOwner string) *Applier {
+	return &Applier{Client: c, Uncached: uncached, FieldOwner: fieldOwner, scheme: c.Scheme(), builtin: typeConverter(c.Scheme())}
 }
 
 // converters holds one type converter per scheme: making one indexes every built-in kind.
@@ -107,21 +114,64 @@ func (e *RejectedError) Error() string {
 }
 func (e *RejectedError) Unwrap() error { return e.Err }
 
+// ExistsRecheck is how often a parent stalled on an ExistsError looks again.
+const ExistsRecheck = 10 * time.Second
+
+// ExistsError is an object of a child's name that the parent does not own and that is not
+// annotated edgeforge.io/adopt: "true". edgeforge never takes over what it did not create.
+type ExistsError struct {
+	Child string
+}
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("%s exists and was not created by edgeforge for this object, so it is left alone: delete or rename it, "+
+		"or annotate it %s=true to let edgeforge take it over", e.Child, v1alpha1.AnnotationAdopt)
+}
+
+// AsStall turns what Reconcile returns for a child a human must deal with into a stall: an
+// ExistsError (reason ObjectExists) or a RejectedError (the kind's rejectedReason). Other errors
+// are returned as they are.
+func AsStall(err error, rejectedReason string) error {
+	var exists *ExistsError
+	var rejected *RejectedError
+	switch {
+	case errors.As(err, &exists):
+		// The stranger is not in edgeforge's caches, so no watch says when it is gone or
+		// annotated: look again now and then.
+		return &skeleton.StallError{Reason: v1alpha1.ReasonObjectExists, Message: exists.Error(), RecheckAfter: ExistsRecheck}
+	case errors.As(err, &rejected):
+		return skeleton.Stall(rejectedReason, "%s", rejected.Error())
+	}
+	return err
+}
+
 // Reconcile makes one child of parent match: apply it when it is missing or not current, delete
-// it when Desired is nil and the parent owns it. An object of the same name that no controller
-// owns is adopted by the apply; one another controller owns is refused by the API server (a
-// second controller reference is invalid) and comes back as a RejectedError.
+// it when Desired is nil and the parent owns it (with the live object's UID as a precondition).
+// An object of the same name that the parent does not own is never taken over: it comes back as
+// an ExistsError, unless it is annotated edgeforge.io/adopt: "true".
 func (a *Applier) Reconcile(ctx context.Context, parent client.Object, c Child) (Outcome, error) {
 	reader := c.Reader
 	if reader == nil {
 		reader = a.Client
 	}
 	err := reader.Get(ctx, c.Key, c.Live)
+	if apierrors.IsNotFound(err) && c.Desired != nil {
+		// About to create it: the caches hold only what edgeforge made, so ask the API server
+		// whether a stranger of that name is there (a read only when a child seems missing).
+		uncached := a.Uncached
+		if uncached == nil {
+			uncached = a.Client
+		}
+		err = uncached.Get(ctx, c.Key, c.Live)
+	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return Outcome{}, err
 	}
 	exists := err == nil
 	owned := exists && a.owns(parent, c)
+	if exists && !owned && c.Desired != nil && c.Live.GetAnnotations()[v1alpha1.AnnotationAdopt] != "true" {
+		return Outcome{Exists: true}, &ExistsError{Child: a.describe(c)}
+	}
 	if c.Desired == nil {
 		if !owned || c.Live.GetDeletionTimestamp() != nil {
 			return Outcome{Exists: exists}, nil

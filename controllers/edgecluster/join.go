@@ -164,12 +164,12 @@ func (r *Reconciler) cloudCoreToken(ctx context.Context) (*edge.Credential, erro
 // (the apply package).
 func (r *Reconciler) applyJoinSecret(ctx context.Context, ec *v1alpha1.EdgeCluster, data map[string]string) error {
 	want := edge.JoinSecret(ec, r.Namespace, data)
-	_, err := apply.New(r.Client, settings.FieldOwner).Reconcile(ctx, ec, apply.Child{
+	_, err := apply.New(r.Client, r.APIReader, settings.FieldOwner).Reconcile(ctx, ec, apply.Child{
 		Live: &corev1.Secret{}, Key: client.ObjectKey{Namespace: r.Namespace, Name: *want.Name}, Reader: r.Cache, Desired: want,
 	})
 	if apierrors.IsNotFound(err) {
 		return &skeleton.StallError{Reason: v1alpha1.EdgeClusterReasonOperatorNamespaceNotFound, Message: fmt.Sprintf(
 			"namespace %s, where the join commands Secret is written, does not exist: create it", r.Namespace)}
 	}
-	return err
+	return apply.AsStall(err, v1alpha1.EdgeClusterReasonChildRejected)
 }

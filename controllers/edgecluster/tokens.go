@@ -24,12 +24,12 @@ import (
 func (r *Reconciler) reconcileBootstrapRBAC(ctx context.Context, p *pass) error {
 	var created []string
 	for _, want := range edge.BootstrapRBAC() {
-		out, err := apply.New(r.Client, settings.FieldOwner).Reconcile(ctx, p.ec, apply.Child{
+		out, err := apply.New(r.Client, r.APIReader, settings.FieldOwner).Reconcile(ctx, p.ec, apply.Child{
 			Live: &rbacv1.ClusterRoleBinding{}, Key: client.ObjectKey{Name: *want.Name}, Reader: r.Cache, Desired: want,
 			Owned: func(live client.Object) bool { return live.GetLabels()[v1alpha1.LabelName] == edge.BootstrapRBACName },
 		})
 		if err != nil {
-			return err
+			return apply.AsStall(err, v1alpha1.EdgeClusterReasonChildRejected)
 		}
 		if out.Created {
 			created = append(created, *want.Name)

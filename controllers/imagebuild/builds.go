@@ -3,6 +3,7 @@ package imagebuild
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -129,17 +130,26 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 	if err != nil {
 		return asStall(err)
 	}
-	// Applied at every build start (a few per day): no "already current" check needed.
-	applier := apply.New(p.Client, settings.FieldOwner)
-	if err := applier.Apply(ctx, imagebuild.RenderServiceAccount(ib)); err != nil {
-		return fmt.Errorf("applying the build ServiceAccount: %w", err)
+	// Through the apply package: a same-name ServiceAccount or ConfigMap edgeforge did not make is
+	// left alone (the build stalls with ObjectExists).
+	applier := apply.New(p.Client, p.APIReader, settings.FieldOwner)
+	sa := imagebuild.RenderServiceAccount(ib)
+	if _, err := applier.Reconcile(ctx, ib, apply.Child{Live: &corev1.ServiceAccount{},
+		Key: types.NamespacedName{Namespace: ib.Namespace, Name: *sa.Name}, Reader: p.APIReader, Desired: sa}); err != nil {
+		return apply.AsStall(fmt.Errorf("applying the build ServiceAccount: %w", err), v1alpha1.ImageBuildReasonChildRejected)
 	}
 	cm, err := imagebuild.RenderContextConfigMap(ib)
 	if err != nil {
 		return asStall(err)
 	}
 	if cm != nil {
-		if err := applier.Apply(ctx, cm); err != nil {
+		_, err := applier.Reconcile(ctx, ib, apply.Child{Live: &corev1.ConfigMap{},
+			Key: types.NamespacedName{Namespace: ib.Namespace, Name: *cm.Name}, Reader: p.APIReader, Desired: cm})
+		var exists *apply.ExistsError
+		if errors.As(err, &exists) {
+			return apply.AsStall(err, "")
+		}
+		if err != nil {
 			if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
 				return skeleton.Stall(v1alpha1.ImageBuildReasonInvalidContext,
 					"the inline build context cannot be stored in ConfigMap %s: %v", imagebuild.ContextConfigMapName(ib), err)

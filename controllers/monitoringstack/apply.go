@@ -61,15 +61,11 @@ func (r *Reconciler) reconcileChild(ctx context.Context, stack *v1alpha1.Monitor
 		}
 		c.Live = obj.(client.Object)
 	}
-	out, err := apply.New(r.Client, settings.FieldOwner).Reconcile(ctx, stack, c)
-	if rej, ok := err.(*apply.RejectedError); ok || apierrors.IsForbidden(err) {
-		msg := err.Error()
-		if ok {
-			msg = rej.Error()
-		}
-		return out, skeleton.Stall(v1alpha1.MonitoringStackReasonChildRejected, "%s", msg)
+	out, err := apply.New(r.Client, r.APIReader, settings.FieldOwner).Reconcile(ctx, stack, c)
+	if apierrors.IsForbidden(err) {
+		return out, skeleton.Stall(v1alpha1.MonitoringStackReasonChildRejected, "%s", err.Error())
 	}
-	return out, err
+	return out, apply.AsStall(err, v1alpha1.MonitoringStackReasonChildRejected)
 }
 
 // get reads o's current state from the cache that holds its kind; nil when absent.

@@ -183,6 +183,9 @@ func Run[S any](ctx context.Context, s S, steps ...Step[S]) Outcome {
 		switch {
 		case errors.As(err, &stall):
 			out.Stall = stall
+			if r := stall.RecheckAfter; r > 0 && (out.RequeueAfter == 0 || r < out.RequeueAfter) {
+				out.RequeueAfter = r
+			}
 			return out
 		case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
 			logf.FromContext(ctx).V(1).Info("namespace is terminating; not writing children")

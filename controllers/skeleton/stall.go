@@ -3,6 +3,7 @@ package skeleton
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -19,6 +20,9 @@ import (
 type StallError struct {
 	Reason  string
 	Message string
+	// RecheckAfter, for a stall whose end no watch reports (an object edgeforge does not cache
+	// is in the way), looks again after this long instead of waiting for a watch event.
+	RecheckAfter time.Duration
 }
 
 func (e *StallError) Error() string { return e.Message }
