@@ -41,6 +41,12 @@ type AppDeploymentSpec struct {
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
+	// AutomountServiceAccountToken mounts an API token into the pods. Default: false, unless
+	// serviceAccountName is set (a ServiceAccount named on purpose is there to be used): an app
+	// that does not talk to the API server should not carry a credential for it.
+	// +optional
+	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty"`
+
 	// Replicas is the desired number of pods. 0..1000. Default: 1. Ignored while autoscaling is set.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0

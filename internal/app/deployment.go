@@ -89,6 +89,7 @@ func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeClust
 	if app.Spec.ServiceAccountName != "" {
 		ps.WithServiceAccountName(app.Spec.ServiceAccountName)
 	}
+	ps.WithAutomountServiceAccountToken(AutomountToken(app))
 	pl := app.Spec.Placement
 	// The pool's members, narrowed by spec.placement.nodeSelector (admission keeps that from
 	// naming another pool; the pool label is set last, so it wins all the same).
@@ -177,4 +178,13 @@ func container(app *v1alpha1.AppDeployment, image string) *corev1ac.ContainerApp
 		c.WithReadinessProbe(applyConfigOf[corev1ac.ProbeApplyConfiguration](s.ReadinessProbe))
 	}
 	return c
+}
+
+// AutomountToken is whether the pods get an API token: spec.automountServiceAccountToken, else
+// only when spec.serviceAccountName names a ServiceAccount.
+func AutomountToken(app *v1alpha1.AppDeployment) bool {
+	if v := app.Spec.AutomountServiceAccountToken; v != nil {
+		return *v
+	}
+	return app.Spec.ServiceAccountName != ""
 }

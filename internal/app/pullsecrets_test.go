@@ -53,3 +53,24 @@ func TestPullSecrets(t *testing.T) {
 		})
 	}
 }
+
+func TestAutomountToken(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec v1alpha1.AppDeploymentSpec
+		want bool
+	}{
+		{"default: no token", v1alpha1.AppDeploymentSpec{}, false},
+		{"a named ServiceAccount is there to be used", v1alpha1.AppDeploymentSpec{ServiceAccountName: "reader"}, true},
+		{"asked for", v1alpha1.AppDeploymentSpec{AutomountServiceAccountToken: ptr.To(true)}, true},
+		{"refused even with a ServiceAccount", v1alpha1.AppDeploymentSpec{ServiceAccountName: "reader", AutomountServiceAccountToken: ptr.To(false)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &v1alpha1.AppDeployment{Spec: tc.spec}
+			got := DesiredDeployment(a, "img", nil, nil).Spec.Template.Spec.AutomountServiceAccountToken
+			if got == nil || *got != tc.want {
+				t.Fatalf("automountServiceAccountToken = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
