@@ -419,6 +419,9 @@ const (
 	// ImagePullBackOff, ...); the message is the kubelet's. Stalled until the pull works (a
 	// pushed image, a fixed pull Secret) or the spec changes.
 	AppDeploymentReasonImagePullFailed = "ImagePullFailed"
+	// AppDeploymentReasonPoolNotAllowed: spec.placement.edgeClusterRef names a pool whose
+	// spec.allowedNamespaces does not select this namespace.
+	AppDeploymentReasonPoolNotAllowed = "PoolNotAllowed"
 	// AppDeploymentReasonServiceMonitorApplied: the ServiceMonitor of spec.metrics exists.
 	AppDeploymentReasonServiceMonitorApplied = "Applied"
 	// AppDeploymentReasonCRDNotInstalled: prometheus-operator's ServiceMonitor CRD is not installed.

@@ -22,6 +22,12 @@ type EdgeClusterSpec struct {
 	// +optional
 	Join *JoinSpec `json:"join,omitempty"`
 
+	// AllowedNamespaces selects, by their labels, the namespaces whose ImageBuilds and
+	// AppDeployments may use this pool (kubernetes.io/metadata.name selects by name). Others that
+	// target it are Stalled with reason PoolNotAllowed and get nothing of the pool. Default: all.
+	// +optional
+	AllowedNamespaces *metav1.LabelSelector `json:"allowedNamespaces,omitempty"`
+
 	// NodeTemplate is applied to every member node (labels, annotations, taints). Only these
 	// fields are owned by edgeforge: a node's other labels and taints are left alone.
 	// +optional

@@ -292,6 +292,9 @@ const (
 	// ImageBuildReasonChildRejected: the API server rejected the build ServiceAccount (the message
 	// quotes it).
 	ImageBuildReasonChildRejected = "ChildRejected"
+	// ImageBuildReasonPoolNotAllowed: spec.runOn.edgeClusterRef names a pool whose
+	// spec.allowedNamespaces does not select this namespace.
+	ImageBuildReasonPoolNotAllowed = "PoolNotAllowed"
 )
 
 // BuildRecord describes one build (one Job).

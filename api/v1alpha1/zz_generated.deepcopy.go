@@ -634,6 +634,11 @@ func (in *EdgeClusterSpec) DeepCopyInto(out *EdgeClusterSpec) {
 		*out = new(JoinSpec)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.AllowedNamespaces != nil {
+		in, out := &in.AllowedNamespaces, &out.AllowedNamespaces
+		*out = new(metav1.LabelSelector)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.NodeTemplate != nil {
 		in, out := &in.NodeTemplate, &out.NodeTemplate
 		*out = new(NodeTemplate)

@@ -62,6 +62,9 @@ type Reconciler struct {
 // only they report: an image that cannot be pulled.
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 
+// Namespaces' labels (metadata only) decide whether an edge pool admits an app.
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+
 // Reconcile brings an AppDeployment's children in line with its spec and writes its status once
 // at the end (controllers/skeleton). The steps run in order and stop at the first that cannot go
 // on.

@@ -24,6 +24,7 @@ import (
 	"github.com/edgeforge/edgeforge/controllers/apply"
 	"github.com/edgeforge/edgeforge/controllers/index"
 	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
+	"github.com/edgeforge/edgeforge/controllers/pools"
 	"github.com/edgeforge/edgeforge/internal/app"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -71,6 +72,9 @@ func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
 		Owns(&networkingv1.Ingress{}, builder.WithPredicates(ignoreStatusOnlyUpdates[client.Object]())).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, builder.WithPredicates(ignoreStatusOnlyUpdates[client.Object]())).
 		Owns(&policyv1.PodDisruptionBudget{}, builder.WithPredicates(ignoreStatusOnlyUpdates[client.Object]())).
+		// A namespace's labels decide whether a pool admits its apps (spec.allowedNamespaces).
+		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(pools.NamespaceRequests(r.Client,
+			func() client.ObjectList { return &v1alpha1.AppDeploymentList{} })), builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		// Pods only when one starts or stops failing to pull its image.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToApp), builder.WithPredicates(pullFailingChanged())).
 		Watches(&v1alpha1.ImageBuild{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexImageBuild, true)),

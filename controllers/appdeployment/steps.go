@@ -18,6 +18,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/pools"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/app"
 	"github.com/edgeforge/edgeforge/internal/conditions"
@@ -96,6 +97,14 @@ func (r *Reconciler) resolvePlacement(ctx context.Context, s *pass) (skeleton.Re
 				pl.EdgeClusterRef.Name)
 		}
 		return skeleton.Result{}, err
+	}
+	ok, why, err := pools.Admits(ctx, r.Client, ec, s.app.Namespace)
+	if err != nil {
+		return skeleton.Result{}, err
+	}
+	if !ok {
+		// Nothing of the pool (placement, tolerations) is applied.
+		return skeleton.Result{}, skeleton.Stall(v1alpha1.AppDeploymentReasonPoolNotAllowed, "%s", why)
 	}
 	s.pool = ec
 	return skeleton.Result{}, nil

@@ -43,6 +43,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // The node a build ran on is read once when it pushed, for status.platform (its os/arch labels).
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get
+// Namespaces' labels (metadata only) decide whether an edge pool admits a build.
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // The build pods' ServiceAccount and an inline context's ConfigMap are server-side applied.
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch

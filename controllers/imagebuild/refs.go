@@ -16,6 +16,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/index"
+	"github.com/edgeforge/edgeforge/controllers/pools"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/imagebuild"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -64,6 +65,9 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexSecrets, true))).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexConfigMap, true))).
 		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false))).
+		// A namespace's labels decide whether a pool admits its builds (spec.allowedNamespaces).
+		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(pools.NamespaceRequests(r.Client,
+			func() client.ObjectList { return &v1alpha1.ImageBuildList{} })), builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Named("imagebuild").
 		Complete(r)
 }
@@ -82,6 +86,13 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 					"EdgeCluster %s (spec.runOn.edgeClusterRef) does not exist; create it or change spec.runOn", on.EdgeClusterRef.Name)
 			}
 			return err
+		}
+		ok, why, err := pools.Admits(ctx, r.Client, ec, ib.Namespace)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return skeleton.Stall(v1alpha1.ImageBuildReasonPoolNotAllowed, "%s", why)
 		}
 		in.EdgeCluster = ec
 	}
