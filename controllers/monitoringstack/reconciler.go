@@ -186,8 +186,10 @@ func (r *Reconciler) finalize(ctx context.Context, stack *v1alpha1.MonitoringSta
 	n := monitoring.NamesFor(stack)
 	for _, component := range []string{monitoring.ComponentPrometheus, monitoring.ComponentKubeStateMetrics} {
 		for _, gvk := range []schema.GroupVersionKind{monitoring.GVKClusterRoleBinding, monitoring.GVKClusterRole} {
-			if _, err := r.reconcileChild(ctx, stack, monitoring.Object{GVK: gvk, Name: n.ClusterRole(component)}); err != nil {
-				return err
+			for _, name := range []string{n.ClusterRole(component), n.LegacyClusterRole(component)} {
+				if _, err := r.reconcileChild(ctx, stack, monitoring.Object{GVK: gvk, Name: name}); err != nil {
+					return err
+				}
 			}
 		}
 	}

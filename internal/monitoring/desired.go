@@ -33,6 +33,13 @@ func Desired(stack *v1alpha1.MonitoringStack, opts settings.Options, cluster Clu
 		return ac
 	}
 
+	// Cluster-scoped RBAC under the names of earlier releases: removed (only when it is the
+	// stack's: ownership is checked by label).
+	for _, c := range []string{ComponentPrometheus, ComponentKubeStateMetrics} {
+		add(GVKClusterRole, "", n.LegacyClusterRole(c), nil, false)
+		add(GVKClusterRoleBinding, "", n.LegacyClusterRole(c), nil, false)
+	}
+
 	// Prometheus: always.
 	add(GVKServiceAccount, ns, n.PrometheusService(), prometheusServiceAccount(stack), true)
 	add(GVKClusterRole, "", n.ClusterRole(ComponentPrometheus), prometheusClusterRole(stack), true)

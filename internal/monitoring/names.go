@@ -93,7 +93,17 @@ func (n Names) Rules() string { return ComponentRules + "-" + n.stack }
 
 // ClusterRole names the cluster-scoped ClusterRole and ClusterRoleBinding of a component
 // (prometheus or kube-state-metrics): unique across namespaces.
+//
+// The parts are joined with ':', which no namespace or object name contains, so two stacks'
+// names never collide (with '-', namespace a-prometheus and stack x would collide with namespace
+// a and stack prometheus-x).
 func (n Names) ClusterRole(component string) string {
+	return "edgeforge:" + n.namespace + ":" + n.stack + ":" + component
+}
+
+// LegacyClusterRole is the name releases before the ':' names used; objects of that name that
+// belong to the stack are deleted.
+func (n Names) LegacyClusterRole(component string) string {
 	return "edgeforge-" + n.namespace + "-" + component + "-" + n.stack
 }
 

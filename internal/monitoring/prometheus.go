@@ -72,10 +72,13 @@ func PrometheusCR(stack *v1alpha1.MonitoringStack, defaultVersion string) *monit
 				ServiceAccountName:              n.PrometheusService(),
 				ServiceMonitorSelector:          selector,
 				ServiceMonitorNamespaceSelector: &metav1.LabelSelector{},
-				Storage:                         storage,
-				Version:                         cmp.Or(spec.Version, defaultVersion),
-				NodeSelector:                    spec.NodeSelector,
-				Tolerations:                     spec.Tolerations,
+				// A ServiceMonitor (anyone's, in a namespace the stack selects) must not make
+				// Prometheus read files of its own pod: no bearerTokenFile, no TLS files from disk.
+				ArbitraryFSAccessThroughSMs: monitoringv1.ArbitraryFSAccessThroughSMsConfig{Deny: true},
+				Storage:                     storage,
+				Version:                     cmp.Or(spec.Version, defaultVersion),
+				NodeSelector:                spec.NodeSelector,
+				Tolerations:                 spec.Tolerations,
 				SecurityContext: &corev1.PodSecurityContext{
 					RunAsNonRoot:   ptr.To(true),
 					RunAsUser:      ptr.To[int64](65534),

@@ -78,3 +78,15 @@ func TestSecondStackSharesNodeExporter(t *testing.T) {
 		t.Error("the runner does not render its node-exporter DaemonSet")
 	}
 }
+
+// Cluster-scoped names of two stacks never collide, whatever their namespaces and names.
+func TestClusterRoleNamesDoNotCollide(t *testing.T) {
+	a := NamesFor(&v1alpha1.MonitoringStack{ObjectMeta: metav1.ObjectMeta{Namespace: "a-prometheus", Name: "x"}})
+	b := NamesFor(&v1alpha1.MonitoringStack{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "prometheus-x"}})
+	if a.LegacyClusterRole(ComponentPrometheus) != b.LegacyClusterRole(ComponentPrometheus) {
+		t.Fatal("the example does not collide under the old scheme: fix the test")
+	}
+	if a.ClusterRole(ComponentPrometheus) == b.ClusterRole(ComponentPrometheus) {
+		t.Fatalf("%s collides", a.ClusterRole(ComponentPrometheus))
+	}
+}
