@@ -110,18 +110,21 @@ type BuildSource struct {
 
 // GitSource is a git repository to build from.
 type GitSource struct {
-	// URL of the repository: https://, http://, ssh:// or scp-like git@host:path.
+	// URL of the repository: https:// or http:// (Kaniko clones over HTTP(S) only; ssh:// and
+	// git@host:path are rejected). Credentials go in cloneSecretRef, not in the URL.
 	// Example: https://git.example.com/team/web.git
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="self.matches('^(https?|ssh)://[^ /]+/[^ ]*$') || self.matches('^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^ ]+$')",message="spec.source.git.url must be an https://, http://, ssh:// or git@host:path URL"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[^ /]+/[^ ]*$')",message="spec.source.git.url must be an https:// or http:// URL: Kaniko clones over HTTP(S) only, so ssh:// and git@host:path URLs cannot work (use the https URL, with spec.source.git.cloneSecretRef for a private repository)"
 	// +required
 	URL string `json:"url"`
 
-	// Revision to build: a branch, tag or commit. Default: the remote's default branch.
-	// Example: main, v1.2.0, 4f1c2a9.
+	// Revision to build: a branch, a tag or a full 40-hex commit SHA (Kaniko cannot fetch an
+	// abbreviated one). Default: the remote's default branch.
+	// Example: main, v1.2.0, refs/tags/v1.2.0, 4f1c2a9e8b7d6c5f4a3b2c1d0e9f8a7b6c5d4e3f.
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:XValidation:rule="!self.contains(' ') && !self.startsWith('-')",message="spec.source.git.revision must be a branch, tag or commit without spaces"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9a-fA-F]{7,39}$')",message="spec.source.git.revision looks like an abbreviated commit SHA, which Kaniko cannot fetch: use the full 40-hex SHA, a branch or a tag (a branch named like hex: refs/heads/<name>)"
 	// +optional
 	Revision string `json:"revision,omitempty"`
 

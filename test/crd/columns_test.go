@@ -56,7 +56,7 @@ func TestExplain(t *testing.T) {
 	}
 	kubeconfig := writeKubeconfig(t)
 	cases := map[string][]string{
-		"imagebuild.spec.source.git":   {"url", "https://, http://, ssh:// or scp-like", "revision", "contextDir", "cloneSecretRef"},
+		"imagebuild.spec.source.git":   {"url", "Kaniko clones over HTTP(S) only", "revision", "contextDir", "cloneSecretRef"},
 		"appdeployment.spec.imageFrom": {"imageBuildRef", "ImageBuild"},
 		"edgecluster.spec.join":        {"methods", "tokenTTL", "apiServerEndpoint", "bootstrap token"},
 		"monitoringstack.spec.grafana": {"allowEmbedding", "iframe", "anonymous"},
