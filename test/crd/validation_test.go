@@ -60,6 +60,7 @@ var invalidCases = []invalidCase{
 	{"git url: not a url", "ImageBuild", `spec: {source: {git: {url: "just words"}}}`, "spec.source.git.url", "Kaniko clones over HTTP(S) only"},
 	{"git url: ssh", "ImageBuild", `spec: {source: {git: {url: "ssh://git@git.example.com/team/web.git"}}}`, "spec.source.git.url", "ssh:// and git@host:path URLs cannot work"},
 	{"git url: scp-like", "ImageBuild", `spec: {source: {git: {url: "git@git.example.com:team/web.git"}}}`, "spec.source.git.url", "Kaniko clones over HTTP(S) only"},
+	{"runOn.platform: unknown", "ImageBuild", `spec: {runOn: {platform: linux/386}}`, "spec.runOn.platform", "Unsupported value"},
 	{"git revision: short SHA", "ImageBuild", `spec: {source: {git: {url: "https://git.example.com/team/web.git", revision: 4f1c2a9}}}`, "spec.source.git.revision", "use the full 40-hex SHA"},
 	{"git url: empty", "ImageBuild", `spec: {source: {git: {url: ""}}}`, "spec.source.git.url", ""},
 	{"git contextDir: parent", "ImageBuild", `spec: {source: {git: {contextDir: "../other"}}}`, "spec.source.git.contextDir", "relative path without '..'"},
