@@ -21,6 +21,7 @@ package skeleton
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -68,9 +69,6 @@ type Reconciler[O Object, S any] struct {
 	Summarize func(ctx context.Context, s S, out Outcome)
 }
 
-// conflictRetry is how soon a pass whose optimistic-lock status write lost a race looks again.
-const conflictRetry = 200 * time.Millisecond
-
 // Reconcile runs one pass of the skeleton for the object named by req.
 func (r *Reconciler[O, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := r.NewObject()
@@ -100,8 +98,9 @@ func (r *Reconciler[O, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	if err := p.Patch(ctx, obj); err != nil {
 		if r.OptimisticLock && apierrors.IsConflict(err) {
-			logf.FromContext(ctx).V(1).Info("status changed since it was read; retrying")
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+			// Retried through the workqueue's rate limiter (per-object exponential backoff),
+			// never on a fixed short clock: a hot object cannot make a hot loop.
+			return ctrl.Result{}, fmt.Errorf("the status changed since it was read; retrying with backoff: %w", err)
 		}
 		return ctrl.Result{}, errors.Join(out.Err, err)
 	}
