@@ -2,8 +2,8 @@ package monitoringstack
 
 import (
 	"context"
+	"fmt"
 	"strings"
-	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -12,7 +12,6 @@ import (
 	"github.com/edgeforge/edgeforge/controllers/index"
 	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
-	"github.com/edgeforge/edgeforge/internal/conditions"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
 )
 
@@ -45,11 +44,10 @@ func (r *Reconciler) requirePrometheusOperator(ctx context.Context, p *pass) (sk
 			strings.Join(st.Missing, ", "))
 	}
 	if len(st.Unserved) > 0 {
-		// The CRDs exist but are not served yet (not Established, or discovery lags behind):
-		// a short wait, since discovery catching up sends no event.
-		conditions.MarkReconciling(&p.stack.Status.Conditions, p.stack.Generation, v1alpha1.MonitoringStackReasonProgressing,
-			"Waiting for prometheus-operator's CRD(s) "+strings.Join(st.Unserved, ", ")+" to be served")
-		return skeleton.Result{Stop: true, RequeueAfter: time.Second}, nil
+		// The CRDs exist but are not served yet (not Established, or discovery lags behind).
+		// Discovery catching up sends no event, so this is retried, through the workqueue's
+		// rate limiter (per-object exponential backoff), not on a fixed clock per stack.
+		return skeleton.Result{}, fmt.Errorf("waiting for prometheus-operator's CRD(s) %s to be served", strings.Join(st.Unserved, ", "))
 	}
 	if r.operator == nil || r.ctrl == nil {
 		return skeleton.Result{}, nil // a Reconciler without a manager (tests): nothing to watch

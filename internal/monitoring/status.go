@@ -154,9 +154,9 @@ func Summarize(stack *v1alpha1.MonitoringStack, obs Observed) bool {
 	return true
 }
 
-// MarkApplyFailed records a transient failure to apply the stack's objects: Reconciling, with
-// the error (the pass is retried with backoff).
+// MarkApplyFailed records a transient failure of a pass (an API error, CRDs not served yet):
+// Reconciling, with the error (the pass is retried with backoff).
 func MarkApplyFailed(stack *v1alpha1.MonitoringStack, err error) {
 	conditions.MarkReconciling(&stack.Status.Conditions, stack.Generation,
-		v1alpha1.MonitoringStackReasonProgressing, "Applying the stack's objects: "+err.Error())
+		v1alpha1.MonitoringStackReasonProgressing, "Retrying: "+err.Error())
 }
