@@ -4,13 +4,16 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -40,6 +43,7 @@ func main() {
 		secureMetrics          bool
 		enableHTTP2            bool
 		leaderElect            bool
+		api                    apiTuning
 	)
 	opts := settings.Defaults()
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
@@ -63,6 +67,13 @@ func main() {
 		"Prometheus version of MonitoringStacks without spec.prometheus.version (empty: prometheus-operator's default).")
 	flag.StringVar(&opts.KubeStateMetricsImage, "kube-state-metrics-image", settings.DefaultKubeStateMetricsImage,
 		"kube-state-metrics image for MonitoringStacks.")
+	flag.IntVar(&api.concurrency, "concurrency", 1,
+		"Reconciles each controller (each kind) runs at once: MaxConcurrentReconciles. controller-runtime's default is 1.")
+	flag.Float64Var(&api.qps, "kube-api-qps", -1,
+		"Client-side limit of API requests per second. -1, controller-runtime's default, turns the client-side "+
+			"limiter off and leaves fairness to the API server (API Priority and Fairness).")
+	flag.IntVar(&api.burst, "kube-api-burst", 0,
+		"Burst of the client-side limit, with --kube-api-qps > 0 (0: client-go's default, 10).")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -86,8 +97,15 @@ func main() {
 		setupLog.Error(err, "invalid cache options")
 		os.Exit(1)
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme: scheme,
+	cfg := ctrl.GetConfigOrDie()
+	controllerOpts, err := api.apply(cfg)
+	if err != nil {
+		setupLog.Error(err, "invalid flags")
+		os.Exit(1)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Controller: controllerOpts,
+		Scheme:     scheme,
 		// Cache only what edgeforge owns (label-selected), not every Job/Pod/Deployment/Service.
 		Cache:                   cache.Options{ByObject: byObject},
 		Metrics:                 metricsOpts,
@@ -127,4 +145,28 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// apiTuning is how fast the operator works: --concurrency, --kube-api-qps, --kube-api-burst.
+type apiTuning struct {
+	concurrency int
+	qps         float64
+	burst       int
+}
+
+// apply sets the client-side rate limit on cfg and returns the controllers' options.
+func (t apiTuning) apply(cfg *rest.Config) (config.Controller, error) {
+	switch {
+	case t.concurrency < 1:
+		return config.Controller{}, fmt.Errorf("--concurrency must be at least 1, not %d", t.concurrency)
+	case t.qps == 0 || t.qps < -1:
+		return config.Controller{}, fmt.Errorf("--kube-api-qps must be -1 (no client-side limit) or more than 0, not %g", t.qps)
+	case t.burst < 0:
+		return config.Controller{}, fmt.Errorf("--kube-api-burst must not be negative, not %d", t.burst)
+	}
+	cfg.QPS = float32(t.qps)
+	if t.burst > 0 {
+		cfg.Burst = t.burst
+	}
+	return config.Controller{MaxConcurrentReconciles: t.concurrency}, nil
 }
