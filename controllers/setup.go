@@ -43,29 +43,25 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 // ask for the same plain label selection of a kind (both read edgeforge's pods); restricting a
 // kind differently is a programming error.
 func CacheOptions() (map[client.Object]cache.ByObject, error) {
+	type kind struct {
+		name string
+		opts map[client.Object]cache.ByObject
+	}
 	merged := map[client.Object]cache.ByObject{}
-	seen := map[reflect.Type]struct {
-		by    string
-		entry cache.ByObject
-	}{}
-	for _, name := range []string{"imagebuild", "appdeployment"} {
-		opts := map[string]func() map[client.Object]cache.ByObject{
-			"imagebuild":    imagebuild.CacheOptions,
-			"appdeployment": appdeployment.CacheOptions,
-		}[name]()
-		for obj, by := range opts {
+	first := map[reflect.Type]string{} // type -> the kind that set it
+	for _, k := range []kind{{"imagebuild", imagebuild.CacheOptions()}, {"appdeployment", appdeployment.CacheOptions()}} {
+		for obj, by := range k.opts {
 			t := reflect.TypeOf(obj)
-			if other, dup := seen[t]; dup {
-				if !plainSameSelection(other.entry, by) {
-					return nil, fmt.Errorf("cache options for %s set differently by %s and %s", t, other.by, name)
-				}
+			other, dup := first[t]
+			if !dup {
+				first[t], merged[obj] = k.name, by
 				continue
 			}
-			seen[t] = struct {
-				by    string
-				entry cache.ByObject
-			}{name, by}
-			merged[obj] = by
+			for o, prev := range merged {
+				if reflect.TypeOf(o) == t && !plainSameSelection(prev, by) {
+					return nil, fmt.Errorf("cache options for %s set differently by %s and %s", t, other, k.name)
+				}
+			}
 		}
 	}
 	return merged, nil

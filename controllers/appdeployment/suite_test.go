@@ -158,20 +158,7 @@ func runsImage(image string) func(*appsv1.Deployment) error {
 // rolled out (all replicas updated and available, Progressing=True NewReplicaSetAvailable).
 func rollOut(t *testing.T, key client.ObjectKey) {
 	t.Helper()
-	setDeploymentStatus(t, key, func(d *appsv1.Deployment) {
-		n := int32(1)
-		if d.Spec.Replicas != nil {
-			n = *d.Spec.Replicas
-		}
-		d.Status = appsv1.DeploymentStatus{
-			ObservedGeneration: d.Generation,
-			Replicas:           n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n,
-			Conditions: []appsv1.DeploymentCondition{
-				{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable", LastUpdateTime: metav1.Now(), LastTransitionTime: metav1.Now()},
-				{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable", LastUpdateTime: metav1.Now(), LastTransitionTime: metav1.Now()},
-			},
-		}
-	})
+	testenv.RollOut(t, k8s, key, timeout)
 }
 
 // missDeadline does what kube-controller-manager does when a rollout is stuck: one new pod that

@@ -3,7 +3,6 @@ package imagebuild
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -145,16 +144,12 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 	if cm != nil {
 		_, err := applier.Reconcile(ctx, ib, apply.Child{Live: &corev1.ConfigMap{},
 			Key: types.NamespacedName{Namespace: ib.Namespace, Name: *cm.Name}, Reader: p.APIReader, Desired: cm})
-		var exists *apply.ExistsError
-		if errors.As(err, &exists) {
-			return apply.AsStall(err, "")
+		if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
+			return skeleton.Stall(v1alpha1.ImageBuildReasonInvalidContext,
+				"the inline build context cannot be stored in ConfigMap %s: %v", imagebuild.ContextConfigMapName(ib), err)
 		}
 		if err != nil {
-			if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
-				return skeleton.Stall(v1alpha1.ImageBuildReasonInvalidContext,
-					"the inline build context cannot be stored in ConfigMap %s: %v", imagebuild.ContextConfigMapName(ib), err)
-			}
-			return fmt.Errorf("applying the build context ConfigMap: %w", err)
+			return apply.AsStall(fmt.Errorf("applying the build context ConfigMap: %w", err), v1alpha1.ImageBuildReasonChildRejected)
 		}
 	}
 

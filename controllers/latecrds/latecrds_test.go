@@ -1,7 +1,6 @@
 package latecrds
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -77,7 +76,7 @@ func TestPrometheusOperatorCRDsArriveLater(t *testing.T) {
 	// Before: the app works without its ServiceMonitor; the stack stalls, saying what is missing.
 	testenv.WaitForCondition(t, k8s, app, testenv.Condition{Type: v1alpha1.ConditionServiceMonitorReady,
 		Status: metav1.ConditionFalse, Reason: v1alpha1.AppDeploymentReasonCRDNotInstalled}, timeout)
-	rollOut(t, k8s, client.ObjectKeyFromObject(app))
+	testenv.RollOut(t, k8s, client.ObjectKeyFromObject(app), timeout)
 	testenv.WaitForCondition(t, k8s, app, testenv.Ready, timeout)
 
 	testenv.WaitForCondition(t, k8s, stack, testenv.Condition{Type: v1alpha1.ConditionStalled,
@@ -127,25 +126,4 @@ func TestPrometheusOperatorCRDsArriveLater(t *testing.T) {
 			return k8s.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: name}, obj)
 		})
 	}
-}
-
-// rollOut plays kube-controller-manager: the app's Deployment has every replica available.
-func rollOut(t *testing.T, k8s client.Client, key client.ObjectKey) {
-	t.Helper()
-	testenv.Eventually(t, timeout, "rolling out "+key.String(), func() error {
-		d := &appsv1.Deployment{}
-		if err := k8s.Get(context.Background(), key, d); err != nil {
-			return err
-		}
-		n := *d.Spec.Replicas
-		now := metav1.Now()
-		d.Status = appsv1.DeploymentStatus{
-			ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n,
-			Conditions: []appsv1.DeploymentCondition{
-				{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable", LastUpdateTime: now, LastTransitionTime: now},
-				{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable", LastUpdateTime: now, LastTransitionTime: now},
-			},
-		}
-		return k8s.Status().Update(context.Background(), d)
-	})
 }

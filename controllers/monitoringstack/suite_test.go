@@ -179,19 +179,7 @@ func markDaemonSetReady(t *testing.T, ns, name string, nodes int32) {
 // markDeploymentReady plays kube-controller-manager: every replica updated and available.
 func markDeploymentReady(t *testing.T, ns, name string) {
 	t.Helper()
-	eventually(t, "marking Deployment "+name+" ready", func() error {
-		d := &appsv1.Deployment{}
-		if err := k8s.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, d); err != nil {
-			return err
-		}
-		n := *d.Spec.Replicas
-		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n,
-			ReadyReplicas: n, AvailableReplicas: n}
-		if err := k8s.Status().Update(ctx(t), d); err != nil {
-			return err
-		}
-		return nil
-	})
+	testenv.RollOut(t, k8s, types.NamespacedName{Namespace: ns, Name: name}, timeout)
 }
 
 // reconciles is the number of MonitoringStack reconciles that have finished.
