@@ -74,10 +74,14 @@ func main() {
 			"limiter off and leaves fairness to the API server (API Priority and Fairness).")
 	flag.IntVar(&api.burst, "kube-api-burst", 0,
 		"Burst of the client-side limit, with --kube-api-qps > 0 (0: client-go's default, 10).")
+	var clusterMonitoring string
+	flag.StringVar(&clusterMonitoring, "cluster-monitoring-namespaces", "",
+		"Comma-separated namespaces where a MonitoringStack may have spec.scope Cluster (empty: the operator's namespace).")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	opts.ClusterMonitoringNamespaces = settings.NamespaceList(clusterMonitoring, opts.Namespace)
 
 	var tlsOpts []func(*tls.Config)
 	if !enableHTTP2 {

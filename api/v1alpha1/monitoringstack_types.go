@@ -8,7 +8,18 @@ import (
 
 // MonitoringStackSpec describes a Prometheus (run by prometheus-operator) with Grafana,
 // exporters, built-in dashboards and alerts.
+// +kubebuilder:validation:XValidation:rule="!has(self.nodeExporter) || !self.nodeExporter.enabled || self.scope == 'Cluster'",message="spec.nodeExporter.enabled needs spec.scope: Cluster (node-exporter reads every node of the cluster)",fieldPath=".nodeExporter.enabled"
+// +kubebuilder:validation:XValidation:rule="!has(self.kubeStateMetrics) || !self.kubeStateMetrics.enabled || self.scope == 'Cluster'",message="spec.kubeStateMetrics.enabled needs spec.scope: Cluster (kube-state-metrics reads objects of every namespace)",fieldPath=".kubeStateMetrics.enabled"
 type MonitoringStackSpec struct {
+	// Scope of what the stack collects. Namespace (the default): its Prometheus discovers and
+	// scrapes monitors of the stack's own namespace only, with a Role there, and runs no
+	// cluster-wide exporter. Cluster: monitors of every namespace, node-exporter and
+	// kube-state-metrics; allowed only in the namespaces of the operator's
+	// --cluster-monitoring-namespaces flag (default: the operator's namespace).
+	// +kubebuilder:default=Namespace
+	// +optional
+	Scope MonitoringScope `json:"scope,omitempty"`
+
 	// Prometheus configures the Prometheus server.
 	// +kubebuilder:default={}
 	// +optional
@@ -19,13 +30,13 @@ type MonitoringStackSpec struct {
 	// +optional
 	Grafana *GrafanaSpec `json:"grafana,omitempty"`
 
-	// NodeExporter runs node-exporter on every node, edge nodes included.
-	// +kubebuilder:default={}
+	// NodeExporter runs node-exporter on every node, edge nodes included. Cluster scope only.
+	// Default: enabled with spec.scope Cluster, off with Namespace.
 	// +optional
 	NodeExporter *Toggle `json:"nodeExporter,omitempty"`
 
-	// KubeStateMetrics runs kube-state-metrics.
-	// +kubebuilder:default={}
+	// KubeStateMetrics runs kube-state-metrics. Cluster scope only.
+	// Default: enabled with spec.scope Cluster, off with Namespace.
 	// +optional
 	KubeStateMetrics *Toggle `json:"kubeStateMetrics,omitempty"`
 
@@ -39,6 +50,16 @@ type MonitoringStackSpec struct {
 	// +optional
 	Dashboards *DashboardsSpec `json:"dashboards,omitempty"`
 }
+
+// MonitoringScope is what a MonitoringStack collects: its namespace or the whole cluster.
+// +kubebuilder:validation:Enum=Namespace;Cluster
+type MonitoringScope string
+
+// Monitoring scopes.
+const (
+	MonitoringScopeNamespace MonitoringScope = "Namespace"
+	MonitoringScopeCluster   MonitoringScope = "Cluster"
+)
 
 // PrometheusDuration is a Prometheus duration such as 30s, 15m, 24h or 7d.
 // +kubebuilder:validation:MinLength=1
@@ -81,8 +102,10 @@ type PrometheusSpec struct {
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 
-	// ServiceMonitorSelector picks the ServiceMonitors to scrape.
-	// Default: all in the stack's namespace plus those edgeforge makes for AppDeployments.
+	// ServiceMonitorSelector picks, by label, the ServiceMonitors and PodMonitors to scrape
+	// among those of the scope (the stack's namespace, or every namespace with scope Cluster).
+	// It adds to the stack's own monitors (Prometheus, node-exporter, kube-state-metrics),
+	// which are always scraped. Default ({} or absent): every monitor of the scope.
 	// +optional
 	ServiceMonitorSelector *metav1.LabelSelector `json:"serviceMonitorSelector,omitempty"`
 
@@ -278,6 +301,13 @@ const (
 	MonitoringStackReasonGrafanaAdminSecretInvalid = "GrafanaAdminSecretInvalid"
 	// MonitoringStackReasonChildRejected: the API server rejected a child object.
 	MonitoringStackReasonChildRejected = "ChildRejected"
+	// MonitoringStackReasonScopeNotAllowed: spec.scope is Cluster in a namespace that the
+	// operator's --cluster-monitoring-namespaces does not list.
+	MonitoringStackReasonScopeNotAllowed = "ScopeNotAllowed"
+	// MonitoringStackReasonInvalidSpec: the spec is inconsistent in a way admission did not
+	// catch (a serviceMonitorSelector that is not a valid selector or that excludes the stack's
+	// own monitors; an exporter enabled in Namespace scope on an object stored before the rule).
+	MonitoringStackReasonInvalidSpec = "InvalidSpec"
 )
 
 // MonitoringStackFinalizer lets the controller delete the cluster-scoped objects of a stack
@@ -293,6 +323,7 @@ const MonitoringStackFinalizer = "edgeforge.io/monitoringstack-cleanup"
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=mon,categories=edgeforge
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Scope",type=string,JSONPath=`.spec.scope`,priority=1
 // +kubebuilder:printcolumn:name="Prometheus",type=string,JSONPath=`.status.prometheus.url`
 // +kubebuilder:printcolumn:name="Grafana",type=string,JSONPath=`.status.grafana.url`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1

@@ -58,6 +58,8 @@ var ownedCacheKinds = map[schema.GroupVersionKind]bool{
 	monitoring.GVKDaemonSet:          true,
 	monitoring.GVKClusterRole:        true,
 	monitoring.GVKClusterRoleBinding: true,
+	monitoring.GVKRole:               true,
+	monitoring.GVKRoleBinding:        true,
 	monitoring.GVKPrometheus:         true,
 	monitoring.GVKServiceMonitor:     true,
 	monitoring.GVKPrometheusRule:     true,
@@ -82,7 +84,7 @@ func (r *Reconciler) reader(gvk schema.GroupVersionKind) client.Reader {
 // The generated Grafana admin Secret is created once and never updated. Secrets are watched as
 // metadata only; the user's admin Secret is read (key names only) with the API reader.
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;delete
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings;roles;rolebindings,verbs=get;list;watch;create;patch;delete
 // Kubernetes lets the operator grant Prometheus and kube-state-metrics only permissions it holds
 // itself (no escalate/bind verbs): these read-only rules are those of their ClusterRoles.
 // +kubebuilder:rbac:groups="",resources=nodes/metrics,verbs=get
@@ -109,6 +111,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return &pass{stack: stack, patcher: p}
 		},
 		Steps: []skeleton.Step[*pass]{
+			r.checkSpec,                 // the scope is allowed here; the selector can be honoured
 			r.requirePrometheusOperator, // the CRDs are served; their watches started
 			r.settleAdminSecret,         // Grafana's admin credentials
 			r.applyChildren,             // apply what the spec asks for, delete the rest
@@ -117,6 +120,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		Summarize: r.summarize,
 	}
 	return sk.Reconcile(ctx, req)
+}
+
+// checkSpec stalls a stack whose scope its namespace does not allow, or whose spec
+// internal/monitoring cannot carry out.
+func (r *Reconciler) checkSpec(_ context.Context, p *pass) (skeleton.Result, error) {
+	if ok, why := monitoring.ScopeAllowed(p.stack, r.Options.ClusterMonitoring()); !ok {
+		return skeleton.Result{}, skeleton.Stall(v1alpha1.MonitoringStackReasonScopeNotAllowed, "%s", why)
+	}
+	if why := monitoring.SpecProblem(p.stack); why != "" {
+		return skeleton.Result{}, skeleton.Stall(v1alpha1.MonitoringStackReasonInvalidSpec, "%s", why)
+	}
+	return skeleton.Result{}, nil
 }
 
 // pass is what the steps of one reconcile learn and pass on.

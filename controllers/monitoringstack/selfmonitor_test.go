@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
 	"github.com/edgeforge/edgeforge/test/testenv"
 )
@@ -33,7 +34,7 @@ func TestOperatorServiceMonitor(t *testing.T) {
 	if ep := sm.Spec.Endpoints; len(ep) != 1 || ep[0].Port != "https-metrics" || ep[0].Scheme == nil || string(*ep[0].Scheme) != "https" {
 		t.Fatalf("want one https endpoint on port https-metrics: %+v", ep)
 	}
-	sel, err := monitoringSelector()
+	sel, err := metav1.LabelSelectorAsSelector(monitoring.MonitorSelector(&v1alpha1.MonitoringStack{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +62,4 @@ func TestOperatorServiceMonitor(t *testing.T) {
 		len(service.Spec.Ports) == 0 || service.Spec.Ports[0].Name != "https-metrics" {
 		t.Fatalf("monitor.yaml does not select the metrics Service of config/default: %+v", service)
 	}
-}
-
-func monitoringSelector() (labels.Selector, error) {
-	return metav1.LabelSelectorAsSelector(monitoring.DefaultServiceMonitorSelector())
 }

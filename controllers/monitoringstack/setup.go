@@ -101,6 +101,8 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		WatchesRawSource(source.Kind[client.Object](owned, &corev1.ConfigMap{}, byOwner())).
 		WatchesRawSource(source.Kind[client.Object](owned, &corev1.ServiceAccount{}, byOwner())).
 		WatchesRawSource(source.Kind[client.Object](owned, &appsv1.DaemonSet{}, byOwner())).
+		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.Role{}, byOwner())).
+		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.RoleBinding{}, byOwner())).
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.stacksOfSecret)).

@@ -36,6 +36,14 @@ var testOptions = settings.Options{
 	GrafanaImage:          "registry.test/grafana:1",
 	NodeExporterImage:     "registry.test/node-exporter:1",
 	KubeStateMetricsImage: "registry.test/kube-state-metrics:1",
+	// newNamespace's namespaces may hold Cluster-scoped stacks; others (scope_test.go) may not.
+	ClusterMonitoringNamespaces: func() []string {
+		var ns []string
+		for i := 1; i <= 200; i++ {
+			ns = append(ns, fmt.Sprintf("mon-%d", i))
+		}
+		return ns
+	}(),
 }
 
 // TestMain starts a real API server with prometheus-operator's CRDs (a start without them is
@@ -62,7 +70,9 @@ func newNamespace(t *testing.T) string {
 
 func newStack(t *testing.T, ns, name string, mutate func(*v1alpha1.MonitoringStackSpec)) *v1alpha1.MonitoringStack {
 	t.Helper()
-	s := &v1alpha1.MonitoringStack{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	// The whole stack (exporters included) unless mutate says otherwise.
+	s := &v1alpha1.MonitoringStack{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.MonitoringStackSpec{Scope: v1alpha1.MonitoringScopeCluster}}
 	if mutate != nil {
 		mutate(&s.Spec)
 	}

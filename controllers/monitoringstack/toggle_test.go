@@ -35,7 +35,7 @@ func TestDisabledComponentsAreDeleted(t *testing.T) {
 
 	// node-exporter off.
 	updateStack(t, ns, "main", func(s *v1alpha1.MonitoringStack) {
-		s.Spec.NodeExporter.Enabled = false
+		s.Spec.NodeExporter = &v1alpha1.Toggle{Enabled: false}
 	})
 	waitGone(t, &appsv1.DaemonSet{}, ns, n.NodeExporter())
 	waitGone(t, &corev1.Service{}, ns, n.NodeExporter())
@@ -43,7 +43,7 @@ func TestDisabledComponentsAreDeleted(t *testing.T) {
 
 	// kube-state-metrics, built-in rules and dashboards off.
 	updateStack(t, ns, "main", func(s *v1alpha1.MonitoringStack) {
-		s.Spec.KubeStateMetrics.Enabled = false
+		s.Spec.KubeStateMetrics = &v1alpha1.Toggle{Enabled: false}
 		s.Spec.Alerting.BuiltinRules = false
 		s.Spec.Dashboards.Builtin = false
 	})

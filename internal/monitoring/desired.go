@@ -40,10 +40,13 @@ func Desired(stack *v1alpha1.MonitoringStack, opts settings.Options, cluster Clu
 		add(GVKClusterRoleBinding, "", n.LegacyClusterRole(c), nil, false)
 	}
 
-	// Prometheus: always.
+	// Prometheus: always; its discovery RBAC cluster-wide only in Cluster scope.
+	clusterWide := ClusterScoped(stack)
 	add(GVKServiceAccount, ns, n.PrometheusService(), prometheusServiceAccount(stack), true)
-	add(GVKClusterRole, "", n.ClusterRole(ComponentPrometheus), prometheusClusterRole(stack), true)
-	add(GVKClusterRoleBinding, "", n.ClusterRole(ComponentPrometheus), clusterRoleBinding(stack, ComponentPrometheus, n.PrometheusService()), true)
+	add(GVKClusterRole, "", n.ClusterRole(ComponentPrometheus), prometheusClusterRole(stack), clusterWide)
+	add(GVKClusterRoleBinding, "", n.ClusterRole(ComponentPrometheus), clusterRoleBinding(stack, ComponentPrometheus, n.PrometheusService()), clusterWide)
+	add(GVKRole, ns, n.PrometheusService(), prometheusRole(stack), !clusterWide)
+	add(GVKRoleBinding, ns, n.PrometheusService(), prometheusRoleBinding(stack), !clusterWide)
 	add(GVKService, ns, n.PrometheusService(), prometheusService(stack), true)
 	add(GVKPrometheus, ns, n.Prometheus(), typed(prometheusApply(stack, opts.PrometheusVersion)), true)
 	add(GVKServiceMonitor, ns, n.PrometheusService(), typed(serviceMonitor(stack, ComponentPrometheus, n.PrometheusService(), "web", false, nil)), true)

@@ -22,6 +22,8 @@ import (
 func stack(mutate func(*v1alpha1.MonitoringStackSpec)) *v1alpha1.MonitoringStack {
 	s := &v1alpha1.MonitoringStack{
 		ObjectMeta: metav1.ObjectMeta{Name: "main", Namespace: "monitoring", UID: "0d7c4c2e-8f5e-4b8e-9a57-2f3c1d6e7a90"},
+		// The whole stack, exporters included, unless a case says otherwise.
+		Spec: v1alpha1.MonitoringStackSpec{Scope: v1alpha1.MonitoringScopeCluster},
 	}
 	if mutate != nil {
 		mutate(&s.Spec)
@@ -33,7 +35,16 @@ var goldenCases = []struct {
 	name   string
 	mutate func(*v1alpha1.MonitoringStackSpec)
 }{
-	{"default", nil},
+	// The schema's default: scope Namespace (a Role, no exporters).
+	{"default", func(s *v1alpha1.MonitoringStackSpec) { s.Scope = "" }},
+	{"cluster", nil},
+	{"namespace-selector", func(s *v1alpha1.MonitoringStackSpec) {
+		s.Scope = v1alpha1.MonitoringScopeNamespace
+		s.Prometheus = &v1alpha1.PrometheusSpec{ServiceMonitorSelector: &metav1.LabelSelector{
+			MatchLabels:      map[string]string{"team": "factory"},
+			MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"edge", "core"}}},
+		}}
+	}},
 	{"sample", func(s *v1alpha1.MonitoringStackSpec) {
 		s.Prometheus = &v1alpha1.PrometheusSpec{ExternalLabels: map[string]string{"cluster": "factory-busan", "region": "kr-south"}}
 		s.Grafana = &v1alpha1.GrafanaSpec{Enabled: true, AllowEmbedding: true,

@@ -14,14 +14,6 @@ import (
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
 
-// DefaultServiceMonitorSelector picks the ServiceMonitors edgeforge makes: the stack's own
-// (node-exporter, kube-state-metrics, Prometheus itself) and those made for AppDeployments, in
-// every namespace (serviceMonitorNamespaceSelector {}). One Kubernetes label selector cannot
-// say "this namespace OR edgeforge's", so the common label is the one that selects.
-func DefaultServiceMonitorSelector() *metav1.LabelSelector {
-	return &metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}}
-}
-
 // RuleSelector picks the stack's PrometheusRules in its namespace: the built-in one, and any
 // PrometheusRule a user labels edgeforge.io/monitoringstack=<stack name>.
 func RuleSelector(stack *v1alpha1.MonitoringStack) *metav1.LabelSelector {
@@ -34,10 +26,6 @@ func RuleSelector(stack *v1alpha1.MonitoringStack) *metav1.LabelSelector {
 func PrometheusCR(stack *v1alpha1.MonitoringStack, defaultVersion string) *monitoringv1.Prometheus {
 	spec := Effective(stack.Spec).Prometheus
 	n := NamesFor(stack)
-	selector := DefaultServiceMonitorSelector()
-	if spec.ServiceMonitorSelector != nil {
-		selector = spec.ServiceMonitorSelector.DeepCopy()
-	}
 	storage := &monitoringv1.StorageSpec{EmptyDir: &corev1.EmptyDirVolumeSource{}}
 	if spec.Storage != nil {
 		pvc := monitoringv1.EmbeddedPersistentVolumeClaim{
@@ -65,13 +53,16 @@ func PrometheusCR(stack *v1alpha1.MonitoringStack, defaultVersion string) *monit
 				PodMetadata: &monitoringv1.EmbeddedObjectMetadata{
 					Labels: map[string]string{v1alpha1.LabelMonitoringStack: stack.Name},
 				},
-				Replicas:                        ptr.To(*spec.Replicas),
-				ScrapeInterval:                  monitoringv1.Duration(spec.ScrapeInterval),
-				ExternalLabels:                  spec.ExternalLabels,
-				Resources:                       *spec.Resources.DeepCopy(),
-				ServiceAccountName:              n.PrometheusService(),
-				ServiceMonitorSelector:          selector,
-				ServiceMonitorNamespaceSelector: &metav1.LabelSelector{},
+				Replicas:           ptr.To(*spec.Replicas),
+				ScrapeInterval:     monitoringv1.Duration(spec.ScrapeInterval),
+				ExternalLabels:     spec.ExternalLabels,
+				Resources:          *spec.Resources.DeepCopy(),
+				ServiceAccountName: n.PrometheusService(),
+				// The scope's monitors (selection.go); the stack's own always match.
+				ServiceMonitorSelector:          MonitorSelector(stack),
+				ServiceMonitorNamespaceSelector: monitorNamespaceSelector(stack),
+				PodMonitorSelector:              MonitorSelector(stack),
+				PodMonitorNamespaceSelector:     monitorNamespaceSelector(stack),
 				// A ServiceMonitor (anyone's, in a namespace the stack selects) must not make
 				// Prometheus read files of its own pod: no bearerTokenFile, no TLS files from disk.
 				ArbitraryFSAccessThroughSMs: monitoringv1.ArbitraryFSAccessThroughSMsConfig{Deny: true},
@@ -116,21 +107,42 @@ func prometheusServiceAccount(stack *v1alpha1.MonitoringStack) *corev1ac.Service
 		WithOwnerReferences(ownerRef(stack))
 }
 
-// PrometheusRules is what Prometheus needs to discover targets through ServiceMonitors and to
-// scrape kubelets and the operator's protected metrics endpoint: read-only, nothing else.
-func PrometheusRules() []*rbacv1ac.PolicyRuleApplyConfiguration {
-	return []*rbacv1ac.PolicyRuleApplyConfiguration{
-		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("nodes/metrics").WithVerbs("get"),
+// PrometheusRules is what Prometheus needs to discover targets through monitors: read-only,
+// nothing else. A Cluster-scoped stack's Prometheus gets them cluster-wide (a ClusterRole) and
+// may also read kubelets' metrics; a Namespace-scoped one gets only the discovery rules, in its
+// namespace (a Role).
+func PrometheusRules(clusterScope bool) []*rbacv1ac.PolicyRuleApplyConfiguration {
+	rules := []*rbacv1ac.PolicyRuleApplyConfiguration{
 		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("services", "endpoints", "pods").WithVerbs("get", "list", "watch"),
 		rbacv1ac.PolicyRule().WithAPIGroups("discovery.k8s.io").WithResources("endpointslices").WithVerbs("get", "list", "watch"),
-		rbacv1ac.PolicyRule().WithNonResourceURLs("/metrics").WithVerbs("get"),
 	}
+	if clusterScope {
+		rules = append(rules, rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("nodes/metrics").WithVerbs("get"))
+	}
+	return rules
 }
 
 func prometheusClusterRole(stack *v1alpha1.MonitoringStack) *rbacv1ac.ClusterRoleApplyConfiguration {
 	return rbacv1ac.ClusterRole(NamesFor(stack).ClusterRole(ComponentPrometheus)).
 		WithLabels(ClusterLabels(stack, ComponentPrometheus)).
-		WithRules(PrometheusRules()...)
+		WithRules(PrometheusRules(true)...)
+}
+
+// prometheusRole is the Namespace-scoped stack's Prometheus' discovery, in its namespace.
+func prometheusRole(stack *v1alpha1.MonitoringStack) *rbacv1ac.RoleApplyConfiguration {
+	return rbacv1ac.Role(NamesFor(stack).PrometheusService(), stack.Namespace).
+		WithLabels(Labels(stack, ComponentPrometheus)).
+		WithOwnerReferences(ownerRef(stack)).
+		WithRules(PrometheusRules(false)...)
+}
+
+func prometheusRoleBinding(stack *v1alpha1.MonitoringStack) *rbacv1ac.RoleBindingApplyConfiguration {
+	name := NamesFor(stack).PrometheusService()
+	return rbacv1ac.RoleBinding(name, stack.Namespace).
+		WithLabels(Labels(stack, ComponentPrometheus)).
+		WithOwnerReferences(ownerRef(stack)).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup("rbac.authorization.k8s.io").WithKind("Role").WithName(name)).
+		WithSubjects(rbacv1ac.Subject().WithKind("ServiceAccount").WithName(name).WithNamespace(stack.Namespace))
 }
 
 func clusterRoleBinding(stack *v1alpha1.MonitoringStack, component, serviceAccount string) *rbacv1ac.ClusterRoleBindingApplyConfiguration {
@@ -158,15 +170,20 @@ func prometheusService(stack *v1alpha1.MonitoringStack) *corev1ac.ServiceApplyCo
 }
 
 // serviceMonitor scrapes the Service of a component on the named port. The job label is the
-// component name (jobLabel app.kubernetes.io/name), which the built-in alerts rely on.
+// component name (jobLabel app.kubernetes.io/name), which the built-in alerts rely on. Its
+// labels satisfy the stack's serviceMonitorSelector (OwnMonitorLabels).
 func serviceMonitor(stack *v1alpha1.MonitoringStack, component, name, port string, honorLabels bool,
 	relabel []monitoringv1.RelabelConfig) (runtime.ApplyConfiguration, error) {
+	l, err := OwnMonitorLabels(stack, component)
+	if err != nil {
+		return nil, err
+	}
 	sm := &monitoringv1.ServiceMonitor{
 		TypeMeta: metav1.TypeMeta{APIVersion: GVKServiceMonitor.GroupVersion().String(), Kind: GVKServiceMonitor.Kind},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            name,
 			Namespace:       stack.Namespace,
-			Labels:          Labels(stack, component),
+			Labels:          l,
 			OwnerReferences: ownerRefs(stack),
 		},
 		Spec: monitoringv1.ServiceMonitorSpec{

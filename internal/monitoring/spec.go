@@ -41,11 +41,17 @@ func Effective(spec v1alpha1.MonitoringStackSpec) v1alpha1.MonitoringStackSpec {
 	if s.Grafana.Service.Type == "" {
 		s.Grafana.Service.Type = "ClusterIP"
 	}
-	if s.NodeExporter == nil {
-		s.NodeExporter = &v1alpha1.Toggle{Enabled: true}
+	if s.Scope == "" {
+		s.Scope = v1alpha1.MonitoringScopeNamespace
 	}
-	if s.KubeStateMetrics == nil {
-		s.KubeStateMetrics = &v1alpha1.Toggle{Enabled: true}
+	// The cluster-wide exporters: on by default in Cluster scope, never in Namespace scope
+	// (SpecProblem stalls a stack that asks for them there).
+	cluster := s.Scope == v1alpha1.MonitoringScopeCluster
+	if s.NodeExporter == nil || !cluster {
+		s.NodeExporter = &v1alpha1.Toggle{Enabled: cluster && (s.NodeExporter == nil || s.NodeExporter.Enabled)}
+	}
+	if s.KubeStateMetrics == nil || !cluster {
+		s.KubeStateMetrics = &v1alpha1.Toggle{Enabled: cluster && (s.KubeStateMetrics == nil || s.KubeStateMetrics.Enabled)}
 	}
 	if s.Alerting == nil {
 		s.Alerting = &v1alpha1.AlertingSpec{BuiltinRules: true}

@@ -2,6 +2,8 @@
 // default images. main.go fills them from flags.
 package settings
 
+import "strings"
+
 // Pinned default images. Operators override them with flags; an ImageBuild or a
 // MonitoringStack can override some of them per object.
 const (
@@ -29,6 +31,31 @@ type Options struct {
 	// PrometheusVersion is the Prometheus version of a MonitoringStack whose
 	// spec.prometheus.version is empty; empty: prometheus-operator's own default.
 	PrometheusVersion string
+	// ClusterMonitoringNamespaces are the namespaces where a MonitoringStack may have scope
+	// Cluster (--cluster-monitoring-namespaces; default: Namespace).
+	ClusterMonitoringNamespaces []string
+}
+
+// NamespaceList splits a comma-separated flag value into namespaces; empty: def alone.
+func NamespaceList(flagValue, def string) []string {
+	var out []string
+	for _, ns := range strings.Split(flagValue, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			out = append(out, ns)
+		}
+	}
+	if len(out) == 0 {
+		return []string{def}
+	}
+	return out
+}
+
+// ClusterMonitoring is ClusterMonitoringNamespaces, or Namespace when that is unset.
+func (o Options) ClusterMonitoring() []string {
+	if len(o.ClusterMonitoringNamespaces) == 0 {
+		return []string{o.Namespace}
+	}
+	return o.ClusterMonitoringNamespaces
 }
 
 // Defaults returns Options with the pinned images and the edgeforge-system namespace.

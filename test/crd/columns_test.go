@@ -21,7 +21,7 @@ func TestPrinterColumns(t *testing.T) {
 		"imagebuilds":      {"Name", "Phase", "Image", "Status", "Age"},
 		"appdeployments":   {"Name", "Ready", "Image", "URL", "Status", "Age"},
 		"edgeclusters":     {"Name", "Ready", "Methods", "Join", "Status", "Age"},
-		"monitoringstacks": {"Name", "Ready", "Prometheus", "Grafana", "Status", "Age"},
+		"monitoringstacks": {"Name", "Ready", "Scope", "Prometheus", "Grafana", "Status", "Age"},
 	}
 	c := rest.CopyConfig(cfg)
 	c.GroupVersion = &metav1.SchemeGroupVersion

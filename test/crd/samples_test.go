@@ -84,8 +84,9 @@ func TestDefaultsAreApplied(t *testing.T) {
 			"spec.grafana.anonymous.enabled":         false,
 			"spec.grafana.anonymous.role":            "Viewer",
 			"spec.grafana.service.type":              "ClusterIP",
-			"spec.nodeExporter.enabled":              true,
-			"spec.kubeStateMetrics.enabled":          true,
+			"spec.scope":                             "Namespace",
+			"spec.nodeExporter":                      nil, // the controller decides by scope
+			"spec.kubeStateMetrics":                  nil,
 			"spec.alerting.builtinRules":             true,
 			"spec.dashboards.builtin":                true,
 			"spec.prometheus.storage":                nil, // emptyDir unless asked
@@ -158,7 +159,14 @@ func goDefaultsAgree(t *testing.T, got *unstructured.Unstructured) {
 	case "MonitoringStack":
 		ms := &v1alpha1.MonitoringStack{}
 		fromUnstructured(t, got, ms)
-		if want := monitoring.Effective(v1alpha1.MonitoringStackSpec{}); !reflect.DeepEqual(ms.Spec, want) {
+		want := monitoring.Effective(v1alpha1.MonitoringStackSpec{})
+		// The exporters are the controller's decision (on in Cluster scope only); the schema
+		// leaves them unset.
+		if want.NodeExporter.Enabled || want.KubeStateMetrics.Enabled {
+			t.Errorf("monitoring.Effective runs cluster-wide exporters in the default scope (Namespace)")
+		}
+		want.NodeExporter, want.KubeStateMetrics = nil, nil
+		if !reflect.DeepEqual(ms.Spec, want) {
 			t.Errorf("MonitoringStack defaults: schema\n%+v\nmonitoring.Effective\n%+v", ms.Spec, want)
 		}
 	}

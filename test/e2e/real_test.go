@@ -652,9 +652,12 @@ func TestRealMonitoring(t *testing.T) {
 			Placement: &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}},
 		},
 	}
+	// A Cluster-scoped stack (node-exporter runs on every node) lives in the operator's
+	// namespace, the default of --cluster-monitoring-namespaces; it scrapes the app's monitor in ns.
 	stack := &v1alpha1.MonitoringStack{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mon"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "mon"},
 		Spec: v1alpha1.MonitoringStackSpec{
+			Scope: v1alpha1.MonitoringScopeCluster,
 			Prometheus: &v1alpha1.PrometheusSpec{
 				ScrapeInterval: "5s",
 				NodeSelector:   map[string]string{edgePoolLabel: realPool()},
@@ -678,11 +681,11 @@ func TestRealMonitoring(t *testing.T) {
 		_ = k8sClient.Delete(ctx, stack)
 		err := wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
 			pods := &corev1.PodList{}
-			err := k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app.kubernetes.io/name": "node-exporter"})
+			err := k8sClient.List(ctx, pods, client.InNamespace(operatorNamespace), client.MatchingLabels{"app.kubernetes.io/name": "node-exporter"})
 			return err == nil && len(pods.Items) == 0, nil
 		})
 		if err != nil {
-			t.Errorf("node-exporter of %s still there 2m after the stack was deleted: %v", ns, err)
+			t.Errorf("node-exporter of %s still there 2m after the stack was deleted: %v", operatorNamespace, err)
 		}
 	})
 	waitFor(t, 4*time.Minute, "MonitoringStack mon Ready", func(ctx context.Context) (bool, error) {
@@ -691,7 +694,7 @@ func TestRealMonitoring(t *testing.T) {
 		}
 		return meta.IsStatusConditionTrue(stack.Status.Conditions, v1alpha1.ConditionReady), nil
 	})
-	promPods := runningPods(t, ns, "app.kubernetes.io/name", "prometheus")
+	promPods := runningPods(t, operatorNamespace, "app.kubernetes.io/name", "prometheus")
 	if len(promPods) == 0 {
 		t.Fatal("no running Prometheus pod")
 	}
