@@ -387,9 +387,11 @@ type AppDeploymentStatus struct {
 // (status.failedImage); it is removed once a different image is asked for.
 const ConditionRolledBack = "RolledBack"
 
-// ConditionServiceMonitorReady says whether the ServiceMonitor of spec.metrics exists. It is
-// False with reason CRDNotInstalled while prometheus-operator's CRDs are missing (the app itself
-// is not affected), and absent when spec.metrics is not set.
+// ConditionServiceMonitorReady says whether the ServiceMonitor of spec.metrics exists and some
+// Prometheus (a MonitoringStack's or any other) selects it. It is False with reason
+// CRDNotInstalled while prometheus-operator's CRDs are missing, False with reason NotSelected
+// while no Prometheus selects the monitor (the message says why each does not and what would),
+// and absent when spec.metrics is not set. The app itself is not affected.
 const ConditionServiceMonitorReady = "ServiceMonitorReady"
 
 // Reasons of AppDeployment conditions. Condition messages say what happened and what to do.
@@ -426,6 +428,8 @@ const (
 	AppDeploymentReasonServiceMonitorApplied = "Applied"
 	// AppDeploymentReasonCRDNotInstalled: prometheus-operator's ServiceMonitor CRD is not installed.
 	AppDeploymentReasonCRDNotInstalled = "CRDNotInstalled"
+	// AppDeploymentReasonNotSelected: the ServiceMonitor exists but no Prometheus selects it.
+	AppDeploymentReasonNotSelected = "NotSelected"
 )
 
 // AppDeployment runs an application: Deployment, Service and optional Ingress,

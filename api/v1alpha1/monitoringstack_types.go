@@ -266,14 +266,69 @@ type ComponentStatus struct {
 	AdminSecretRef *LocalObjectReference `json:"adminSecretRef,omitempty"`
 }
 
+// MaxListedMonitors caps status.prometheus.monitors and ignoredMonitors (sorted by kind,
+// namespace, name), so a stack over thousands of monitors stays far below an object's size limit;
+// monitorCount and ignoredMonitorCount give the totals.
+const MaxListedMonitors = 100
+
+// PrometheusStatus is the stack's Prometheus: readiness, URL, and which monitors it scrapes.
+type PrometheusStatus struct {
+	// Ready is true when prometheus-operator reports every replica available.
+	Ready bool `json:"ready"`
+	// URL inside the cluster, e.g. http://prometheus-main.monitoring.svc:9090.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// Monitors are the ServiceMonitors and PodMonitors the stack's Prometheus selects (its
+	// scope's namespaces and spec.prometheus.serviceMonitorSelector), at most 100.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
+	// +optional
+	Monitors []MonitorReference `json:"monitors,omitempty"`
+	// MonitorCount is the number of monitors the stack's Prometheus selects.
+	// +optional
+	MonitorCount int32 `json:"monitorCount,omitempty"`
+	// IgnoredMonitors are the monitors edgeforge made (label app.kubernetes.io/managed-by:
+	// edgeforge) in the stack's scope that its Prometheus does not select, with the reason;
+	// at most 100.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
+	// +optional
+	IgnoredMonitors []IgnoredMonitor `json:"ignoredMonitors,omitempty"`
+	// IgnoredMonitorCount is the number of such monitors.
+	// +optional
+	IgnoredMonitorCount int32 `json:"ignoredMonitorCount,omitempty"`
+}
+
+// MonitorReference names a ServiceMonitor or PodMonitor.
+type MonitorReference struct {
+	// Kind is ServiceMonitor or PodMonitor.
+	Kind string `json:"kind"`
+	// Namespace of the monitor.
+	Namespace string `json:"namespace"`
+	// Name of the monitor.
+	Name string `json:"name"`
+}
+
+// IgnoredMonitor is a monitor the stack's Prometheus does not select, and why.
+type IgnoredMonitor struct {
+	// Kind is ServiceMonitor or PodMonitor.
+	Kind string `json:"kind"`
+	// Namespace of the monitor.
+	Namespace string `json:"namespace"`
+	// Name of the monitor.
+	Name string `json:"name"`
+	// Reason it is not selected, e.g. which selector its labels do not match.
+	Reason string `json:"reason"`
+}
+
 // MonitoringStackStatus is the observed state of a MonitoringStack.
 type MonitoringStackStatus struct {
 	// ObservedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Prometheus readiness and URL.
+	// Prometheus readiness, URL and the monitors it scrapes.
 	// +optional
-	Prometheus *ComponentStatus `json:"prometheus,omitempty"`
+	Prometheus *PrometheusStatus `json:"prometheus,omitempty"`
 	// Grafana readiness, URL and admin Secret.
 	// +optional
 	Grafana *ComponentStatus `json:"grafana,omitempty"`
@@ -308,6 +363,9 @@ const (
 	// catch (a serviceMonitorSelector that is not a valid selector or that excludes the stack's
 	// own monitors; an exporter enabled in Namespace scope on an object stored before the rule).
 	MonitoringStackReasonInvalidSpec = "InvalidSpec"
+	// MonitoringStackReasonNodeExporterForbidden: the stack would run node-exporter, whose pods
+	// (hostNetwork, hostPID, hostPath) its namespace's Pod Security level refuses.
+	MonitoringStackReasonNodeExporterForbidden = "NodeExporterForbidden"
 )
 
 // MonitoringStackFinalizer lets the controller delete the cluster-scoped objects of a stack

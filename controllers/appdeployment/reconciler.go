@@ -38,6 +38,9 @@ type Reconciler struct {
 	// call Reconcile directly: ServiceMonitors are then read with Client).
 	ctrl     controller.Controller
 	optional *optionalcrd.Watcher
+	// prometheuses watches every Prometheus of the cluster (their monitor selectors only), to
+	// tell whether one selects an app's ServiceMonitor (nil in tests: Client reads them).
+	prometheuses *optionalcrd.Watcher
 }
 
 // +kubebuilder:rbac:groups=edgeforge.io,resources=appdeployments,verbs=get;list;watch
@@ -55,6 +58,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;list;watch;create;patch;delete
+// Prometheuses are read (their monitor selectors) to tell whether one selects the ServiceMonitor.
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=prometheuses,verbs=get;list;watch
 // A metadata-only watch on CRDs notices when prometheus-operator's ServiceMonitor CRD is installed.
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 

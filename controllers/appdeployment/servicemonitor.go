@@ -3,13 +3,17 @@ package appdeployment
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/apply"
@@ -17,6 +21,7 @@ import (
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/app"
 	"github.com/edgeforge/edgeforge/internal/conditions"
+	"github.com/edgeforge/edgeforge/internal/monitoring"
 )
 
 // serviceMonitorCRD is the CRD whose presence decides whether ServiceMonitors are made.
@@ -68,12 +73,81 @@ func (r *Reconciler) applyServiceMonitor(ctx context.Context, s *pass) (skeleton
 	}
 	if desired == nil {
 		meta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady)
-	} else {
-		conditions.Set(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionTrue, obj.Generation,
-			v1alpha1.AppDeploymentReasonServiceMonitorApplied, fmt.Sprintf("ServiceMonitor %s/%s scrapes Service port %s at %s",
-				obj.Namespace, obj.Name, obj.Spec.Metrics.Port, desired.Spec.Endpoints[0].Path))
+		return skeleton.Result{}, nil
 	}
+	by, why, err := r.monitorSelectedBy(ctx, desired)
+	if err != nil {
+		return skeleton.Result{}, err
+	}
+	if len(by) == 0 {
+		conditions.Set(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse, obj.Generation,
+			v1alpha1.AppDeploymentReasonNotSelected, why)
+		return skeleton.Result{}, nil
+	}
+	conditions.Set(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionTrue, obj.Generation,
+		v1alpha1.AppDeploymentReasonServiceMonitorApplied, fmt.Sprintf("ServiceMonitor %s/%s scrapes Service port %s at %s; selected by %s",
+			obj.Namespace, obj.Name, obj.Spec.Metrics.Port, desired.Spec.Endpoints[0].Path, strings.Join(by, ", ")))
 	return skeleton.Result{}, nil
+}
+
+// prometheusKinds is the optional kind whose objects decide whether a ServiceMonitor is selected.
+var prometheusKinds = optionalcrd.Kinds{
+	"prometheuses.monitoring.coreos.com": monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.PrometheusesKind),
+}
+
+// monitorSelectedBy names the Prometheuses of the cluster that select the ServiceMonitor sm,
+// or says why none does (internal/monitoring decides, as prometheus-operator would).
+func (r *Reconciler) monitorSelectedBy(ctx context.Context, sm *monitoringv1.ServiceMonitor) ([]string, string, error) {
+	st, err := optionalcrd.Check(ctx, r.Client, r.RESTMapper, prometheusKinds)
+	if err != nil {
+		return nil, "", err
+	}
+	var proms []monitoring.Selection
+	if st.Served() {
+		reader := client.Reader(r.Client)
+		if r.prometheuses != nil {
+			h := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request { return r.withMetrics(ctx) })
+			if err := r.prometheuses.Start(ctx, r.ctrl, h, predicate.GenerationChangedPredicate{}); err != nil {
+				return nil, "", err
+			}
+			reader = r.prometheuses.Reader()
+		}
+		list := &monitoringv1.PrometheusList{}
+		if err := reader.List(ctx, list); err != nil {
+			return nil, "", err
+		}
+		for i := range list.Items {
+			proms = append(proms, monitoring.SelectionOf(&list.Items[i]))
+		}
+	}
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := r.Get(ctx, client.ObjectKey{Name: sm.Namespace}, ns); err != nil {
+		return nil, "", err
+	}
+	m := monitoring.Monitor{Kind: monitoring.KindServiceMonitor, Namespace: sm.Namespace, Name: sm.Name, Labels: sm.Labels}
+	by, why := monitoring.SelectedBy(m, ns.Labels, proms)
+	return by, why, nil
+}
+
+// TrimPrometheus keeps of a cached Prometheus only what selection reads: its identity and its
+// monitor selectors (a Prometheus spec is large; thousands of apps read a few of them).
+func TrimPrometheus(obj any) (any, error) {
+	p, ok := obj.(*monitoringv1.Prometheus)
+	if !ok {
+		return obj, nil
+	}
+	return &monitoringv1.Prometheus{
+		TypeMeta: p.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, UID: p.UID, Labels: p.Labels,
+			ResourceVersion: p.ResourceVersion, Generation: p.Generation, DeletionTimestamp: p.DeletionTimestamp},
+		Spec: monitoringv1.PrometheusSpec{CommonPrometheusFields: monitoringv1.CommonPrometheusFields{
+			ServiceMonitorSelector:          p.Spec.ServiceMonitorSelector,
+			ServiceMonitorNamespaceSelector: p.Spec.ServiceMonitorNamespaceSelector,
+			PodMonitorSelector:              p.Spec.PodMonitorSelector,
+			PodMonitorNamespaceSelector:     p.Spec.PodMonitorNamespaceSelector,
+		}},
+	}, nil
 }
 
 // serviceMonitors returns the reader for ServiceMonitors. On first use (once their kind is

@@ -2,6 +2,7 @@ package appdeployment
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -35,8 +36,33 @@ func TestServiceMonitorFollowsSpecMetrics(t *testing.T) {
 		}
 		return nil
 	})
-	waitFor(t, key, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionTrue, v1alpha1.AppDeploymentReasonServiceMonitorApplied)
+	// No Prometheus selects it yet: NotSelected, saying what would (the app is Ready anyway).
+	got := waitFor(t, key, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse, v1alpha1.AppDeploymentReasonNotSelected)
+	if c := findCondition(got, v1alpha1.ConditionServiceMonitorReady); !strings.Contains(c.Message, "MonitoringStack in namespace "+ns) {
+		t.Fatalf("NotSelected does not say what would select it: %q", c.Message)
+	}
 	waitFor(t, key, v1alpha1.ConditionReady, metav1.ConditionTrue, "")
+	// A Prometheus that selects every monitor of the namespace: Applied, naming it.
+	prom := newPrometheus(t, ns, "p", &metav1.LabelSelector{})
+	got = waitFor(t, key, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionTrue, v1alpha1.AppDeploymentReasonServiceMonitorApplied)
+	if c := findCondition(got, v1alpha1.ConditionServiceMonitorReady); !strings.Contains(c.Message, "selected by Prometheus "+ns+"/p") {
+		t.Fatalf("Applied does not name the Prometheus: %q", c.Message)
+	}
+	// Its selector changes so that it no longer picks the monitor: NotSelected, with its reason.
+	eventually(t, "narrowing the Prometheus' selector", func() error {
+		if err := k8s.Get(ctx(t), client.ObjectKeyFromObject(prom), prom); err != nil {
+			return err
+		}
+		prom.Spec.ServiceMonitorSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "other"}}
+		return k8s.Update(ctx(t), prom)
+	})
+	got = waitFor(t, key, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse, v1alpha1.AppDeploymentReasonNotSelected)
+	if c := findCondition(got, v1alpha1.ConditionServiceMonitorReady); !strings.Contains(c.Message, "labelled team=other") {
+		t.Fatalf("NotSelected does not say why the Prometheus does not select it: %q", c.Message)
+	}
+	if err := k8s.Delete(ctx(t), prom); err != nil {
+		t.Fatal(err)
+	}
 
 	// Drift is undone: the ServiceMonitor watch sees a changed path and the controller applies it back.
 	eventually(t, "changing the ServiceMonitor's path", func() error {
@@ -66,4 +92,16 @@ func TestServiceMonitorFollowsSpecMetrics(t *testing.T) {
 	if got := waitFor(t, key, v1alpha1.ConditionReady, metav1.ConditionTrue, ""); findCondition(got, v1alpha1.ConditionServiceMonitorReady) != nil {
 		t.Errorf("ServiceMonitorReady still set without spec.metrics")
 	}
+}
+
+// newPrometheus creates a Prometheus object (nobody runs it: selection is decided from its spec)
+// in ns that selects ServiceMonitors by sel in its own namespace.
+func newPrometheus(t *testing.T, ns, name string, sel *metav1.LabelSelector) *monitoringv1.Prometheus {
+	t.Helper()
+	p := &monitoringv1.Prometheus{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: monitoringv1.PrometheusSpec{CommonPrometheusFields: monitoringv1.CommonPrometheusFields{ServiceMonitorSelector: sel}}}
+	if err := k8s.Create(ctx(t), p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -54,6 +55,9 @@ func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
 		return err
 	}
 	r.optional = optional
+	if r.prometheuses, err = optionalcrd.New(mgr, prometheusKinds, labels.Everything(), TrimPrometheus); err != nil {
+		return err
+	}
 	if err := index.Register(context.Background(), mgr.GetFieldIndexer(), &v1alpha1.AppDeployment{},
 		index.Field[*v1alpha1.AppDeployment]{Name: indexImageBuild, Extract: imageBuildName},
 		index.Field[*v1alpha1.AppDeployment]{Name: indexEdgeCluster, Extract: edgeClusterName},
@@ -82,6 +86,7 @@ func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
 		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false)),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), serviceMonitorKinds, r.withMetrics)).
+		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), prometheusKinds, r.withMetrics)).
 		Build(r)
 	if err != nil {
 		return err

@@ -62,6 +62,7 @@ func TestNoWritesAtRest(t *testing.T) {
 		a.Spec.Metrics = &v1alpha1.AppMetrics{Port: "metrics", Interval: "15s"}
 	})
 	key := client.ObjectKeyFromObject(a)
+	newPrometheus(t, a.Namespace, "p", &metav1.LabelSelector{})
 	deployment(t, key, "exists", func(*appsv1.Deployment) error { return nil })
 	rollOut(t, key)
 	waitFor(t, key, v1alpha1.ConditionReady, metav1.ConditionTrue, "")

@@ -3,6 +3,7 @@ package monitoringstack
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -25,6 +26,16 @@ func (r *Reconciler) applyChildren(ctx context.Context, p *pass) (skeleton.Resul
 		return skeleton.Result{}, err
 	}
 	p.obs.Cluster = monitoring.SharedBy(stacks.Items)
+	if p.obs.Cluster.RunsNodeExporter(p.stack) {
+		ns := &metav1.PartialObjectMetadata{}
+		ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+		if err := r.Get(ctx, client.ObjectKey{Name: p.stack.Namespace}, ns); err != nil {
+			return skeleton.Result{}, err
+		}
+		if why := monitoring.NodeExporterForbidden(p.stack, ns.Labels); why != "" {
+			return skeleton.Result{}, skeleton.Stall(v1alpha1.MonitoringStackReasonNodeExporterForbidden, "%s", why)
+		}
+	}
 	objs, err := monitoring.Desired(p.stack, r.Options, p.obs.Cluster)
 	if err != nil {
 		return skeleton.Result{}, err

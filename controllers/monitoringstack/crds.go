@@ -3,7 +3,12 @@ package monitoringstack
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -22,6 +27,20 @@ var operatorKinds = optionalcrd.Kinds{
 	"prometheusrules.monitoring.coreos.com": monitoring.GVKPrometheusRule,
 }
 
+// monitorKinds are the monitor kinds whose metadata decide status.prometheus.monitors.
+var monitorKinds = optionalcrd.Kinds{
+	"servicemonitors.monitoring.coreos.com": monitoring.GVKServiceMonitor,
+	"podmonitors.monitoring.coreos.com":     monitoring.GVKPodMonitor,
+}
+
+// requiredKinds are operatorKinds and monitorKinds: what a stack needs served.
+var requiredKinds = func() optionalcrd.Kinds {
+	k := optionalcrd.Kinds{}
+	maps.Copy(k, operatorKinds)
+	maps.Copy(k, monitorKinds)
+	return k
+}()
+
 // allStacks re-enqueues every MonitoringStack when one of prometheus-operator's CRDs comes,
 // changes (becomes Established) or goes.
 func (r *Reconciler) allStacks(ctx context.Context) []reconcile.Request {
@@ -33,7 +52,7 @@ func (r *Reconciler) allStacks(ctx context.Context) []reconcile.Request {
 // PrometheusRule objects (a watch on a kind the API server does not serve would fail the
 // controller, so they cannot be set up at start).
 func (r *Reconciler) requirePrometheusOperator(ctx context.Context, p *pass) (skeleton.Result, error) {
-	st, err := optionalcrd.Check(ctx, r.Client, r.RESTMapper(), operatorKinds)
+	st, err := optionalcrd.Check(ctx, r.Client, r.RESTMapper(), requiredKinds)
 	if err != nil {
 		return skeleton.Result{}, err
 	}
@@ -53,5 +72,27 @@ func (r *Reconciler) requirePrometheusOperator(ctx context.Context, p *pass) (sk
 		return skeleton.Result{}, nil // a Reconciler without a manager (tests): nothing to watch
 	}
 	h := handler.EnqueueRequestForOwner(r.Scheme, r.RESTMapper(), &v1alpha1.MonitoringStack{}, handler.OnlyControllerOwner())
-	return skeleton.Result{}, r.operator.Start(ctx, r.ctrl, h)
+	if err := r.operator.Start(ctx, r.ctrl, h); err != nil {
+		return skeleton.Result{}, err
+	}
+	// A monitor that comes, goes or changes its labels may change what the stacks in its reach
+	// select.
+	return skeleton.Result{}, r.monitors.Start(ctx, r.ctrl, handler.EnqueueRequestsFromMapFunc(r.stacksReaching),
+		predicate.LabelChangedPredicate{})
+}
+
+// stacksReaching maps a monitor to the stacks whose reach includes it: those of its namespace
+// and every Cluster-scoped one.
+func (r *Reconciler) stacksReaching(ctx context.Context, o client.Object) []reconcile.Request {
+	stacks := &v1alpha1.MonitoringStackList{}
+	if err := r.List(ctx, stacks); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, s := range stacks.Items {
+		if s.Namespace == o.GetNamespace() || monitoring.ClusterScoped(&s) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: s.Name}})
+		}
+	}
+	return reqs
 }

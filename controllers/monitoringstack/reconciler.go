@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
@@ -49,6 +50,9 @@ type Reconciler struct {
 	// CRDs are served.
 	ctrl     controller.Controller
 	operator *optionalcrd.Watcher
+	// monitors watches every ServiceMonitor and PodMonitor of the cluster as metadata (labels
+	// decide selection), for status.prometheus.monitors and ignoredMonitors.
+	monitors *optionalcrd.Watcher
 }
 
 // Kinds held by the reconciler's own label-scoped cache.
@@ -79,6 +83,8 @@ func (r *Reconciler) reader(gvk schema.GroupVersionKind) client.Reader {
 // prometheus-operator's CRDs are watched (metadata only) to notice when they are installed.
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=monitoring.coreos.com,resources=prometheuses;servicemonitors;prometheusrules,verbs=get;list;watch;create;patch;delete
+// Every monitor's labels are read, to say which ones the stack's Prometheus selects.
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=podmonitors,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts;configmaps,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;patch;delete
 // The generated Grafana admin Secret is created once and never updated. Secrets are watched as
@@ -174,7 +180,29 @@ func (r *Reconciler) observe(ctx context.Context, p *pass) (skeleton.Result, err
 			part.into(o)
 		}
 	}
-	return skeleton.Result{}, nil
+	return skeleton.Result{}, r.observeMonitors(ctx, p)
+}
+
+// observeMonitors lists the ServiceMonitors and PodMonitors in the stack's reach (metadata).
+func (r *Reconciler) observeMonitors(ctx context.Context, p *pass) error {
+	if r.monitors == nil {
+		return nil // a Reconciler without a manager (tests): no monitor cache
+	}
+	var opts []client.ListOption
+	if !monitoring.ClusterScoped(p.stack) {
+		opts = append(opts, client.InNamespace(p.stack.Namespace))
+	}
+	for _, gvk := range []schema.GroupVersionKind{monitoring.GVKServiceMonitor, monitoring.GVKPodMonitor} {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := r.monitors.Reader().List(ctx, list, opts...); err != nil {
+			return err
+		}
+		for _, m := range list.Items {
+			p.obs.Monitors = append(p.obs.Monitors, monitoring.Monitor{Kind: gvk.Kind, Namespace: m.Namespace, Name: m.Name, Labels: m.Labels})
+		}
+	}
+	return nil
 }
 
 // summarize sets the conditions from the pass (internal/monitoring decides them) and announces

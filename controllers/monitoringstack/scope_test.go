@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
@@ -87,4 +88,37 @@ func TestSelectorAddsToOwnMonitors(t *testing.T) {
 			t.Fatalf("own ServiceMonitor %s lacks the selector's label: %v", name, sm.Labels)
 		}
 	}
+}
+
+// A Cluster-scoped stack whose namespace enforces a Pod Security level that refuses
+// node-exporter (hostNetwork, hostPID, hostPath) says so, instead of waiting for pods that can
+// never be admitted; relabelling the namespace privileged lets it go on by itself.
+func TestNodeExporterForbiddenByPodSecurity(t *testing.T) {
+	ns := newNamespace(t)
+	setEnforce := func(level string) {
+		eventually(t, "labelling namespace "+ns+" "+level, func() error {
+			n := &corev1.Namespace{}
+			if err := k8s.Get(ctx(t), client.ObjectKey{Name: ns}, n); err != nil {
+				return err
+			}
+			if n.Labels == nil {
+				n.Labels = map[string]string{}
+			}
+			n.Labels[monitoring.LabelPodSecurityEnforce] = level
+			return k8s.Update(ctx(t), n)
+		})
+	}
+	setEnforce("restricted")
+	s := newStack(t, ns, "cluster", nil)
+	got := waitCondition(t, ns, "cluster", v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonNodeExporterForbidden)
+	if c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionStalled); !strings.Contains(c.Message, `"restricted"`) ||
+		!strings.Contains(c.Message, "spec.nodeExporter.enabled") {
+		t.Fatalf("Stalled does not say which level refuses it and what to do: %q", c.Message)
+	}
+	if exists(t, &appsv1.DaemonSet{}, ns, monitoring.NamesFor(s).NodeExporter()) {
+		t.Fatal("a DaemonSet whose pods cannot be admitted was created")
+	}
+	setEnforce("privileged")
+	waitExists(t, &appsv1.DaemonSet{}, ns, monitoring.NamesFor(s).NodeExporter())
+	waitCondition(t, ns, "cluster", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonProgressing)
 }

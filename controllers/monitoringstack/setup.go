@@ -106,12 +106,15 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.stacksOfSecret)).
+		// A namespace's Pod Security label decides whether node-exporter may run there.
+		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.stacksIn),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		// Which stack runs node-exporter is decided from all of them: a stack that comes, goes
 		// or turns node-exporter on or off concerns the others.
 		Watches(&v1alpha1.MonitoringStack{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
 			return r.allStacks(ctx)
 		}), builder.WithPredicates(nodeExporterRunnerMayChange())).
-		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), operatorKinds, r.allStacks)).
+		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), requiredKinds, r.allStacks)).
 		Named("monitoringstack").
 		Build(r)
 	if err != nil {
@@ -119,6 +122,9 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	}
 	r.ctrl = c
 	r.operator = optionalcrd.NewWithCache(owned, mgr.GetScheme(), operatorKinds)
+	if r.monitors, err = optionalcrd.NewMetadata(mgr, monitorKinds, cache.TransformStripManagedFields()); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -156,4 +162,9 @@ func nodeExporterRunnerMayChange() predicate.Predicate {
 		UpdateFunc:  func(e event.UpdateEvent) bool { return wants(e.ObjectOld) != wants(e.ObjectNew) },
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
+}
+
+// stacksIn maps a namespace to the stacks in it.
+func (r *Reconciler) stacksIn(ctx context.Context, o client.Object) []reconcile.Request {
+	return index.Requests(ctx, r.Client, &v1alpha1.MonitoringStackList{}, client.InNamespace(o.GetName()))
 }

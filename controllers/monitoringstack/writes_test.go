@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/test/testenv"
 )
 
 // A converged stack that is reconciled again makes no API write: every child already matches,
@@ -19,7 +20,18 @@ func TestNoWritesAtRest(t *testing.T) {
 	waitCondition(t, ns, "main", v1alpha1.ConditionReconciling, "True", v1alpha1.MonitoringStackReasonProgressing)
 	markStackParts(t, ns, "main")
 	waitCondition(t, ns, "main", v1alpha1.ConditionReady, "True", v1alpha1.MonitoringStackReasonReady)
-	stayQuiet(t, time.Second) // let the status writes above settle
+	// The monitor cache may report the stack's own ServiceMonitors after Ready: wait for
+	// status.prometheus to list them, then for the status writes above to settle.
+	eventually(t, "the stack's own monitors to be listed", func() error {
+		listed := 0
+		for _, m := range getStack(t, ns, "main").Status.Prometheus.Monitors {
+			if m.Namespace == ns {
+				listed++
+			}
+		}
+		return testenv.Expect(listed == 3, "%d of its 3 own monitors listed", listed)
+	})
+	stayQuiet(t, time.Second)
 
 	for i, poke := range []string{"a", "b", "c"} {
 		before := writes.Count()

@@ -107,6 +107,9 @@ type Watcher struct {
 	cache  cache.Cache
 	scheme *runtime.Scheme
 
+	// metadataOnly: the kinds are watched and read as metadata (PartialObjectMetadata).
+	metadataOnly bool
+
 	mu       sync.Mutex
 	watching bool
 }
@@ -136,6 +139,31 @@ func New(mgr ctrl.Manager, kinds Kinds, selector labels.Selector, transform tool
 	return NewWithCache(c, mgr.GetScheme(), kinds), nil
 }
 
+// NewMetadata is New for kinds whose objects matter only by their metadata (labels, names):
+// every object of the kinds, cached and read as metadata.PartialObjectMetadata, through transform.
+func NewMetadata(mgr ctrl.Manager, kinds Kinds, transform toolscache.TransformFunc) (*Watcher, error) {
+	w, err := New(mgr, kinds, labels.Everything(), transform)
+	if err != nil {
+		return nil, err
+	}
+	w.metadataOnly = true
+	return w, nil
+}
+
+// Object is an empty object of gvk as the watcher caches it: typed, or metadata only.
+func (w *Watcher) Object(gvk schema.GroupVersionKind) (client.Object, error) {
+	if w.metadataOnly {
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(gvk)
+		return m, nil
+	}
+	o, err := w.scheme.New(gvk)
+	if err != nil {
+		return nil, err
+	}
+	return o.(client.Object), nil
+}
+
 // NewWithCache is a Watcher on a cache the caller made and added to the manager.
 func NewWithCache(c cache.Cache, scheme *runtime.Scheme, kinds Kinds) *Watcher {
 	return &Watcher{kinds: kinds, cache: c, scheme: scheme}
@@ -155,11 +183,11 @@ func (w *Watcher) Start(ctx context.Context, c controller.Controller, h handler.
 	}
 	objs := make([]client.Object, 0, len(w.kinds))
 	for _, name := range w.kinds.Names() {
-		o, err := w.scheme.New(w.kinds[name])
+		o, err := w.Object(w.kinds[name])
 		if err != nil {
 			return err
 		}
-		objs = append(objs, o.(client.Object))
+		objs = append(objs, o)
 	}
 	syncCtx, cancel := context.WithTimeout(ctx, SyncTimeout)
 	defer cancel()

@@ -134,3 +134,20 @@ func ScopeAllowed(stack *v1alpha1.MonitoringStack, clusterNamespaces []string) (
 		"--cluster-monitoring-namespaces), not in %s: a Cluster-scoped stack reads every namespace "+
 		"and node; use scope Namespace here", strings.Join(clusterNamespaces, ", "), stack.Namespace)
 }
+
+// LabelPodSecurityEnforce is the namespace label of Pod Security admission's enforced level.
+const LabelPodSecurityEnforce = "pod-security.kubernetes.io/enforce"
+
+// NodeExporterForbidden says why the Pod Security level enforced in the stack's namespace
+// (nsLabels) refuses node-exporter's pods, or "". node-exporter needs hostNetwork, hostPID and
+// read-only hostPath mounts, which only the privileged level admits; without the label the
+// cluster's default level applies (privileged unless an admin configured another).
+func NodeExporterForbidden(stack *v1alpha1.MonitoringStack, nsLabels map[string]string) string {
+	level := nsLabels[LabelPodSecurityEnforce]
+	if level == "" || level == "privileged" {
+		return ""
+	}
+	return fmt.Sprintf("node-exporter needs hostNetwork, hostPID and hostPath, which Pod Security level %q of namespace %s "+
+		"(label %s) refuses; run the Cluster-scoped stack in a namespace whose level is privileged (and list it in the "+
+		"operator's --cluster-monitoring-namespaces), or set spec.nodeExporter.enabled: false", level, stack.Namespace, LabelPodSecurityEnforce)
+}

@@ -23,6 +23,10 @@ type Observed struct {
 	KubeStateMetrics *appsv1.Deployment
 	// Cluster is what the stack shares with the others (which stack runs node-exporter).
 	Cluster Cluster
+	// Monitors are the ServiceMonitors and PodMonitors in the stack's reach (its namespace, or
+	// every namespace with scope Cluster). A stack's namespace selector is nil or {}, so their
+	// namespaces' labels do not matter.
+	Monitors []Monitor
 }
 
 // PrometheusReady reads prometheus-operator's verdict on the Prometheus CR: its Available
@@ -96,14 +100,16 @@ func DaemonSetReady(ds *appsv1.DaemonSet) (bool, string) {
 
 // Status computes status.prometheus and status.grafana from the observed children, whether
 // the stack is ready, and if not, a message saying what it waits for.
-func Status(stack *v1alpha1.MonitoringStack, obs Observed) (prom, graf *v1alpha1.ComponentStatus, ready bool, waiting string) {
+func Status(stack *v1alpha1.MonitoringStack, obs Observed) (prom *v1alpha1.PrometheusStatus, graf *v1alpha1.ComponentStatus, ready bool, waiting string) {
 	n := NamesFor(stack)
 	var waits []string
 	pReady, why := PrometheusReady(obs.Prometheus)
 	if !pReady {
 		waits = append(waits, "Prometheus: "+why)
 	}
-	prom = &v1alpha1.ComponentStatus{Ready: pReady, URL: n.PrometheusURL()}
+	ms := Monitors(stack, obs.Monitors, func(string) map[string]string { return nil })
+	prom = &v1alpha1.PrometheusStatus{Ready: pReady, URL: n.PrometheusURL(),
+		Monitors: ms.Selected, MonitorCount: ms.SelectedCount, IgnoredMonitors: ms.Ignored, IgnoredMonitorCount: ms.IgnoredCount}
 	if Effective(stack.Spec).Grafana.Enabled {
 		gReady, why := DeploymentReady(obs.Grafana)
 		if !gReady {
@@ -149,6 +155,9 @@ func Summarize(stack *v1alpha1.MonitoringStack, obs Observed) bool {
 	}
 	if runner := obs.Cluster.NodeExporterRunner; Effective(stack.Spec).NodeExporter.Enabled && !obs.Cluster.RunsNodeExporter(stack) {
 		msg += "; node-exporter is the one of MonitoringStack " + runner + " (one per cluster: it listens on every node's port 9100)"
+	}
+	if n := p.IgnoredMonitorCount; n > 0 {
+		msg += fmt.Sprintf("; %d monitor(s) made by edgeforge are not selected (status.prometheus.ignoredMonitors)", n)
 	}
 	conditions.MarkReady(&stack.Status.Conditions, stack.Generation, v1alpha1.MonitoringStackReasonReady, msg)
 	return true

@@ -77,8 +77,10 @@ func TestBuildInstaller(t *testing.T) {
 	}
 	bases, _ := filepath.Glob(filepath.Join(root(), bundlegen.CRDDir, "*.yaml"))
 	want := map[string]int{
-		"Namespace": 1, "CustomResourceDefinition": len(bases), "ServiceAccount": 1, "Deployment": 1,
-		"Service": 1,
+		"Namespace": 1, "CustomResourceDefinition": len(bases), "Deployment": 1, "Service": 1,
+		// The manager's and metrics-reader's (the identity the operator's ServiceMonitor scrapes
+		// with), its token Secret and that ServiceMonitor.
+		"ServiceAccount": 2, "Secret": 1, "ServiceMonitor": 1,
 	}
 	for k, n := range want {
 		if kinds[k] != n {

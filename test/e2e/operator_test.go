@@ -28,6 +28,8 @@ import (
 const (
 	operatorNamespace = "edgeforge-system"
 	operatorSA        = "edgeforge-controller-manager"
+	// clusterMonitoringNamespace holds Cluster-scoped MonitoringStacks that run node-exporter.
+	clusterMonitoringNamespace = "edgeforge-monitoring"
 )
 
 // startOperator installs config/default without the Deployment, builds bin/manager into the
@@ -75,7 +77,17 @@ func startOperator(ctx context.Context) (stop func(), err error) {
 	}
 	// The same arguments as the Deployment's container, minus what only makes sense in a pod.
 	args := []string{"--kubeconfig", kubeconfig, "--namespace", operatorNamespace,
-		"--health-probe-bind-address", "127.0.0.1:0", "--metrics-bind-address", "0", "--zap-devel"}
+		"--health-probe-bind-address", "127.0.0.1:0", "--zap-devel",
+		// Cluster-wide MonitoringStacks: the operator's namespace (Pod Security restricted: no
+		// node-exporter) and a privileged monitoring namespace, as docs/monitoringstack.md advises.
+		"--cluster-monitoring-namespaces", operatorNamespace + "," + clusterMonitoringNamespace}
+	if len(realEnv) > 0 {
+		// The metrics endpoint (HTTPS, token and RBAC checked) on the real tier's bridge, where a
+		// real Prometheus on a real node can scrape it (TestRealMonitoring).
+		args = append(args, "--metrics-bind-address", operatorMetricsAddr())
+	} else {
+		args = append(args, "--metrics-bind-address", "0")
+	}
 	if len(realEnv) > 0 {
 		// The images of the real tier, built here: what runs on the real nodes must be pullable.
 		args = append(args, "--kaniko-image", realEnv["KANIKO_IMAGE"],
@@ -155,4 +167,14 @@ func exitDetail(err error) error {
 		return fmt.Errorf("%w: %s", err, ee.Stderr)
 	}
 	return err
+}
+
+// operatorMetricsPort is where the host-run operator serves its metrics on the real tier.
+const operatorMetricsPort = 18443
+
+// operatorMetricsAddr is the operator's metrics address on the real tier: the host's address on
+// the real nodes' bridge (the registry's host).
+func operatorMetricsAddr() string {
+	host, _, _ := strings.Cut(realEnv["REGISTRY"], ":")
+	return fmt.Sprintf("%s:%d", host, operatorMetricsPort)
 }

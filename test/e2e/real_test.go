@@ -27,6 +27,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -652,10 +653,17 @@ func TestRealMonitoring(t *testing.T) {
 			Placement: &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}},
 		},
 	}
-	// A Cluster-scoped stack (node-exporter runs on every node) lives in the operator's
-	// namespace, the default of --cluster-monitoring-namespaces; it scrapes the app's monitor in ns.
+	// A Cluster-scoped stack (node-exporter runs on every node) lives in a namespace of the
+	// operator's --cluster-monitoring-namespaces whose Pod Security level admits node-exporter
+	// (the operator's own is restricted); it scrapes the app's monitor in ns and the operator's
+	// in the operator's namespace.
+	monNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: clusterMonitoringNamespace,
+		Labels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"}}}
+	if err := k8sClient.Create(t.Context(), monNS); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
 	stack := &v1alpha1.MonitoringStack{
-		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "mon"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: clusterMonitoringNamespace, Name: "mon"},
 		Spec: v1alpha1.MonitoringStackSpec{
 			Scope: v1alpha1.MonitoringScopeCluster,
 			Prometheus: &v1alpha1.PrometheusSpec{
@@ -681,20 +689,46 @@ func TestRealMonitoring(t *testing.T) {
 		_ = k8sClient.Delete(ctx, stack)
 		err := wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
 			pods := &corev1.PodList{}
-			err := k8sClient.List(ctx, pods, client.InNamespace(operatorNamespace), client.MatchingLabels{"app.kubernetes.io/name": "node-exporter"})
+			err := k8sClient.List(ctx, pods, client.InNamespace(clusterMonitoringNamespace), client.MatchingLabels{"app.kubernetes.io/name": "node-exporter"})
 			return err == nil && len(pods.Items) == 0, nil
 		})
 		if err != nil {
-			t.Errorf("node-exporter of %s still there 2m after the stack was deleted: %v", operatorNamespace, err)
+			t.Errorf("node-exporter of %s still there 2m after the stack was deleted: %v", clusterMonitoringNamespace, err)
 		}
 	})
+	// The operator runs on this host, not in a pod: its metrics Service (config/default) gets an
+	// EndpointSlice with the host's address, as the endpointslice controller would give it a pod's.
+	operatorEndpoints(t)
+	lastReady := ""
 	waitFor(t, 4*time.Minute, "MonitoringStack mon Ready", func(ctx context.Context) (bool, error) {
 		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(stack), stack); err != nil {
 			return false, err
 		}
+		if c := meta.FindStatusCondition(stack.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.Message != lastReady {
+			lastReady = c.Message
+			t.Logf("MonitoringStack mon Ready=%s %s: %s", c.Status, c.Reason, c.Message)
+		}
 		return meta.IsStatusConditionTrue(stack.Status.Conditions, v1alpha1.ConditionReady), nil
 	})
-	promPods := runningPods(t, operatorNamespace, "app.kubernetes.io/name", "prometheus")
+	// Nothing ignored silently: the stack lists the app's monitor and the operator's among those
+	// it selects, and the app says which Prometheus selects its monitor.
+	listed := map[string]bool{}
+	for _, m := range stack.Status.Prometheus.Monitors {
+		listed[m.Kind+" "+m.Namespace+"/"+m.Name] = true
+	}
+	for _, want := range []string{"ServiceMonitor " + ns + "/demo", "ServiceMonitor " + operatorNamespace + "/edgeforge-controller-manager-metrics-monitor"} {
+		if !listed[want] {
+			t.Errorf("status.prometheus.monitors %v lacks %s", stack.Status.Prometheus.Monitors, want)
+		}
+	}
+	waitFor(t, time.Minute, "the app's ServiceMonitorReady to name the stack's Prometheus", func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+			return false, err
+		}
+		c := meta.FindStatusCondition(app.Status.Conditions, v1alpha1.ConditionServiceMonitorReady)
+		return c != nil && c.Status == metav1.ConditionTrue && strings.Contains(c.Message, "Prometheus "+clusterMonitoringNamespace+"/mon"), nil
+	})
+	promPods := runningPods(t, clusterMonitoringNamespace, "app.kubernetes.io/name", "prometheus")
 	if len(promPods) == 0 {
 		t.Fatal("no running Prometheus pod")
 	}
@@ -709,7 +743,7 @@ func TestRealMonitoring(t *testing.T) {
 	for _, ip := range strings.Fields(realEnv["REAL_NODE_IPS"]) {
 		want = append(want, ip+":9100/metrics")
 	}
-	want = append(want, appPods[0].Status.PodIP+":8080/metrics")
+	want = append(want, appPods[0].Status.PodIP+":8080/metrics", operatorMetricsAddr()+"/metrics")
 	var health map[string]string
 	waitFor(t, 3*time.Minute, fmt.Sprintf("Prometheus targets %v up", want), func(ctx context.Context) (bool, error) {
 		var targets struct {
@@ -759,8 +793,9 @@ func TestRealMonitoring(t *testing.T) {
 		t.Errorf("Prometheus loaded no rules (groups %+v)", rules.Data.Groups)
 	}
 
-	// Every panel of the built-in nodes dashboard shows data for the real nodes.
-	for _, expr := range nodeDashboardQueries(t) {
+	// Every panel of the built-in nodes dashboard shows data for the real nodes, and every panel
+	// of the edge-pools dashboard shows the operator's own metrics.
+	for _, expr := range append(dashboardQueries(t, "nodes.json"), dashboardQueries(t, "edge-pools.json")...) {
 		waitFor(t, 2*time.Minute, "nodes dashboard query "+expr+" to return data", func(ctx context.Context) (bool, error) {
 			var res struct {
 				Data struct {
@@ -775,9 +810,9 @@ func TestRealMonitoring(t *testing.T) {
 	}
 }
 
-// nodeDashboardQueries are the queries of the built-in nodes dashboard with its Grafana
-// variables filled in as Grafana does for "All": ranges of 1m/5m, every instance.
-func nodeDashboardQueries(t *testing.T) []string {
+// dashboardQueries are the queries of a built-in dashboard with its Grafana variables filled in
+// as Grafana does for "All": ranges of 1m/5m, every instance or pool.
+func dashboardQueries(t *testing.T, dashboard string) []string {
 	t.Helper()
 	queries, err := monitoring.DashboardQueries()
 	if err != nil {
@@ -786,14 +821,14 @@ func nodeDashboardQueries(t *testing.T) []string {
 	vars := regexp.MustCompile(`\$[a-z_]+`)
 	var out []string
 	for _, q := range queries {
-		if q.Dashboard != "nodes.json" {
+		if q.Dashboard != dashboard {
 			continue
 		}
 		expr := strings.NewReplacer("$__rate_interval", "1m", "$__range", "5m").Replace(q.Expr)
 		out = append(out, vars.ReplaceAllString(expr, ".+"))
 	}
 	if len(out) == 0 {
-		t.Fatal("the built-in nodes dashboard has no queries")
+		t.Fatalf("the built-in dashboard %s has no queries", dashboard)
 	}
 	return out
 }
@@ -814,4 +849,23 @@ func getJSON(ctx context.Context, u string, into any) error {
 		return fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// operatorEndpoints points the operator's metrics Service at the host-run operator: an
+// EndpointSlice of the Service with the host's bridge address and the metrics port.
+func operatorEndpoints(t *testing.T) {
+	t.Helper()
+	host, _, _ := strings.Cut(operatorMetricsAddr(), ":")
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "edgeforge-operator-on-host",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "edgeforge-controller-manager-metrics-service",
+				discoveryv1.LabelManagedBy: "e2e"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{host}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("https-metrics"), Port: ptr.To[int32](operatorMetricsPort), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}
+	if err := k8sClient.Create(t.Context(), slice); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), slice) })
 }

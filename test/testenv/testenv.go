@@ -168,6 +168,9 @@ func CountWrites(cfg *rest.Config) (*rest.Config, *WriteCounter) {
 			case http.MethodGet, http.MethodHead, http.MethodOptions:
 			default:
 				w.n.Add(1)
+				if os.Getenv("EDGEFORGE_TEST_LOG_WRITES") != "" {
+					fmt.Fprintf(os.Stderr, "write: %s %s\n", r.Method, r.URL.Path)
+				}
 			}
 			return rt.RoundTrip(r)
 		})
