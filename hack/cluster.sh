@@ -64,7 +64,7 @@ usage_hint() {
 edgeforge local cluster is up (state: $state)
   export KUBECONFIG=$kubeconfig
   export PATH=$bindir:\$PATH   # kubectl $KUBERNETES_VERSION
-  kubectl get nodes -L kubernetes.io/arch,edgeforge.io/edge-cluster
+  kubectl get nodes -L kubernetes.io/arch,node-restriction.kubernetes.io/edge-cluster
 Stop it with: hack/cluster.sh down
 EOF
 }
@@ -140,7 +140,7 @@ EOF
   create_nodes
   wait_for kwok "fake nodes to become Ready" kubectl wait --for=condition=Ready node --all --timeout=5s
   trap - EXIT
-  kubectl get nodes -L kubernetes.io/arch,edgeforge.io/edge-cluster >&2
+  kubectl get nodes -L kubernetes.io/arch,node-restriction.kubernetes.io/edge-cluster >&2
   usage_hint
 }
 cmd_down() {
@@ -181,7 +181,7 @@ cmd_status() {
   if curl_admin "https://127.0.0.1:$apiserver_port/readyz" >/dev/null 2>&1; then
     echo "kube-apiserver           ready at https://127.0.0.1:$apiserver_port"
     echo "kubeconfig               $kubeconfig"
-    kubectl get nodes -L kubernetes.io/arch,edgeforge.io/edge-cluster || true
+    kubectl get nodes -L kubernetes.io/arch,node-restriction.kubernetes.io/edge-cluster || true
   else
     echo "kube-apiserver           not ready at https://127.0.0.1:$apiserver_port"
     ok=1

@@ -28,7 +28,7 @@ hack/cluster.sh operator
 if ((real_nodes > 0)); then
   say "real nodes join EdgeCluster real-site through its join Secret"
   hack/cluster.sh join
-  kubectl get nodes -l edgeforge.io/edge-cluster=real-site -o wide
+  kubectl get nodes -l node-restriction.kubernetes.io/edge-cluster=real-site -o wide
 fi
 
 say "samples (config/samples) in namespace $ns"
@@ -118,7 +118,7 @@ cat <<EOT
 
 The cluster and the operator keep running. Try:
   export KUBECONFIG=$state/kubeconfig PATH=$bin:\$PATH
-  kubectl get nodes -L kubernetes.io/arch,edgeforge.io/edge-cluster
+  kubectl get nodes -L kubernetes.io/arch,node-restriction.kubernetes.io/edge-cluster
   kubectl describe appdeployment web
 Stop everything with: make cluster-down
 EOT

@@ -340,8 +340,17 @@ real_join() {
   for ((i = 1; i <= real_nodes; i++)); do
     wait_for "kubelet@$(real_node_name "$i")" "node $(real_node_name "$i") to register and become Ready" \
       kubectl wait --for=condition=Ready "node/$(real_node_name "$i")" --timeout=5s
+    # The operator admits the node: it joined with the pool's token (its client CSR says so).
+    wait_for "kubelet@$(real_node_name "$i")" "node $(real_node_name "$i") to be admitted to EdgeCluster $real_pool" \
+      real_node_admitted "$(real_node_name "$i")"
   done
   log "real tier: $real_nodes real node(s) joined EdgeCluster $real_pool"
+}
+
+# real_node_admitted <node>: the node is a member of the real pool (the label only edgeforge or an
+# admin can set).
+real_node_admitted() {
+  [ "$(kubectl get node "$1" -o jsonpath='{.metadata.labels.node-restriction\.kubernetes\.io/edge-cluster}')" = "$real_pool" ]
 }
 
 # real_node_kill_workloads <i>: stop every container of node i (before its containerd goes).

@@ -300,6 +300,7 @@ type RollbackPolicy struct {
 // Placement says where the pods run. With both edgeClusterRef and nodeSelector, the selector
 // narrows the pool (e.g. its arm64 nodes); it cannot name another pool.
 // +kubebuilder:validation:XValidation:rule="!has(self.edgeClusterRef) || !has(self.nodeSelector) || !('edgeforge.io/edge-cluster' in self.nodeSelector) || self.nodeSelector['edgeforge.io/edge-cluster'] == self.edgeClusterRef.name",message="spec.placement.nodeSelector: edgeforge.io/edge-cluster must name the pool of spec.placement.edgeClusterRef when both are set",fieldPath=".nodeSelector"
+// +kubebuilder:validation:XValidation:rule="!has(self.edgeClusterRef) || !has(self.nodeSelector) || !('node-restriction.kubernetes.io/edge-cluster' in self.nodeSelector) || self.nodeSelector['node-restriction.kubernetes.io/edge-cluster'] == self.edgeClusterRef.name",message="spec.placement.nodeSelector: node-restriction.kubernetes.io/edge-cluster must name the pool of spec.placement.edgeClusterRef when both are set",fieldPath=".nodeSelector"
 type Placement struct {
 	// EdgeClusterRef runs the pods on the nodes of this edge pool, tolerating its taints.
 	// +optional

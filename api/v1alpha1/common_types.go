@@ -27,8 +27,15 @@ const (
 	LabelImageBuild = "edgeforge.io/imagebuild"
 	// LabelAppDeployment marks objects created for an AppDeployment (value: its name).
 	LabelAppDeployment = "edgeforge.io/appdeployment"
-	// LabelEdgeCluster marks member Nodes of an EdgeCluster and objects created for it (value: its name).
+	// LabelEdgeCluster marks objects created for an EdgeCluster (value: its name). On a Node it is
+	// only the node's claim (join commands set it, and a kubelet may set it on its own Node):
+	// membership is LabelEdgeClusterMember.
 	LabelEdgeCluster = "edgeforge.io/edge-cluster"
+	// LabelEdgeClusterMember marks the member Nodes of an EdgeCluster (value: its name). Kubelets
+	// cannot set labels under node-restriction.kubernetes.io/ (NodeRestriction admission): edgeforge
+	// sets it on a node that joined with the pool's own bootstrap token, or an admin sets it.
+	// Placement (AppDeployment, ImageBuild runOn) selects by it.
+	LabelEdgeClusterMember = "node-restriction.kubernetes.io/edge-cluster"
 	// LabelMonitoringStack marks objects created for a MonitoringStack (value: its name).
 	LabelMonitoringStack = "edgeforge.io/monitoringstack"
 	// LabelBuild marks build pods (value: the build Job's name).

@@ -332,6 +332,16 @@ type EdgeClusterStatus struct {
 	// +listType=atomic
 	// +optional
 	Nodes []EdgeNodeStatus `json:"nodes,omitempty"`
+	// UnadmittedNodes are nodes that label themselves edgeforge.io/edge-cluster=<this pool> but
+	// are not members (they did not join with the pool's token, and no admin admitted them):
+	// they get nothing of the pool. Sorted, at most 20; unadmittedNodeCount counts them all.
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	// +optional
+	UnadmittedNodes []string `json:"unadmittedNodes,omitempty"`
+	// UnadmittedNodeCount is the number of such nodes.
+	// +optional
+	UnadmittedNodeCount int32 `json:"unadmittedNodeCount,omitempty"`
 	// Join points to the join commands and tells when the token expires.
 	// +optional
 	Join *JoinStatus `json:"join,omitempty"`
@@ -391,6 +401,12 @@ const (
 	EdgeClusterEventNodeReady = "NodeReady"
 	// EdgeClusterEventTokenRotated: a new bootstrap token replaced the previous one.
 	EdgeClusterEventTokenRotated = "TokenRotated"
+	// EdgeClusterEventNodeAdmitted: a node that joined with the pool's bootstrap token was made a
+	// member (label node-restriction.kubernetes.io/edge-cluster).
+	EdgeClusterEventNodeAdmitted = "NodeAdmitted"
+	// EdgeClusterEventNodeNotAdmitted: a node claims the pool by its own label without being a
+	// member, or joined with the pool's token while a member of another pool.
+	EdgeClusterEventNodeNotAdmitted = "NodeNotAdmitted"
 	// EdgeClusterEventServingCSRApproved: a member's kubelet-serving CSR was approved.
 	EdgeClusterEventServingCSRApproved = "ServingCSRApproved"
 	// EdgeClusterEventBootstrapRBACCreated: edgeforge created the ClusterRoleBindings that let
@@ -416,8 +432,9 @@ const (
 )
 
 // EdgeCluster is a pool of edge nodes: members are Nodes labelled
-// edgeforge.io/edge-cluster=<name>. It issues join tokens and join commands, applies a node
-// template and reports pool health.
+// node-restriction.kubernetes.io/edge-cluster=<name>, a label kubelets cannot set: edgeforge sets
+// it on nodes that joined with the pool's own bootstrap token, or an admin does. It issues join
+// tokens and join commands, applies a node template and reports pool health.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=ec,categories=edgeforge

@@ -118,7 +118,7 @@ type PrometheusSpec struct {
 	Version string `json:"version,omitempty"`
 
 	// NodeSelector places the Prometheus pods on matching nodes, e.g. an edge pool's
-	// {edgeforge.io/edge-cluster: site-a}.
+	// {node-restriction.kubernetes.io/edge-cluster: site-a}.
 	// +optional
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 

@@ -681,6 +681,11 @@ func (in *EdgeClusterStatus) DeepCopyInto(out *EdgeClusterStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.UnadmittedNodes != nil {
+		in, out := &in.UnadmittedNodes, &out.UnadmittedNodes
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Join != nil {
 		in, out := &in.Join, &out.Join
 		*out = new(JoinStatus)

@@ -47,7 +47,7 @@ func TestPlacementOnEdgeCluster(t *testing.T) {
 	wantTolerations := func(taintTolerations ...corev1.Toleration) func(*appsv1.Deployment) error {
 		return func(d *appsv1.Deployment) error {
 			ps := d.Spec.Template.Spec
-			if ps.NodeSelector[v1alpha1.LabelEdgeCluster] != pool {
+			if ps.NodeSelector[v1alpha1.LabelEdgeClusterMember] != pool {
 				return fmt.Errorf("nodeSelector %v", ps.NodeSelector)
 			}
 			want := append(taintTolerations, corev1.Toleration{Key: "gpu", Operator: corev1.TolerationOpExists})

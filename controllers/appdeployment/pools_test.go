@@ -54,7 +54,7 @@ func TestPoolReservedForOtherNamespaces(t *testing.T) {
 	})
 	deployment(t, key, "placed on the pool", func(d *appsv1.Deployment) error {
 		ps := d.Spec.Template.Spec
-		if ps.NodeSelector[v1alpha1.LabelEdgeCluster] != pool.Name || len(ps.Tolerations) != 1 {
+		if ps.NodeSelector[v1alpha1.LabelEdgeClusterMember] != pool.Name || len(ps.Tolerations) != 1 {
 			return fmt.Errorf("nodeSelector %v, tolerations %v", ps.NodeSelector, ps.Tolerations)
 		}
 		return nil

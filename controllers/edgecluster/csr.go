@@ -39,7 +39,7 @@ func (r *Reconciler) reconcileServingCSRs(ctx context.Context, p *pass) error {
 			}
 			node = nil
 		}
-		if node != nil && node.Labels[v1alpha1.LabelEdgeCluster] != p.ec.Name {
+		if node != nil && edge.MemberOf(node) != p.ec.Name {
 			continue // another pool's (or no pool's) node: not this pool's call
 		}
 		ok, why := edge.ServingCSRDecision(p.ec.Name, csr, node)

@@ -3,6 +3,7 @@ package edgecluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,10 +26,14 @@ func (r *Reconciler) reconcileNodes(ctx context.Context, p *pass) error {
 	}
 	var members []corev1.Node
 	var work []nodeWork
+	var unadmitted []string
 	for i := range nodes {
 		n := &nodes[i]
+		if edge.Unadmitted(p.ec.Name, n) {
+			unadmitted = append(unadmitted, n.Name)
+		}
 		var plan edge.NodeTemplatePlan
-		switch owner := n.Labels[v1alpha1.LabelEdgeCluster]; {
+		switch owner := edge.MemberOf(n); {
 		case owner == p.ec.Name:
 			members = append(members, *n)
 			plan = edge.PlanNodeTemplate(p.ec.Name, p.ec.Spec.NodeTemplate, n)
@@ -45,6 +50,7 @@ func (r *Reconciler) reconcileNodes(ctx context.Context, p *pass) error {
 
 	h := edge.EvaluateHealth(members, &p.ec.Spec, p.now)
 	r.recordNodeEvents(p, h)
+	r.recordUnadmitted(p, unadmitted)
 	st := &p.ec.Status
 	st.Nodes, st.TotalNodes, st.ReadyNodes, st.MissingNodes, st.Ready = h.Nodes, h.Total, h.Ready, h.Missing, h.ReadyColumn()
 	setNodeGauge(p.ec.Name, h.Ready, h.Total-h.Ready)
@@ -172,5 +178,34 @@ func (r *Reconciler) recordNodeEvents(p *pass, h edge.PoolHealth) {
 	if len(fresh) > 0 {
 		p.patcher.Eventf(r.Recorder, ec, nil, corev1.EventTypeWarning, v1alpha1.EdgeClusterEventNodeNotReady, "Degrade",
 			"%d node(s) NotReady for longer than %s: %s", len(fresh), edge.GracePeriod(&ec.Spec), edge.NameList(fresh, 10))
+	}
+}
+
+// maxUnadmittedListed caps status.unadmittedNodes.
+const maxUnadmittedListed = 20
+
+// recordUnadmitted writes status.unadmittedNodes (nodes claiming the pool by their own label
+// without being members) and warns once about each newly seen one.
+func (r *Reconciler) recordUnadmitted(p *pass, names []string) {
+	slices.Sort(names)
+	st := &p.ec.Status
+	var fresh []string
+	for _, n := range names {
+		if !slices.Contains(st.UnadmittedNodes, n) {
+			fresh = append(fresh, n)
+		}
+	}
+	st.UnadmittedNodeCount = int32(len(names))
+	st.UnadmittedNodes = nil
+	if len(names) > 0 {
+		st.UnadmittedNodes = slices.Clone(names[:min(len(names), maxUnadmittedListed)])
+	}
+	for _, n := range fresh[:min(len(fresh), 5)] {
+		p.patcher.Eventf(r.Recorder, p.ec, nil, corev1.EventTypeWarning, v1alpha1.EdgeClusterEventNodeNotAdmitted, "Admit",
+			"%s", edge.UnadmittedMessage(p.ec.Name, n))
+	}
+	if len(fresh) > 5 {
+		p.patcher.Eventf(r.Recorder, p.ec, nil, corev1.EventTypeWarning, v1alpha1.EdgeClusterEventNodeNotAdmitted, "Admit",
+			"%d more node(s) claim the pool without being members: %s", len(fresh)-5, edge.NameList(fresh[5:], 10))
 	}
 }

@@ -126,7 +126,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return &pass{ec: ec, patcher: p, now: r.Clock.Now()}
 		},
 		Steps: []skeleton.Step[*pass]{
-			step(r.reconcileNodes), // members, node template, health
+			step(r.admitJoinedNodes), // nodes that joined with the pool's token become members
+			step(r.reconcileNodes),   // members, node template, health
 			step(r.reconcileServingCSRs),
 			step(r.reconcileBootstrapRBAC),
 			step(r.reconcileToken),
@@ -164,6 +165,9 @@ func (r *Reconciler) finalize(ctx context.Context, ec *v1alpha1.EdgeCluster) err
 		if err := r.applyNodeTemplate(ctx, &nodes[i], edge.PlanNodeTemplate("", nil, &nodes[i])); err != nil {
 			return err
 		}
+	}
+	if err := r.releaseMembers(ctx, nodes, ec.Name); err != nil {
+		return err
 	}
 	tokens, err := r.tokenSecrets(ctx, ec.Name)
 	if err != nil {

@@ -95,7 +95,12 @@ func setup(mgr ctrl.Manager, opts settings.Options, clk clock.PassiveClock) erro
 		WatchesRawSource(source.Kind(c, &rbacv1.ClusterRoleBinding{}, handler.TypedEnqueueRequestsFromMapFunc(allPools[*rbacv1.ClusterRoleBinding](m)))).
 		WatchesRawSource(source.Kind(c, &certificatesv1.CertificateSigningRequest{},
 			handler.TypedEnqueueRequestsFromMapFunc(m.csrToPool),
-			predicate.NewTypedPredicateFuncs(edge.CSRPending))).
+			predicate.NewTypedPredicateFuncs(func(csr *certificatesv1.CertificateSigningRequest) bool {
+				if _, _, ok := edge.ClientCSRPool(csr); ok {
+					return edge.CSRApproved(csr) // the node can register once it is approved
+				}
+				return csr.Spec.SignerName == certificatesv1.KubeletServingSignerName && edge.CSRPending(csr)
+			}))).
 		Complete(r)
 }
 
@@ -140,11 +145,11 @@ func newCache(mgr ctrl.Manager, namespace string) (cache.Cache, error) {
 			&corev1.Secret{}:    {Namespaces: secrets},
 			&corev1.ConfigMap{}: {Namespaces: configMaps},
 			&corev1.Namespace{}: {Field: fields.OneTermEqualSelector("metadata.name", namespace)},
-			&certificatesv1.CertificateSigningRequest{}: {
-				Field:     fields.OneTermEqualSelector("spec.signerName", certificatesv1.KubeletServingSignerName),
-				Transform: edge.TrimCSR,
-			},
-			&rbacv1.ClusterRoleBinding{}: {Label: labels.SelectorFromSet(labels.Set{v1alpha1.LabelName: edge.BootstrapRBACName})},
+			// Kubelet CSRs of both signers: serving ones to approve, client ones to admit the
+			// nodes that joined with a pool's token. (CSRs are few: kube-controller-manager
+			// deletes them an hour after they are issued.)
+			&certificatesv1.CertificateSigningRequest{}: {Transform: edge.TrimCSR},
+			&rbacv1.ClusterRoleBinding{}:                {Label: labels.SelectorFromSet(labels.Set{v1alpha1.LabelName: edge.BootstrapRBACName})},
 		},
 	})
 }
@@ -232,8 +237,12 @@ func (m *mapper) nodeToPools(ctx context.Context, n *corev1.Node) []reconcile.Re
 	return requests(edge.TemplatedNodeKeys(n)...)
 }
 
-// csrToPool: a pending kubelet-serving CSR concerns the pool of the node that asks.
+// csrToPool: a kubelet client CSR made with a pool's bootstrap token concerns that pool (it
+// admits the node); a pending kubelet-serving CSR concerns the pool of the node that asks.
 func (m *mapper) csrToPool(ctx context.Context, csr *certificatesv1.CertificateSigningRequest) []reconcile.Request {
+	if _, pool, ok := edge.ClientCSRPool(csr); ok {
+		return requests(pool)
+	}
 	name := edge.CSRRequestor(csr)
 	if name == "" {
 		return nil
@@ -242,7 +251,7 @@ func (m *mapper) csrToPool(ctx context.Context, csr *certificatesv1.CertificateS
 	if err := m.cache.Get(ctx, types.NamespacedName{Name: name}, n); err != nil {
 		return nil // no such node (yet): its Node event maps to its pool, which then sees the CSR
 	}
-	if p := n.Labels[v1alpha1.LabelEdgeCluster]; p != "" {
+	if p := edge.MemberOf(n); p != "" {
 		return requests(p)
 	}
 	return nil

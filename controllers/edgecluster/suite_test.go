@@ -128,7 +128,9 @@ func edgeNode(t *testing.T, name, pool string, mutate func(*corev1.Node)) *corev
 		corev1.LabelArchStable: "arm64", corev1.LabelOSStable: "linux", corev1.LabelHostname: name,
 	}}}
 	if pool != "" {
+		// As an admin admits a node: the claim and the membership label.
 		n.Labels[v1alpha1.LabelEdgeCluster] = pool
+		n.Labels[v1alpha1.LabelEdgeClusterMember] = pool
 	}
 	if mutate != nil {
 		mutate(n)

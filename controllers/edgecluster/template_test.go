@@ -120,7 +120,7 @@ func TestNodeTemplateAppliedAndRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	orig := n.DeepCopy()
-	delete(n.Labels, v1alpha1.LabelEdgeCluster)
+	delete(n.Labels, v1alpha1.LabelEdgeClusterMember)
 	if err := k8s.Patch(ctxT(t), n, client.MergeFrom(orig)); err != nil {
 		t.Fatal(err)
 	}

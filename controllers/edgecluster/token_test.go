@@ -44,8 +44,9 @@ func TestTokenCreatedAndRotated(t *testing.T) {
 	want := map[string]string{
 		bootstrapapi.BootstrapTokenUsageAuthentication: "true",
 		bootstrapapi.BootstrapTokenUsageSigningKey:     "true",
-		bootstrapapi.BootstrapTokenExtraGroupsKey:      "system:bootstrappers:kubeadm:default-node-token",
-		bootstrapapi.BootstrapTokenExpirationKey:       clk.Now().Add(ttl).UTC().Format(time.RFC3339),
+		// kubeadm's node group (its RBAC) and the pool's own (membership).
+		bootstrapapi.BootstrapTokenExtraGroupsKey: "system:bootstrappers:kubeadm:default-node-token,system:bootstrappers:edgeforge:tokens",
+		bootstrapapi.BootstrapTokenExpirationKey:  clk.Now().Add(ttl).UTC().Format(time.RFC3339),
 	}
 	for k, v := range want {
 		if string(d[k]) != v {

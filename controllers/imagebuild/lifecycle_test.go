@@ -57,7 +57,7 @@ func TestBuildLifecycleSucceeds(t *testing.T) {
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken || pod.ServiceAccountName != "web-builder" {
 		t.Errorf("service account: %s, automount %v", pod.ServiceAccountName, pod.AutomountServiceAccountToken)
 	}
-	if pod.NodeSelector[v1alpha1.LabelEdgeCluster] != pool || len(pod.Tolerations) != 1 || pod.Tolerations[0].Key != "edgeforge.io/edge" {
+	if pod.NodeSelector[v1alpha1.LabelEdgeClusterMember] != pool || len(pod.Tolerations) != 1 || pod.Tolerations[0].Key != "edgeforge.io/edge" {
 		t.Errorf("placement: nodeSelector %v, tolerations %v", pod.NodeSelector, pod.Tolerations)
 	}
 	if job.Spec.Template.Labels[v1alpha1.LabelBuild] != "web-1" {

@@ -28,7 +28,7 @@ func TestMixedPoolBuildIsPinnedAndRecordsItsPlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: pool + "-a1", Labels: map[string]string{
-		corev1.LabelOSStable: "linux", corev1.LabelArchStable: "arm64", v1alpha1.LabelEdgeCluster: pool}}}
+		corev1.LabelOSStable: "linux", corev1.LabelArchStable: "arm64", v1alpha1.LabelEdgeCluster: pool, v1alpha1.LabelEdgeClusterMember: pool}}}
 	create(t, node)
 	t.Cleanup(func() { _ = k8s.Delete(ctxT(t), node) })
 
@@ -37,7 +37,7 @@ func TestMixedPoolBuildIsPinnedAndRecordsItsPlatform(t *testing.T) {
 	create(t, ib)
 	job := waitForJob(t, ns, "web-1")
 	sel := job.Spec.Template.Spec.NodeSelector
-	if sel[corev1.LabelArchStable] != "arm64" || sel[corev1.LabelOSStable] != "linux" || sel[v1alpha1.LabelEdgeCluster] != pool {
+	if sel[corev1.LabelArchStable] != "arm64" || sel[corev1.LabelOSStable] != "linux" || sel[v1alpha1.LabelEdgeClusterMember] != pool {
 		t.Fatalf("build pod nodeSelector = %v, want the pool pinned to linux/arm64", sel)
 	}
 	if job.Annotations[imagebuild.AnnotationPlatform] != "linux/arm64" {

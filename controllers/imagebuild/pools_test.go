@@ -39,7 +39,7 @@ func TestBuildOnPoolReservedForOthers(t *testing.T) {
 		return k8s.Update(ctxT(t), n)
 	})
 	job := waitForJob(t, ns, "web-1")
-	if job.Spec.Template.Spec.NodeSelector[v1alpha1.LabelEdgeCluster] != pool {
+	if job.Spec.Template.Spec.NodeSelector[v1alpha1.LabelEdgeClusterMember] != pool {
 		t.Fatalf("build pod nodeSelector %v", job.Spec.Template.Spec.NodeSelector)
 	}
 }

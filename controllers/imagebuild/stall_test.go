@@ -64,7 +64,7 @@ func TestMissingEdgeClusterStallsThenRecovers(t *testing.T) {
 	}
 	create(t, &v1alpha1.EdgeCluster{ObjectMeta: metav1.ObjectMeta{Name: pool}})
 	job := waitForJob(t, ns, "edge-1")
-	if job.Spec.Template.Spec.NodeSelector[v1alpha1.LabelEdgeCluster] != pool {
+	if job.Spec.Template.Spec.NodeSelector[v1alpha1.LabelEdgeClusterMember] != pool {
 		t.Errorf("nodeSelector = %v", job.Spec.Template.Spec.NodeSelector)
 	}
 }

@@ -40,7 +40,10 @@ EOF
 }
 
 create_nodes() {
-  local edge='    edgeforge.io/edge-cluster: site-a'
+  # The fake edge nodes claim pool site-a (as a join command makes a kubelet do) and are admitted
+  # to it by an admin (the membership label, which kubelets cannot set themselves).
+  local edge='    edgeforge.io/edge-cluster: site-a
+    node-restriction.kubernetes.io/edge-cluster: site-a'
   log "creating fake nodes"
   {
     node_yaml edge-a-arm64-1 arm64 10.200.0.11 edge 16 32Gi 500 "$edge"

@@ -98,7 +98,7 @@ func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeClust
 		maps.Copy(selector, pl.NodeSelector)
 	}
 	if pool != nil {
-		selector[v1alpha1.LabelEdgeCluster] = pool.Name
+		selector[v1alpha1.LabelEdgeClusterMember] = pool.Name
 	}
 	// The image of spec.imageFrom's build runs on the platform it was built on (status.platform:
 	// the build pod's node). A single-platform image on another architecture cannot start.

@@ -20,13 +20,13 @@ func TestPlacementNodeSelector(t *testing.T) {
 		{"selector only", &v1alpha1.Placement{NodeSelector: map[string]string{"kubernetes.io/arch": "arm64"}}, nil,
 			map[string]string{"kubernetes.io/arch": "arm64"}},
 		{"pool only", &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: "site-a"}}, pool,
-			map[string]string{v1alpha1.LabelEdgeCluster: "site-a"}},
+			map[string]string{v1alpha1.LabelEdgeClusterMember: "site-a"}},
 		{"pool narrowed by the selector", &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: "site-a"},
 			NodeSelector: map[string]string{"kubernetes.io/arch": "arm64"}}, pool,
-			map[string]string{v1alpha1.LabelEdgeCluster: "site-a", "kubernetes.io/arch": "arm64"}},
+			map[string]string{v1alpha1.LabelEdgeClusterMember: "site-a", "kubernetes.io/arch": "arm64"}},
 		{"the pool label wins over a contradicting selector", &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: "site-a"},
-			NodeSelector: map[string]string{v1alpha1.LabelEdgeCluster: "site-b"}}, pool,
-			map[string]string{v1alpha1.LabelEdgeCluster: "site-a"}},
+			NodeSelector: map[string]string{v1alpha1.LabelEdgeClusterMember: "site-b"}}, pool,
+			map[string]string{v1alpha1.LabelEdgeClusterMember: "site-a"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &v1alpha1.AppDeployment{Spec: v1alpha1.AppDeploymentSpec{Image: "web", Placement: tc.placement}}
@@ -52,14 +52,14 @@ func TestPlacementFollowsTheBuildPlatform(t *testing.T) {
 		want  map[string]string
 	}{
 		{"pinned to the build's platform", "reg/web@sha256:1", built, onPool,
-			map[string]string{v1alpha1.LabelEdgeCluster: "site-a", "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64"}},
+			map[string]string{v1alpha1.LabelEdgeClusterMember: "site-a", "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64"}},
 		{"the platform wins over a contradicting selector", "reg/web@sha256:1", built,
 			&v1alpha1.Placement{NodeSelector: map[string]string{"kubernetes.io/arch": "amd64"}},
 			map[string]string{"kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64"}},
 		{"an older image (rolled back) is not pinned to the latest build's platform", "reg/web@sha256:0", built, onPool,
-			map[string]string{v1alpha1.LabelEdgeCluster: "site-a"}},
+			map[string]string{v1alpha1.LabelEdgeClusterMember: "site-a"}},
 		{"platform unknown", "reg/web@sha256:1", &v1alpha1.ImageBuild{Status: v1alpha1.ImageBuildStatus{LatestImage: "reg/web@sha256:1"}}, onPool,
-			map[string]string{v1alpha1.LabelEdgeCluster: "site-a"}},
+			map[string]string{v1alpha1.LabelEdgeClusterMember: "site-a"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &v1alpha1.AppDeployment{Spec: v1alpha1.AppDeploymentSpec{

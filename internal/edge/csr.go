@@ -10,8 +10,6 @@ import (
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
 
 // Names of the kubelet serving certificate flow.
@@ -65,7 +63,7 @@ func ServingCSRDecision(pool string, csr *certificatesv1.CertificateSigningReque
 		return false, fmt.Sprintf("node %s does not exist", nodeName)
 	case node.Name != nodeName:
 		return false, fmt.Sprintf("requested by node %s, checked against node %s", nodeName, node.Name)
-	case node.Labels[v1alpha1.LabelEdgeCluster] != pool:
+	case MemberOf(node) != pool:
 		return false, fmt.Sprintf("node %s is not a member of EdgeCluster %s", nodeName, pool)
 	}
 	for _, u := range csr.Spec.Usages {

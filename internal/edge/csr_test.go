@@ -62,7 +62,10 @@ func TestServingCSRDecision(t *testing.T) {
 	n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeExternalDNS, Address: "edge-1.example.com"})
 	other := member("edge-2", corev1.ConditionTrue, t0, t0)
 	stranger := member("edge-1", corev1.ConditionTrue, t0, t0)
-	stranger.Labels[v1alpha1.LabelEdgeCluster] = "site-b"
+	stranger.Labels[v1alpha1.LabelEdgeClusterMember] = "site-b"
+	// A node that labels itself into the pool without being admitted.
+	claimant := member("edge-1", corev1.ConditionTrue, t0, t0)
+	delete(claimant.Labels, v1alpha1.LabelEdgeClusterMember)
 	withNames := func(dns []string, ips ...string) *x509.CertificateRequest {
 		r := &x509.CertificateRequest{Subject: pkix.Name{CommonName: "system:node:edge-1", Organization: []string{"system:nodes"}}, DNSNames: dns}
 		for _, ip := range ips {
@@ -108,6 +111,7 @@ func TestServingCSRDecision(t *testing.T) {
 			c.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateDenied, Status: corev1.ConditionTrue}}
 		}), &n, false, "already"},
 		{"node of another pool", servingCSR(t, "edge-1", nil, nil), &stranger, false, "not a member"},
+		{"node claiming the pool by its own label", servingCSR(t, "edge-1", nil, nil), &claimant, false, "not a member"},
 		{"node does not exist", servingCSR(t, "edge-1", nil, nil), nil, false, "does not exist"},
 		{"another node's object", servingCSR(t, "edge-1", nil, nil), &other, false, "checked against node edge-2"},
 		{"garbage request", servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) { c.Spec.Request = []byte("junk") }), &n, false, "not a PEM"},

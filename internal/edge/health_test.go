@@ -16,7 +16,7 @@ import (
 func member(name string, ready corev1.ConditionStatus, since, heartbeat time.Time) corev1.Node {
 	n := corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(t0.Add(-time.Hour)),
-			Labels: map[string]string{v1alpha1.LabelEdgeCluster: "site-a", corev1.LabelArchStable: "arm64"}},
+			Labels: map[string]string{v1alpha1.LabelEdgeCluster: "site-a", v1alpha1.LabelEdgeClusterMember: "site-a", corev1.LabelArchStable: "arm64"}},
 		Status: corev1.NodeStatus{
 			Addresses: []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: name}, {Type: corev1.NodeInternalIP, Address: "10.0.0.5"}},
 			NodeInfo:  corev1.NodeSystemInfo{OperatingSystem: "linux", KubeletVersion: "v1.37.2"},

@@ -187,15 +187,15 @@ func mergeTaints(current []corev1.Taint, want []v1alpha1.Taint, owned map[taintK
 	return out, nowOwned, changed
 }
 
-// TemplatedNodeKeys are the keys under which edgeforge indexes Nodes for a pool: the pool named
-// by its label (a member) and the pool whose template it carries (maybe a former member).
+// TemplatedNodeKeys are the keys under which edgeforge indexes Nodes for a pool: the pool it is
+// a member of, the pool it claims by its own label (to be reported as not admitted) and the pool
+// whose template it carries (maybe a former member).
 func TemplatedNodeKeys(node *corev1.Node) []string {
 	var keys []string
-	if p := node.Labels[v1alpha1.LabelEdgeCluster]; p != "" {
-		keys = append(keys, p)
-	}
-	if p := node.Annotations[v1alpha1.AnnotationNodeTemplate]; p != "" && !slices.Contains(keys, p) {
-		keys = append(keys, p)
+	for _, p := range []string{MemberOf(node), ClaimedPool(node), node.Annotations[v1alpha1.AnnotationNodeTemplate]} {
+		if p != "" && !slices.Contains(keys, p) {
+			keys = append(keys, p)
+		}
 	}
 	return keys
 }

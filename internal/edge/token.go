@@ -72,7 +72,7 @@ func NewToken(now time.Time, ttl time.Duration) (Token, error) {
 
 // TokenSecret is the bootstrap token Secret of pool for tok, as `kubeadm token create` makes it
 // (type bootstrap.kubernetes.io/token, usages authentication and signing, the default node
-// token's extra group), labelled to its pool and owned by it.
+// token's extra group) plus the pool's own group (PoolGroup), labelled to its pool and owned by it.
 func TokenSecret(pool *v1alpha1.EdgeCluster, tok Token) *corev1ac.SecretApplyConfiguration {
 	return corev1ac.Secret(tok.SecretName(), TokenNamespace).
 		WithType(bootstrapapi.SecretTypeBootstrapToken).
@@ -85,8 +85,9 @@ func TokenSecret(pool *v1alpha1.EdgeCluster, tok Token) *corev1ac.SecretApplyCon
 			bootstrapapi.BootstrapTokenExpirationKey:       tok.Expiration.UTC().Format(time.RFC3339),
 			bootstrapapi.BootstrapTokenUsageAuthentication: "true",
 			bootstrapapi.BootstrapTokenUsageSigningKey:     "true",
-			bootstrapapi.BootstrapTokenExtraGroupsKey:      NodeBootstrapGroup,
-			bootstrapapi.BootstrapTokenDescriptionKey:      fmt.Sprintf("edgeforge join token of EdgeCluster %s", pool.Name),
+			// The pool's own group says, to the API server, which pool a join came through.
+			bootstrapapi.BootstrapTokenExtraGroupsKey: NodeBootstrapGroup + "," + PoolGroup(pool.Name),
+			bootstrapapi.BootstrapTokenDescriptionKey: fmt.Sprintf("edgeforge join token of EdgeCluster %s", pool.Name),
 		}))
 }
 

@@ -3,6 +3,7 @@ package edge
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,11 +59,14 @@ func TestTokenSecret(t *testing.T) {
 	if s.Namespace != "kube-system" || s.Name != "bootstrap-token-abcdef" || s.Type != bootstrapapi.SecretTypeBootstrapToken {
 		t.Errorf("secret %s/%s type %s", s.Namespace, s.Name, s.Type)
 	}
-	if g := string(s.Data[bootstrapapi.BootstrapTokenExtraGroupsKey]); g != "system:bootstrappers:kubeadm:default-node-token" {
-		t.Errorf("auth-extra-groups %q", g)
+	groups := string(s.Data[bootstrapapi.BootstrapTokenExtraGroupsKey])
+	if groups != "system:bootstrappers:kubeadm:default-node-token,system:bootstrappers:edgeforge:site-a" {
+		t.Errorf("auth-extra-groups %q", groups)
 	}
-	if err := bootstraputil.ValidateBootstrapGroupName(string(s.Data[bootstrapapi.BootstrapTokenExtraGroupsKey])); err != nil {
-		t.Error(err)
+	for _, g := range strings.Split(groups, ",") {
+		if err := bootstraputil.ValidateBootstrapGroupName(g); err != nil {
+			t.Error(err)
+		}
 	}
 	back, ok := ParseTokenSecret(s)
 	if !ok || !reflect.DeepEqual(back, testToken) {

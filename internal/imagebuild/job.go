@@ -328,7 +328,7 @@ func placement(ib *v1alpha1.ImageBuild, ec *v1alpha1.EdgeCluster) (map[string]st
 	var sel map[string]string
 	var tols []corev1.Toleration
 	if on.EdgeClusterRef != nil {
-		sel = map[string]string{v1alpha1.LabelEdgeCluster: on.EdgeClusterRef.Name}
+		sel = map[string]string{v1alpha1.LabelEdgeClusterMember: on.EdgeClusterRef.Name}
 		if ec != nil && ec.Spec.NodeTemplate != nil {
 			for _, t := range ec.Spec.NodeTemplate.Taints {
 				tols = append(tols, corev1.Toleration{

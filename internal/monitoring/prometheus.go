@@ -66,10 +66,15 @@ func PrometheusCR(stack *v1alpha1.MonitoringStack, defaultVersion string) *monit
 				// A ServiceMonitor (anyone's, in a namespace the stack selects) must not make
 				// Prometheus read files of its own pod: no bearerTokenFile, no TLS files from disk.
 				ArbitraryFSAccessThroughSMs: monitoringv1.ArbitraryFSAccessThroughSMsConfig{Deny: true},
-				Storage:                     storage,
-				Version:                     cmp.Or(spec.Version, defaultVersion),
-				NodeSelector:                spec.NodeSelector,
-				Tolerations:                 spec.Tolerations,
+				// Targets from EndpointSlices (the Endpoints API is deprecated, and capped at
+				// 1,000 addresses): every address of a Service, also those an EndpointSlice
+				// lists that its controller did not make (a Service fronting something outside
+				// the cluster). The discovery RBAC above covers endpointslices.
+				ServiceDiscoveryRole: ptr.To(monitoringv1.EndpointSliceRole),
+				Storage:              storage,
+				Version:              cmp.Or(spec.Version, defaultVersion),
+				NodeSelector:         spec.NodeSelector,
+				Tolerations:          spec.Tolerations,
 				SecurityContext: &corev1.PodSecurityContext{
 					RunAsNonRoot:   ptr.To(true),
 					RunAsUser:      ptr.To[int64](65534),

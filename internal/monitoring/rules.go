@@ -44,7 +44,7 @@ func BuiltinRuleGroups() []monitoringv1.RuleGroup {
 					"5m", "warning",
 					`Edge nodes of EdgeCluster {{ $labels.edge_cluster }} are not Ready`,
 					`{{ $value }} node(s) of EdgeCluster {{ $labels.edge_cluster }} have not been Ready for 5 minutes. `+
-						`Check "kubectl get nodes -l edgeforge.io/edge-cluster={{ $labels.edge_cluster }}" and the EdgeCluster's status.`),
+						`Check "kubectl get nodes -l node-restriction.kubernetes.io/edge-cluster={{ $labels.edge_cluster }}" and the EdgeCluster's status.`),
 				alert("ImageBuildFailed",
 					`sum by (namespace) (increase(edgeforge_imagebuild_builds_total{result="failed"}[15m])) > 0`,
 					"", "warning",

@@ -160,9 +160,26 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 			NodeInfo:  corev1.NodeSystemInfo{Architecture: "arm64", OperatingSystem: "linux"},
 		},
 	}
+	// The node cannot make itself a member: NodeRestriction refuses the membership label from it.
+	claiming := node.DeepCopy()
+	claiming.Labels[v1alpha1.LabelEdgeClusterMember] = joinPool
+	if _, err := asNode.CoreV1().Nodes().Create(t.Context(), claiming, metav1.CreateOptions{}); err == nil || !strings.Contains(err.Error(), "node-restriction.kubernetes.io") {
+		t.Fatalf("a kubelet set %s on its own Node (err %v)", v1alpha1.LabelEdgeClusterMember, err)
+	}
 	if _, err := asNode.CoreV1().Nodes().Create(t.Context(), node, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("registering Node %s as system:node:%s: %v", joinNode, joinNode, err)
 	}
+	// edgeforge admits it: it joined with the pool's token (the CSR's requestor has the pool's group).
+	if !slices.Contains(issued.Spec.Groups, edge.PoolGroup(joinPool)) {
+		t.Errorf("CSR groups %v lack the pool's group %s", issued.Spec.Groups, edge.PoolGroup(joinPool))
+	}
+	waitFor(t, 30*time.Second, "the joined node admitted to the pool", func(ctx context.Context) (bool, error) {
+		n := &corev1.Node{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: joinNode}, n); err != nil {
+			return false, err
+		}
+		return n.Labels[v1alpha1.LabelEdgeClusterMember] == joinPool, nil
+	})
 
 	// 4. A Ready member with the template applied.
 	ec = waitForJoinPool(t, time.Minute, "the joined node Ready in the pool", func(ec *v1alpha1.EdgeCluster) bool {

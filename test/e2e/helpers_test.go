@@ -22,8 +22,9 @@ import (
 
 // Labels and values shared with hack/cluster.sh and the kwok stages in hack/kwok/.
 const (
-	// edgePoolLabel marks members of an EdgeCluster; the fake edge nodes carry edgePoolLabel=edgePool.
-	edgePoolLabel = "edgeforge.io/edge-cluster"
+	// edgePoolLabel marks members of an EdgeCluster (a label kubelets cannot set); the fake edge
+	// nodes carry edgePoolLabel=edgePool, as an admin admitted them.
+	edgePoolLabel = "node-restriction.kubernetes.io/edge-cluster"
 	edgePool      = "site-a"
 	// buildLabel on a pod (any value) makes kwok finish it like a Kaniko build: Succeeded with a
 	// "sha256:<64 hex>" termination message.

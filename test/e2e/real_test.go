@@ -745,6 +745,7 @@ func TestRealMonitoring(t *testing.T) {
 	}
 	want = append(want, appPods[0].Status.PodIP+":8080/metrics", operatorMetricsAddr()+"/metrics")
 	var health map[string]string
+	lastHealth := ""
 	waitFor(t, 3*time.Minute, fmt.Sprintf("Prometheus targets %v up", want), func(ctx context.Context) (bool, error) {
 		var targets struct {
 			Data struct {
@@ -765,6 +766,10 @@ func TestRealMonitoring(t *testing.T) {
 					health[w] = tg.Health + " " + tg.LastError
 				}
 			}
+		}
+		if seen := fmt.Sprint(health); seen != lastHealth {
+			lastHealth = seen
+			t.Logf("targets: %s", seen)
 		}
 		for _, w := range want {
 			if !strings.HasPrefix(health[w], "up") {
