@@ -419,6 +419,8 @@ spec:
   minReadyNodes: $real_nodes
   expectedNodes: $real_nodes
   approveServingCSRs: true
+  # The real nodes' addresses are on the tier's bridge network (their serving certificates name them).
+  servingCertificates: {ipRanges: [$real_net.0/24]}
 EOF
   real_write_env
 }

@@ -52,9 +52,35 @@ type EdgeClusterSpec struct {
 	ExpectedNodes *int32 `json:"expectedNodes,omitempty"`
 
 	// ApproveServingCSRs approves kubernetes.io/kubelet-serving CSRs of member nodes whose
-	// requested names and addresses match the node. Other CSRs are left alone.
+	// requested names and addresses spec.servingCertificates allows, and denies (with the
+	// reason) those of members that ask for more. Other CSRs are left alone.
 	// +optional
 	ApproveServingCSRs bool `json:"approveServingCSRs,omitempty"`
+
+	// ServingCertificates is what a member's kubelet serving certificate may name. Default:
+	// the node's own name only. What the node reports about itself (its addresses) grants nothing.
+	// +optional
+	ServingCertificates *ServingCertificatePolicy `json:"servingCertificates,omitempty"`
+}
+
+// ServingCertificatePolicy limits the names and addresses of members' serving certificates.
+type ServingCertificatePolicy struct {
+	// DNSSuffixes: a member <node> may also name <node>.<suffix>, e.g. suffix site-a.example.com
+	// allows edge-1.site-a.example.com for node edge-1.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +listType=set
+	// +optional
+	DNSSuffixes []string `json:"dnsSuffixes,omitempty"`
+	// IPRanges: CIDRs the certificate's IP addresses must fall in, e.g. the site's subnet
+	// 10.20.0.0/16. Empty: no IP address is allowed.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="self.all(r, isCIDR(r))",message="spec.servingCertificates.ipRanges: every entry must be a CIDR such as 10.20.0.0/16"
+	// +listType=set
+	// +optional
+	IPRanges []string `json:"ipRanges,omitempty"`
 }
 
 // Location of an edge site.
@@ -407,6 +433,9 @@ const (
 	// EdgeClusterEventNodeNotAdmitted: a node claims the pool by its own label without being a
 	// member, or joined with the pool's token while a member of another pool.
 	EdgeClusterEventNodeNotAdmitted = "NodeNotAdmitted"
+	// EdgeClusterEventServingCSRDenied: a member's kubelet-serving CSR asked for names or
+	// addresses spec.servingCertificates does not allow, and was denied.
+	EdgeClusterEventServingCSRDenied = "ServingCSRDenied"
 	// EdgeClusterEventServingCSRApproved: a member's kubelet-serving CSR was approved.
 	EdgeClusterEventServingCSRApproved = "ServingCSRApproved"
 	// EdgeClusterEventBootstrapRBACCreated: edgeforge created the ClusterRoleBindings that let

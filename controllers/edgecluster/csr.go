@@ -14,16 +14,16 @@ import (
 	"github.com/edgeforge/edgeforge/internal/edge"
 )
 
-// reconcileServingCSRs approves pending kubelet-serving CSRs of the pool's members whose names
-// and addresses are the node's own (spec.approveServingCSRs). Anything else is left for other
-// approvers or a human: edgeforge never denies.
+// reconcileServingCSRs approves the pending kubelet-serving CSRs of the pool's members that ask
+// for what spec.servingCertificates allows and denies those that ask for more
+// (spec.approveServingCSRs). Other CSRs (not a member's own) are left for other approvers.
 func (r *Reconciler) reconcileServingCSRs(ctx context.Context, p *pass) error {
 	if !p.ec.Spec.ApproveServingCSRs {
 		return nil
 	}
 	log := ctrl.LoggerFrom(ctx)
 	list := &certificatesv1.CertificateSigningRequestList{}
-	if err := r.Cache.List(ctx, list); err != nil { // the cache holds kubelet-serving CSRs only
+	if err := r.Cache.List(ctx, list); err != nil { // kubelet CSRs, both signers (ServingCSRDecision checks)
 		return err
 	}
 	for i := range list.Items {
@@ -42,19 +42,29 @@ func (r *Reconciler) reconcileServingCSRs(ctx context.Context, p *pass) error {
 		if node != nil && edge.MemberOf(node) != p.ec.Name {
 			continue // another pool's (or no pool's) node: not this pool's call
 		}
-		ok, why := edge.ServingCSRDecision(p.ec.Name, csr, node)
-		if !ok {
+		decision, why := edge.ServingCSRDecision(p.ec.Name, p.ec.Spec.ServingCertificates, csr, node)
+		switch decision {
+		case edge.LeaveAlone:
 			log.V(1).Info("leaving kubelet-serving CSR alone", "csr", csr.Name, "node", nodeName, "reason", why)
-			continue
+		case edge.Deny:
+			denied := csr.DeepCopy()
+			denied.Status.Conditions = append(denied.Status.Conditions, edge.DeniedCondition(p.ec.Name, why))
+			if err := r.SubResource("approval").Update(ctx, denied); err != nil {
+				return fmt.Errorf("denying CSR %s: %w", csr.Name, err)
+			}
+			log.Info("denied kubelet-serving CSR", "csr", csr.Name, "node", nodeName, "reason", why)
+			r.Recorder.Eventf(p.ec, nil, corev1.EventTypeWarning, v1alpha1.EdgeClusterEventServingCSRDenied, "DenyCSR",
+				"denied kubelet-serving CSR %s of node %s: %s", csr.Name, nodeName, why)
+		case edge.Approve:
+			approved := csr.DeepCopy()
+			approved.Status.Conditions = append(approved.Status.Conditions, edge.ApprovedCondition(p.ec.Name))
+			if err := r.SubResource("approval").Update(ctx, approved); err != nil {
+				return fmt.Errorf("approving CSR %s: %w", csr.Name, err)
+			}
+			log.Info("approved kubelet-serving CSR", "csr", csr.Name, "node", nodeName)
+			r.Recorder.Eventf(p.ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventServingCSRApproved, "ApproveCSR",
+				"approved kubelet-serving CSR %s of node %s: %s", csr.Name, nodeName, why)
 		}
-		approved := csr.DeepCopy()
-		approved.Status.Conditions = append(approved.Status.Conditions, edge.ApprovedCondition(p.ec.Name))
-		if err := r.SubResource("approval").Update(ctx, approved); err != nil {
-			return fmt.Errorf("approving CSR %s: %w", csr.Name, err)
-		}
-		log.Info("approved kubelet-serving CSR", "csr", csr.Name, "node", nodeName)
-		r.Recorder.Eventf(p.ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventServingCSRApproved, "ApproveCSR",
-			"approved kubelet-serving CSR %s of node %s: %s", csr.Name, nodeName, why)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,8 +70,10 @@ func approved(csr *certificatesv1.CertificateSigningRequest) bool {
 	return !edge.CSRPending(csr)
 }
 
-// With approveServingCSRs, a member's kubelet-serving CSR for its own names is approved; one
-// with a SAN that is not the node's, and one from a node outside the pool, are left pending.
+// With approveServingCSRs, a member's kubelet-serving CSR for what spec.servingCertificates
+// allows is approved; a member's CSR for the API server's name, or for another node's address, is
+// denied with the reason (never left pending for ever); one from a node outside the pool is left
+// alone.
 func TestServingCSRApproval(t *testing.T) {
 	// Nodes may create CSRs (on a real cluster the Node authorizer allows it; envtest has RBAC only).
 	crb := &rbacv1.ClusterRoleBinding{
@@ -87,37 +90,43 @@ func TestServingCSRApproval(t *testing.T) {
 	edgeNode(t, "csr-stranger", "", func(n *corev1.Node) {
 		n.Status = readyStatus("csr-stranger", "10.0.1.2", corev1.ConditionTrue, clk.Now().Add(-time.Hour))
 	})
-	newPool(t, "csrs", v1alpha1.EdgeClusterSpec{ApproveServingCSRs: true})
+	newPool(t, "csrs", v1alpha1.EdgeClusterSpec{ApproveServingCSRs: true,
+		ServingCertificates: &v1alpha1.ServingCertificatePolicy{DNSSuffixes: []string{"site.example.com"}, IPRanges: []string{"10.0.1.0/24"}}})
 	waitForPool(t, "csrs", "the member", func(ec *v1alpha1.EdgeCluster) bool { return ec.Status.TotalNodes == 1 })
 
-	good := servingCSR(t, "csr-1", "csr-good", []string{"csr-1"}, "10.0.1.1")
+	good := servingCSR(t, "csr-1", "csr-good", []string{"csr-1", "csr-1.site.example.com"}, "10.0.1.1")
 	badSAN := servingCSR(t, "csr-1", "csr-bad-san", []string{"csr-1", "kubernetes.default.svc"}, "10.0.1.1")
+	otherIP := servingCSR(t, "csr-1", "csr-other-ip", []string{"csr-1"}, "10.9.9.9")
 	stranger := servingCSR(t, "csr-stranger", "csr-stranger", []string{"csr-stranger"}, "10.0.1.2")
 
-	waitFor(t, "the good CSR approved", func() (bool, error) {
-		if err := get(t, "", good.Name, good); err != nil {
-			return false, err
+	decided := func(csr *certificatesv1.CertificateSigningRequest, want certificatesv1.RequestConditionType, reason, msg string) {
+		t.Helper()
+		waitFor(t, csr.Name+" "+string(want), func() (bool, error) {
+			if err := get(t, "", csr.Name, csr); err != nil {
+				return false, err
+			}
+			return !edge.CSRPending(csr), nil
+		})
+		c := csr.Status.Conditions[0]
+		if c.Type != want || c.Status != corev1.ConditionTrue || c.Reason != reason || !strings.Contains(c.Message, msg) {
+			t.Errorf("%s: condition %+v, want %s (%s) saying %q", csr.Name, c, want, reason, msg)
 		}
-		return approved(good), nil
-	})
-	c := good.Status.Conditions[0]
-	if c.Type != certificatesv1.CertificateApproved || c.Status != corev1.ConditionTrue || c.Reason != edge.ApprovalReason {
-		t.Errorf("condition %+v", c)
 	}
-	if good.Spec.Username != "system:node:csr-1" {
-		t.Errorf("requested by %s", good.Spec.Username)
-	}
+	decided(good, certificatesv1.CertificateApproved, edge.ApprovalReason, "")
+	decided(badSAN, certificatesv1.CertificateDenied, edge.DenialReason, `"kubernetes.default.svc" is a cluster-internal name`)
+	decided(otherIP, certificatesv1.CertificateDenied, edge.DenialReason, "10.9.9.9 is in no range")
 	waitForEvent(t, "csrs", v1alpha1.EdgeClusterEventServingCSRApproved)
+	if ev := strings.Join(waitForEvent(t, "csrs", v1alpha1.EdgeClusterEventServingCSRDenied), "\n"); !strings.Contains(ev, "csr-bad-san") {
+		t.Errorf("ServingCSRDenied events do not name the CSR: %s", ev)
+	}
 
-	poke(t, "csrs") // one more reconcile with the bad ones around
+	poke(t, "csrs") // one more reconcile with the stranger's around
 	time.Sleep(300 * time.Millisecond)
-	for _, csr := range []*certificatesv1.CertificateSigningRequest{badSAN, stranger} {
-		if err := get(t, "", csr.Name, csr); err != nil {
-			t.Fatal(err)
-		}
-		if len(csr.Status.Conditions) != 0 {
-			t.Errorf("%s: %+v, want left alone (neither approved nor denied)", csr.Name, csr.Status.Conditions)
-		}
+	if err := get(t, "", stranger.Name, stranger); err != nil {
+		t.Fatal(err)
+	}
+	if len(stranger.Status.Conditions) != 0 {
+		t.Errorf("%s: %+v, want left alone (neither approved nor denied)", stranger.Name, stranger.Status.Conditions)
 	}
 }
 

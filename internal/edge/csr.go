@@ -10,6 +10,8 @@ import (
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
 
 // Names of the kubelet serving certificate flow.
@@ -18,6 +20,8 @@ const (
 	nodesGroup     = "system:nodes"
 	// ApprovalReason is the reason of the Approved condition edgeforge adds to a CSR.
 	ApprovalReason = "EdgeforgeServingCSRApproved"
+	// DenialReason is the reason of the Denied condition edgeforge adds to a CSR.
+	DenialReason = "EdgeforgeServingCSRDenied"
 )
 
 // CSRRequestor is the node name a CSR was requested by ("" when not a node's request).
@@ -40,87 +44,151 @@ func CSRPending(csr *certificatesv1.CertificateSigningRequest) bool {
 	return true
 }
 
-// ServingCSRDecision decides whether pool approves csr, a kubelet-serving certificate request,
-// given the requesting node (nil when it does not exist). It approves only a pending
-// kubernetes.io/kubelet-serving request made by a member node for itself (user system:node:<n>
-// in group system:nodes, subject CN=system:node:<n>, O=system:nodes), for server auth, whose
-// DNS names and IP addresses are all among that node's addresses. Anything else is left alone
-// (not denied: another approver may know better); reason says why, for logs.
-func ServingCSRDecision(pool string, csr *certificatesv1.CertificateSigningRequest, node *corev1.Node) (approve bool, reason string) {
+// CSRDecision is what edgeforge does with a kubelet-serving CSR.
+type CSRDecision int
+
+// Decisions on a CSR.
+const (
+	// LeaveAlone: not this pool's to decide (another signer, not a member's own request, ...).
+	LeaveAlone CSRDecision = iota
+	// Approve: a member asks for what the pool's policy allows.
+	Approve
+	// Deny: a member asks for more than the pool's policy allows (or for something malformed);
+	// left pending, the kubelet would wait for ever.
+	Deny
+)
+
+// maxServingSANs caps the names and addresses of one serving certificate.
+const maxServingSANs = 8
+
+// ServingCSRDecision decides what pool does with csr, a kubelet-serving request, given the
+// requesting node (nil when it does not exist) and the pool's spec.servingCertificates. Only a
+// pending kubernetes.io/kubelet-serving request made by a member node for itself (user
+// system:node:<n> in group system:nodes) is the pool's to decide; it is approved when it asks,
+// for server auth, with subject CN=system:node:<n>, O=system:nodes, for at most 8 names, each the
+// node's own name or <n>.<suffix> of policy.dnsSuffixes, and IP addresses inside policy.ipRanges,
+// none of them cluster-internal; otherwise denied. What the node reports about itself (its
+// addresses) grants nothing. reason says why, for logs and events.
+func ServingCSRDecision(pool string, policy *v1alpha1.ServingCertificatePolicy, csr *certificatesv1.CertificateSigningRequest, node *corev1.Node) (CSRDecision, string) {
 	switch {
 	case csr.Spec.SignerName != certificatesv1.KubeletServingSignerName:
-		return false, "signer is not " + certificatesv1.KubeletServingSignerName
+		return LeaveAlone, "signer is not " + certificatesv1.KubeletServingSignerName
 	case !CSRPending(csr):
-		return false, "already approved, denied or failed"
+		return LeaveAlone, "already approved, denied or failed"
 	}
 	nodeName := CSRRequestor(csr)
 	switch {
 	case nodeName == "":
-		return false, fmt.Sprintf("requested by %q, not by a node", csr.Spec.Username)
+		return LeaveAlone, fmt.Sprintf("requested by %q, not by a node", csr.Spec.Username)
 	case !slices.Contains(csr.Spec.Groups, nodesGroup):
-		return false, "requestor is not in group " + nodesGroup
+		return LeaveAlone, "requestor is not in group " + nodesGroup
 	case node == nil:
-		return false, fmt.Sprintf("node %s does not exist", nodeName)
+		return LeaveAlone, fmt.Sprintf("node %s does not exist", nodeName)
 	case node.Name != nodeName:
-		return false, fmt.Sprintf("requested by node %s, checked against node %s", nodeName, node.Name)
+		return LeaveAlone, fmt.Sprintf("requested by node %s, checked against node %s", nodeName, node.Name)
 	case MemberOf(node) != pool:
-		return false, fmt.Sprintf("node %s is not a member of EdgeCluster %s", nodeName, pool)
+		return LeaveAlone, fmt.Sprintf("node %s is not a member of EdgeCluster %s", nodeName, pool)
 	}
+	if why := servingRequestProblem(nodeName, policy, csr); why != "" {
+		return Deny, why
+	}
+	return Approve, fmt.Sprintf("node %s of EdgeCluster %s asks for names and addresses the pool allows", nodeName, pool)
+}
+
+// servingRequestProblem is what is wrong with a member's serving request, or "".
+func servingRequestProblem(nodeName string, policy *v1alpha1.ServingCertificatePolicy, csr *certificatesv1.CertificateSigningRequest) string {
 	for _, u := range csr.Spec.Usages {
 		switch u {
 		case certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, certificatesv1.UsageServerAuth:
 		default:
-			return false, fmt.Sprintf("usage %q is not for serving", u)
+			return fmt.Sprintf("usage %q is not for serving", u)
 		}
 	}
 	if !slices.Contains(csr.Spec.Usages, certificatesv1.UsageServerAuth) {
-		return false, "no server auth usage"
+		return "no server auth usage"
 	}
-
 	block, _ := pem.Decode(csr.Spec.Request)
 	if block == nil || block.Type != "CERTIFICATE REQUEST" {
-		return false, "spec.request is not a PEM CERTIFICATE REQUEST"
+		return "spec.request is not a PEM CERTIFICATE REQUEST"
 	}
 	req, err := x509.ParseCertificateRequest(block.Bytes)
 	if err != nil {
-		return false, "spec.request does not parse: " + err.Error()
+		return "spec.request does not parse: " + err.Error()
 	}
 	if err := req.CheckSignature(); err != nil {
-		return false, "the request's signature is invalid: " + err.Error()
+		return "the request's signature is invalid: " + err.Error()
 	}
 	switch {
 	case req.Subject.CommonName != nodeUserPrefix+nodeName:
-		return false, fmt.Sprintf("subject CN %q is not %s%s", req.Subject.CommonName, nodeUserPrefix, nodeName)
+		return fmt.Sprintf("subject CN %q is not %s%s", req.Subject.CommonName, nodeUserPrefix, nodeName)
 	case !slices.Equal(req.Subject.Organization, []string{nodesGroup}):
-		return false, fmt.Sprintf("subject O %v is not [%s]", req.Subject.Organization, nodesGroup)
+		return fmt.Sprintf("subject O %v is not [%s]", req.Subject.Organization, nodesGroup)
 	case len(req.EmailAddresses) > 0 || len(req.URIs) > 0:
-		return false, "the request has e-mail or URI names"
+		return "the request has e-mail or URI names"
 	case len(req.DNSNames) == 0 && len(req.IPAddresses) == 0:
-		return false, "the request names no DNS name or IP address"
-	}
-	var dnsNames []string
-	var ips []net.IP
-	for _, a := range node.Status.Addresses {
-		switch a.Type {
-		case corev1.NodeHostName, corev1.NodeInternalDNS, corev1.NodeExternalDNS:
-			dnsNames = append(dnsNames, strings.ToLower(a.Address))
-		case corev1.NodeInternalIP, corev1.NodeExternalIP:
-			if ip := net.ParseIP(a.Address); ip != nil {
-				ips = append(ips, ip)
-			}
-		}
+		return "the request names no DNS name or IP address"
+	case len(req.DNSNames)+len(req.IPAddresses) > maxServingSANs:
+		return fmt.Sprintf("the request names %d DNS names and IP addresses, more than %d", len(req.DNSNames)+len(req.IPAddresses), maxServingSANs)
 	}
 	for _, d := range req.DNSNames {
-		if !slices.Contains(dnsNames, strings.ToLower(d)) {
-			return false, fmt.Sprintf("DNS name %q is not an address of node %s", d, nodeName)
+		if why := dnsNameProblem(nodeName, strings.ToLower(d), policy); why != "" {
+			return why
 		}
 	}
 	for _, ip := range req.IPAddresses {
-		if !slices.ContainsFunc(ips, ip.Equal) {
-			return false, fmt.Sprintf("IP address %s is not an address of node %s", ip, nodeName)
+		if why := ipProblem(ip, policy); why != "" {
+			return why
 		}
 	}
-	return true, fmt.Sprintf("node %s of EdgeCluster %s asks for its own names and addresses", nodeName, pool)
+	return ""
+}
+
+// dnsNameProblem: a serving certificate of node may name the node, or <node>.<suffix> for a
+// suffix of the policy; never a cluster-internal name or a wildcard.
+func dnsNameProblem(node, name string, policy *v1alpha1.ServingCertificatePolicy) string {
+	switch {
+	case strings.Contains(name, "*"):
+		return fmt.Sprintf("DNS name %q is a wildcard", name)
+	case name == "kubernetes" || strings.HasPrefix(name, "kubernetes.") || name == "localhost" ||
+		strings.HasSuffix(name, ".svc") || strings.Contains(name, ".svc.") || strings.HasSuffix(name, ".cluster.local"):
+		return fmt.Sprintf("DNS name %q is a cluster-internal name", name)
+	case name == node:
+		return ""
+	}
+	if policy != nil {
+		for _, suffix := range policy.DNSSuffixes {
+			if name == node+"."+strings.ToLower(suffix) {
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("DNS name %q is neither the node's name nor %s.<a suffix of spec.servingCertificates.dnsSuffixes>", name, node)
+}
+
+// ipProblem: a serving certificate's IP address must fall in a range of the policy, and never be
+// a loopback, unspecified, link-local or multicast address.
+func ipProblem(ip net.IP, policy *v1alpha1.ServingCertificatePolicy) string {
+	if ip.IsLoopback() || ip.IsUnspecified() || ip.IsLinkLocalUnicast() || ip.IsMulticast() {
+		return fmt.Sprintf("IP address %s is a loopback, unspecified, link-local or multicast address", ip)
+	}
+	if policy != nil {
+		for _, r := range policy.IPRanges {
+			if _, cidr, err := net.ParseCIDR(r); err == nil && cidr.Contains(ip) {
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("IP address %s is in no range of spec.servingCertificates.ipRanges", ip)
+}
+
+// DeniedCondition is the condition edgeforge adds to deny a CSR, with the reason.
+func DeniedCondition(pool, why string) certificatesv1.CertificateSigningRequestCondition {
+	return certificatesv1.CertificateSigningRequestCondition{
+		Type:    certificatesv1.CertificateDenied,
+		Status:  corev1.ConditionTrue,
+		Reason:  DenialReason,
+		Message: fmt.Sprintf("denied by edgeforge (EdgeCluster %s, spec.servingCertificates): %s", pool, why),
+	}
 }
 
 // ApprovedCondition is the condition edgeforge adds to approve a CSR.
@@ -129,6 +197,6 @@ func ApprovedCondition(pool string) certificatesv1.CertificateSigningRequestCond
 		Type:    certificatesv1.CertificateApproved,
 		Status:  corev1.ConditionTrue,
 		Reason:  ApprovalReason,
-		Message: fmt.Sprintf("approved by edgeforge: the node is a member of EdgeCluster %s and asks for its own addresses", pool),
+		Message: fmt.Sprintf("approved by edgeforge: the node is a member of EdgeCluster %s and asks for names and addresses it allows", pool),
 	}
 }

@@ -74,58 +74,71 @@ func TestServingCSRDecision(t *testing.T) {
 		return r
 	}
 
+	site := &v1alpha1.ServingCertificatePolicy{DNSSuffixes: []string{"site-a.example.com"}, IPRanges: []string{"10.0.0.0/24"}}
+	nameOnly := &x509.CertificateRequest{Subject: pkix.Name{CommonName: "system:node:edge-1", Organization: []string{"system:nodes"}}, DNSNames: []string{"edge-1"}}
 	cases := []struct {
-		name    string
-		csr     *certificatesv1.CertificateSigningRequest
-		node    *corev1.Node
-		approve bool
-		reason  string // substring
+		name     string
+		policy   *v1alpha1.ServingCertificatePolicy
+		csr      *certificatesv1.CertificateSigningRequest
+		node     *corev1.Node
+		decision CSRDecision
+		reason   string // substring
 	}{
-		{"a member asks for its own names", servingCSR(t, "edge-1", nil, nil), &n, true, "asks for its own"},
-		{"external DNS name and key encipherment", servingCSR(t, "edge-1", withNames([]string{"EDGE-1.example.com"}, "10.0.0.5"),
+		{"a member asks for its name and an address of its site", site, servingCSR(t, "edge-1", nil, nil), &n, Approve, "the pool allows"},
+		{"default policy: the node's own name only", nil, servingCSR(t, "edge-1", nameOnly, nil), &n, Approve, ""},
+		{"default policy: no IP address", nil, servingCSR(t, "edge-1", nil, nil), &n, Deny, "IP address 10.0.0.5 is in no range"},
+		{"<node>.<suffix> and key encipherment", site, servingCSR(t, "edge-1", withNames([]string{"EDGE-1.site-a.example.com"}, "10.0.0.5"),
 			func(c *certificatesv1.CertificateSigningRequest) {
 				c.Spec.Usages = append(c.Spec.Usages, certificatesv1.UsageKeyEncipherment)
-			}), &n, true, ""},
-		{"SAN of another host", servingCSR(t, "edge-1", withNames([]string{"edge-1", "api.example.com"}), nil), &n, false, `DNS name "api.example.com"`},
-		{"IP not the node's", servingCSR(t, "edge-1", withNames(nil, "10.0.0.99"), nil), &n, false, "IP address 10.0.0.99"},
-		{"no names at all", servingCSR(t, "edge-1", withNames(nil), nil), &n, false, "names no DNS name or IP"},
-		{"URI SAN", servingCSR(t, "edge-1", func() *x509.CertificateRequest {
+			}), &n, Approve, ""},
+		// What the node reports about itself grants nothing: edge-1.example.com is one of its addresses.
+		{"a name from the node's own status", site, servingCSR(t, "edge-1", withNames([]string{"edge-1.example.com"}), nil), &n, Deny, `DNS name "edge-1.example.com"`},
+		{"another node's name under the suffix", site, servingCSR(t, "edge-1", withNames([]string{"edge-2.site-a.example.com"}), nil), &n, Deny, "neither the node's name"},
+		{"SAN of another host", site, servingCSR(t, "edge-1", withNames([]string{"edge-1", "api.example.com"}), nil), &n, Deny, `DNS name "api.example.com"`},
+		{"the API server's name", site, servingCSR(t, "edge-1", withNames([]string{"kubernetes.default.svc"}), nil), &n, Deny, "cluster-internal"},
+		{"a service name", site, servingCSR(t, "edge-1", withNames([]string{"web.shop.svc.cluster.local"}), nil), &n, Deny, "cluster-internal"},
+		{"a wildcard", site, servingCSR(t, "edge-1", withNames([]string{"*.site-a.example.com"}), nil), &n, Deny, "wildcard"},
+		{"another node's IP outside the site", site, servingCSR(t, "edge-1", withNames(nil, "10.0.1.7"), nil), &n, Deny, "IP address 10.0.1.7"},
+		{"loopback", &v1alpha1.ServingCertificatePolicy{IPRanges: []string{"0.0.0.0/0"}}, servingCSR(t, "edge-1", withNames(nil, "127.0.0.1"), nil), &n, Deny, "loopback"},
+		{"too many names", site, servingCSR(t, "edge-1", withNames([]string{"edge-1"}, "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.8"), nil), &n, Deny, "more than 8"},
+		{"no names at all", site, servingCSR(t, "edge-1", withNames(nil), nil), &n, Deny, "names no DNS name or IP"},
+		{"URI SAN", site, servingCSR(t, "edge-1", func() *x509.CertificateRequest {
 			r := withNames([]string{"edge-1"})
 			r.URIs = []*url.URL{{Scheme: "spiffe", Host: "x"}}
 			return r
-		}(), nil), &n, false, "URI"},
-		{"wrong CN", servingCSR(t, "edge-1", &x509.CertificateRequest{Subject: pkix.Name{CommonName: "system:node:edge-2", Organization: []string{"system:nodes"}}, DNSNames: []string{"edge-1"}}, nil), &n, false, "subject CN"},
-		{"wrong O", servingCSR(t, "edge-1", &x509.CertificateRequest{Subject: pkix.Name{CommonName: "system:node:edge-1", Organization: []string{"system:masters"}}, DNSNames: []string{"edge-1"}}, nil), &n, false, "subject O"},
-		{"client auth usage", servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) {
+		}(), nil), &n, Deny, "URI"},
+		{"wrong CN", site, servingCSR(t, "edge-1", &x509.CertificateRequest{Subject: pkix.Name{CommonName: "system:node:edge-2", Organization: []string{"system:nodes"}}, DNSNames: []string{"edge-1"}}, nil), &n, Deny, "subject CN"},
+		{"wrong O", site, servingCSR(t, "edge-1", &x509.CertificateRequest{Subject: pkix.Name{CommonName: "system:node:edge-1", Organization: []string{"system:masters"}}, DNSNames: []string{"edge-1"}}, nil), &n, Deny, "subject O"},
+		{"client auth usage", site, servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) {
 			c.Spec.Usages = append(c.Spec.Usages, certificatesv1.UsageClientAuth)
-		}), &n, false, "not for serving"},
-		{"not a node", servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) { c.Spec.Username = "alice" }), &n, false, "not by a node"},
-		{"node user outside system:nodes", servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) { c.Spec.Groups = nil }), &n, false, "not in group"},
-		{"another signer", servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) {
+		}), &n, Deny, "not for serving"},
+		{"not a node", site, servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) { c.Spec.Username = "alice" }), &n, LeaveAlone, "not by a node"},
+		{"node user outside system:nodes", site, servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) { c.Spec.Groups = nil }), &n, LeaveAlone, "not in group"},
+		{"another signer", site, servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) {
 			c.Spec.SignerName = certificatesv1.KubeAPIServerClientKubeletSignerName
-		}), &n, false, "signer"},
-		{"already approved", servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) {
+		}), &n, LeaveAlone, "signer"},
+		{"already approved", site, servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) {
 			c.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{ApprovedCondition("site-a")}
-		}), &n, false, "already"},
-		{"denied by someone", servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) {
+		}), &n, LeaveAlone, "already"},
+		{"denied by someone", site, servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) {
 			c.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateDenied, Status: corev1.ConditionTrue}}
-		}), &n, false, "already"},
-		{"node of another pool", servingCSR(t, "edge-1", nil, nil), &stranger, false, "not a member"},
-		{"node claiming the pool by its own label", servingCSR(t, "edge-1", nil, nil), &claimant, false, "not a member"},
-		{"node does not exist", servingCSR(t, "edge-1", nil, nil), nil, false, "does not exist"},
-		{"another node's object", servingCSR(t, "edge-1", nil, nil), &other, false, "checked against node edge-2"},
-		{"garbage request", servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) { c.Spec.Request = []byte("junk") }), &n, false, "not a PEM"},
-		{"tampered request", servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) {
+		}), &n, LeaveAlone, "already"},
+		{"node of another pool", site, servingCSR(t, "edge-1", nil, nil), &stranger, LeaveAlone, "not a member"},
+		{"node claiming the pool by its own label", site, servingCSR(t, "edge-1", nil, nil), &claimant, LeaveAlone, "not a member"},
+		{"node does not exist", site, servingCSR(t, "edge-1", nil, nil), nil, LeaveAlone, "does not exist"},
+		{"another node's object", site, servingCSR(t, "edge-1", nil, nil), &other, LeaveAlone, "checked against node edge-2"},
+		{"garbage request", site, servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) { c.Spec.Request = []byte("junk") }), &n, Deny, "not a PEM"},
+		{"tampered request", site, servingCSR(t, "edge-1", nil, func(c *certificatesv1.CertificateSigningRequest) {
 			block, _ := pem.Decode(c.Spec.Request)
 			block.Bytes[len(block.Bytes)-3] ^= 0xff
 			c.Spec.Request = pem.EncodeToMemory(block)
-		}), &n, false, "request"},
+		}), &n, Deny, "request"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			approve, reason := ServingCSRDecision("site-a", tc.csr, tc.node)
-			if approve != tc.approve || !strings.Contains(reason, tc.reason) {
-				t.Errorf("approve=%v (%s), want %v (%q)", approve, reason, tc.approve, tc.reason)
+			decision, reason := ServingCSRDecision("site-a", tc.policy, tc.csr, tc.node)
+			if decision != tc.decision || !strings.Contains(reason, tc.reason) {
+				t.Errorf("decision=%v (%s), want %v (%q)", decision, reason, tc.decision, tc.reason)
 			}
 		})
 	}

@@ -157,6 +157,8 @@ var invalidCases = []invalidCase{
 	{"health: negative grace period", "EdgeCluster", `spec: {health: {notReadyGracePeriod: "-1m"}}`, "spec.health.notReadyGracePeriod", "between 0s and 168h"},
 	{"minReadyNodes: negative", "EdgeCluster", `spec: {minReadyNodes: -1}`, "spec.minReadyNodes", "greater than or equal to 0"},
 	{"minReadyNodes: above expectedNodes", "EdgeCluster", `spec: {minReadyNodes: 5, expectedNodes: 3}`, "spec.minReadyNodes", "must not exceed spec.expectedNodes"},
+	{"servingCertificates ipRanges: not a CIDR", "EdgeCluster", `spec: {servingCertificates: {ipRanges: ["10.20.0.0/16", "10.20.0.7"]}}`, "spec.servingCertificates.ipRanges", "must be a CIDR"},
+	{"servingCertificates dnsSuffixes: a wildcard", "EdgeCluster", `spec: {servingCertificates: {dnsSuffixes: ["*.example.com"]}}`, "spec.servingCertificates.dnsSuffixes[0]", "should match"},
 
 	// MonitoringStack
 	{"prometheus version: not a version", "MonitoringStack", `spec: {prometheus: {version: "latest"}}`, "spec.prometheus.version", "must be a version such as v3.16.0"},

@@ -64,6 +64,8 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 			},
 			Health:             &v1alpha1.HealthSpec{NotReadyGracePeriod: &metav1.Duration{Duration: grace}},
 			ApproveServingCSRs: true,
+			// The site's subnet: the joined node's serving certificate may name its address.
+			ServingCertificates: &v1alpha1.ServingCertificatePolicy{IPRanges: []string{"10.200.0.0/24"}},
 		},
 	}
 	if err := k8sClient.Create(t.Context(), ec); err != nil {
