@@ -138,3 +138,29 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// Credentials of other systems reach the join Secret only for the method that needs them: a pool
+// without kubeedge (or k3s, or microk8s) in spec.join.methods does not copy CloudCore's token
+// (or the k3s token, or the microk8s join string), though they exist in the cluster.
+func TestJoinSecretHoldsOnlyRequestedCredentials(t *testing.T) {
+	secrets := map[string]string{"kubeedge": "3f2b.eyJhbGciOiJIUzI1NiJ9.cloudcore.sig", "k3s": "K10abc::server:k3s-secret",
+		"microk8s": "10.0.0.1:25000/92b2db237428470dc4fcfc4ebbd9dc81"}
+	with := func(methods ...v1alpha1.JoinMethod) JoinResult {
+		return JoinCommands(joinInput(t, func(in *JoinInput) {
+			in.Methods = methods
+			in.CloudCoreAddress = "203.0.113.10:10000"
+			in.KubeEdgeToken = &Credential{Value: secrets["kubeedge"]}
+			in.K3sToken = &Credential{Value: secrets["k3s"]}
+			in.MicroK8sJoin = &Credential{Value: secrets["microk8s"]}
+		}))
+	}
+	for _, m := range allMethods {
+		res := with(m)
+		for method, secret := range secrets {
+			found := strings.Contains(renderJoin(res), secret)
+			if found != (string(m) == method) {
+				t.Errorf("methods [%s]: %s's credential in the join Secret: %v", m, method, found)
+			}
+		}
+	}
+}
