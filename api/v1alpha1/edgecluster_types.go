@@ -368,6 +368,13 @@ type EdgeClusterStatus struct {
 	// UnadmittedNodeCount is the number of such nodes.
 	// +optional
 	UnadmittedNodeCount int32 `json:"unadmittedNodeCount,omitempty"`
+	// AppliedTaints are the taints ("key:Effect") the pool's node template has put on members, now
+	// or before (until taken off every node): edgeforge removes from a node only taints listed
+	// here, never one a node merely claims edgeforge added.
+	// +kubebuilder:validation:MaxItems=128
+	// +listType=atomic
+	// +optional
+	AppliedTaints []string `json:"appliedTaints,omitempty"`
 	// Join points to the join commands and tells when the token expires.
 	// +optional
 	Join *JoinStatus `json:"join,omitempty"`

@@ -691,6 +691,11 @@ func (in *EdgeClusterStatus) DeepCopyInto(out *EdgeClusterStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.AppliedTaints != nil {
+		in, out := &in.AppliedTaints, &out.AppliedTaints
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Join != nil {
 		in, out := &in.Join, &out.Join
 		*out = new(JoinStatus)

@@ -24,6 +24,9 @@ func (r *Reconciler) reconcileNodes(ctx context.Context, p *pass) error {
 	if err != nil {
 		return err
 	}
+	// What the pool applied before, and its template now: the taints it may take off.
+	applied := edge.AppliedTaints(p.ec.Spec.NodeTemplate, p.ec.Status.AppliedTaints, nil)
+	applied = append(applied, p.ec.Status.AppliedTaints...)
 	var members []corev1.Node
 	var work []nodeWork
 	var unadmitted []string
@@ -36,17 +39,19 @@ func (r *Reconciler) reconcileNodes(ctx context.Context, p *pass) error {
 		switch owner := edge.MemberOf(n); {
 		case owner == p.ec.Name:
 			members = append(members, *n)
-			plan = edge.PlanNodeTemplate(p.ec.Name, p.ec.Spec.NodeTemplate, n)
+			plan = edge.PlanNodeTemplate(p.ec.Name, p.ec.Spec.NodeTemplate, n, applied)
 		case owner != "" && r.poolExists(ctx, owner):
 			continue // moved to another pool: that pool applies its own template over this one
 		default:
-			plan = edge.PlanNodeTemplate("", nil, n) // left the pool: take the template off
+			plan = edge.PlanNodeTemplate("", nil, n, applied) // left the pool: take the template off
 		}
 		if !plan.Empty() {
 			work = append(work, nodeWork{node: n, plan: plan})
 		}
 	}
 	errs := r.applyNodeTemplates(ctx, work)
+	// Nodes still recording an old taint keep it listed until the next pass has taken it off.
+	p.ec.Status.AppliedTaints = edge.AppliedTaints(p.ec.Spec.NodeTemplate, applied, nodes)
 
 	h := edge.EvaluateHealth(members, &p.ec.Spec, p.now)
 	r.recordNodeEvents(p, h)

@@ -162,7 +162,8 @@ func (r *Reconciler) finalize(ctx context.Context, ec *v1alpha1.EdgeCluster) err
 		if nodes[i].Annotations[v1alpha1.AnnotationNodeTemplate] != ec.Name {
 			continue // a member carrying another pool's template (or none): not ours to strip
 		}
-		if err := r.applyNodeTemplate(ctx, &nodes[i], edge.PlanNodeTemplate("", nil, &nodes[i])); err != nil {
+		applied := append(edge.AppliedTaints(ec.Spec.NodeTemplate, nil, nil), ec.Status.AppliedTaints...)
+		if err := r.applyNodeTemplate(ctx, &nodes[i], edge.PlanNodeTemplate("", nil, &nodes[i], applied)); err != nil {
 			return err
 		}
 	}

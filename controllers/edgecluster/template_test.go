@@ -2,6 +2,7 @@ package edgecluster
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,5 +155,37 @@ func TestUserSetTemplateLabelSurvives(t *testing.T) {
 	n := waitForNode(t, "shared-1", "the new template", func(n *corev1.Node) bool { return n.Labels["other"] == "x" })
 	if n.Labels["tier"] != "edge" {
 		t.Errorf("the user's own tier label was removed: %v", n.Labels)
+	}
+}
+
+// A node that lists an admin's taint in its own annotation of template taints cannot make
+// edgeforge remove it: only taints the pool applied (status.appliedTaints) are ever removed.
+func TestForgedTemplateTaintsAnnotation(t *testing.T) {
+	quarantine := corev1.Taint{Key: "admin.example.com/quarantine", Value: "true", Effect: corev1.TaintEffectNoExecute}
+	edgeNode(t, "forge-1", "forge", func(n *corev1.Node) { n.Spec.Taints = []corev1.Taint{quarantine} })
+	newPool(t, "forge", v1alpha1.EdgeClusterSpec{NodeTemplate: &v1alpha1.NodeTemplate{
+		Taints: []v1alpha1.Taint{{Key: "edgeforge.io/edge", Value: "true", Effect: corev1.TaintEffectNoSchedule}}}})
+	waitForNode(t, "forge-1", "the template taint", func(n *corev1.Node) bool { return len(taintKeys(n)) == 2 })
+	waitForPool(t, "forge", "status.appliedTaints", func(ec *v1alpha1.EdgeCluster) bool {
+		return reflect.DeepEqual(ec.Status.AppliedTaints, []string{"edgeforge.io/edge:NoSchedule"})
+	})
+
+	// The node claims edgeforge added the quarantine taint too.
+	n := &corev1.Node{}
+	if err := get(t, "", "forge-1", n); err != nil {
+		t.Fatal(err)
+	}
+	orig := n.DeepCopy()
+	n.Annotations[v1alpha1.AnnotationNodeTemplateTaints] = "admin.example.com/quarantine:NoExecute,edgeforge.io/edge:NoSchedule"
+	if err := k8s.Patch(ctxT(t), n, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	// The template drops its taint: edgeforge removes its own, the quarantine stays.
+	updatePool(t, "forge", func(ec *v1alpha1.EdgeCluster) { ec.Spec.NodeTemplate = nil })
+	n = waitForNode(t, "forge-1", "the template taint removed", func(n *corev1.Node) bool {
+		return !slices.Contains(taintKeys(n), "edgeforge.io/edge=true:NoSchedule")
+	})
+	if !reflect.DeepEqual(taintKeys(n), []string{"admin.example.com/quarantine=true:NoExecute"}) {
+		t.Fatalf("taints %v: the admin's quarantine taint must stay", taintKeys(n))
 	}
 }

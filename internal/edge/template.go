@@ -30,12 +30,19 @@ import (
 // the AnnotationNodeTemplateTaints annotation (applied with the labels). The controller writes
 // the merged list with an optimistic-lock patch, so a concurrent change of another writer is
 // never lost.
+//
+// A kubelet may write its Node's annotations, so the annotation alone cannot decide what
+// edgeforge removes: a node could list an admin's quarantine taint there. Only keys that the pool
+// itself applied (its template's, now or before: EdgeCluster status.appliedTaints, which nodes
+// cannot write) are taken from it.
 type NodeTemplatePlan struct {
 	// Apply is the server-side apply configuration of the node's labels and annotations; nil
 	// when they are already as wanted.
 	Apply *corev1ac.NodeApplyConfiguration
 	// Taints is the node's new taint list; nil when the taints need no change.
 	Taints []corev1.Taint
+	// Owned are the taints ("key:Effect") edgeforge owns on the node once the plan is carried out.
+	Owned []string
 }
 
 // Empty is true when the node needs no write.
@@ -44,15 +51,22 @@ func (p NodeTemplatePlan) Empty() bool { return p.Apply == nil && p.Taints == ni
 // PlanNodeTemplate decides how to make node carry the template of pool (tmpl may be nil). With
 // pool == "" it removes whatever template edgeforge applied (the node left its pool, or its pool
 // is being deleted).
-func PlanNodeTemplate(pool string, tmpl *v1alpha1.NodeTemplate, node *corev1.Node) NodeTemplatePlan {
+// applied are the taints ("key:Effect") the pool has applied (EdgeCluster status.appliedTaints):
+// of the node's own record of what edgeforge added, only those are believed.
+func PlanNodeTemplate(pool string, tmpl *v1alpha1.NodeTemplate, node *corev1.Node, applied []string) NodeTemplatePlan {
 	var want v1alpha1.NodeTemplate
 	if pool != "" && tmpl != nil {
 		want = *tmpl
 	}
-	owned := parseTaintKeys(node.Annotations[v1alpha1.AnnotationNodeTemplateTaints])
+	owned := RecordedTaints(node, applied)
+	for _, t := range want.Taints {
+		if k := (taintKey{t.Key, t.Effect}); parseTaintKeys(node.Annotations[v1alpha1.AnnotationNodeTemplateTaints])[k] {
+			owned[k] = true // the template's own taint, recorded as added by edgeforge
+		}
+	}
 	taints, nowOwned, taintsChanged := mergeTaints(node.Spec.Taints, want.Taints, owned)
 
-	var plan NodeTemplatePlan
+	plan := NodeTemplatePlan{Owned: sortedKeys(nowOwned)}
 	if taintsChanged {
 		plan.Taints = taints
 		if plan.Taints == nil {
@@ -120,6 +134,44 @@ type taintKey struct {
 }
 
 func (k taintKey) String() string { return k.Key + ":" + string(k.Effect) }
+
+// RecordedTaints are the taints the node's annotation says edgeforge added, limited to those the
+// pool applied (applied: "key:Effect").
+func RecordedTaints(node *corev1.Node, applied []string) map[taintKey]bool {
+	allowed := parseTaintKeys(strings.Join(applied, ","))
+	out := map[taintKey]bool{}
+	for k := range parseTaintKeys(node.Annotations[v1alpha1.AnnotationNodeTemplateTaints]) {
+		if allowed[k] {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+// AppliedTaints is the pool's new status.appliedTaints: its template's taints, and those it
+// applied before (old) that a node of the pool still records as added by edgeforge (they are
+// yet to be removed from it).
+func AppliedTaints(tmpl *v1alpha1.NodeTemplate, old []string, nodes []corev1.Node) []string {
+	keep := map[taintKey]bool{}
+	if tmpl != nil {
+		for _, t := range tmpl.Taints {
+			keep[taintKey{t.Key, t.Effect}] = true
+		}
+	}
+	for i := range nodes {
+		for k := range RecordedTaints(&nodes[i], old) {
+			keep[k] = true
+		}
+	}
+	return sortedKeys(keep)
+}
+
+func sortedKeys(keys map[taintKey]bool) []string {
+	if len(keys) == 0 {
+		return nil
+	}
+	return strings.Split(formatTaintKeys(keys), ",")
+}
 
 func parseTaintKeys(s string) map[taintKey]bool {
 	out := map[taintKey]bool{}

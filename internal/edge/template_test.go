@@ -3,6 +3,7 @@ package edge
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,6 +54,9 @@ func applied(n *corev1.Node, plan NodeTemplatePlan, previouslyApplied map[string
 	return out
 }
 
+// poolApplied is the pool's status.appliedTaints in these tests: the template taint it applied.
+var poolApplied = []string{"edgeforge.io/edge:NoSchedule"}
+
 func TestPlanNodeTemplate(t *testing.T) {
 	tmpl := &v1alpha1.NodeTemplate{
 		Labels:      map[string]v1alpha1.LabelValue{"tier": "edge"},
@@ -63,7 +67,7 @@ func TestPlanNodeTemplate(t *testing.T) {
 
 	// First apply: labels, annotations and the taint, next to the user's taint and the lifecycle one.
 	n := node(member, nil, userTaint, lifecycle)
-	plan := PlanNodeTemplate("site-a", tmpl, n)
+	plan := PlanNodeTemplate("site-a", tmpl, n, poolApplied)
 	if plan.Apply == nil || plan.Taints == nil {
 		t.Fatalf("first plan applies nothing: %+v", plan)
 	}
@@ -83,7 +87,7 @@ func TestPlanNodeTemplate(t *testing.T) {
 			t.Errorf("annotation %s = %q, want %q", k, plan.Apply.Annotations[k], v)
 		}
 	}
-	if again := PlanNodeTemplate("site-a", tmpl, n); !reflect.DeepEqual(again, plan) {
+	if again := PlanNodeTemplate("site-a", tmpl, n, poolApplied); !reflect.DeepEqual(again, plan) {
 		t.Error("planning twice gives different plans")
 	}
 
@@ -91,13 +95,13 @@ func TestPlanNodeTemplate(t *testing.T) {
 	owned := map[string]bool{"tier": true, "example.com/owner": true, v1alpha1.AnnotationNodeTemplate: true,
 		v1alpha1.AnnotationNodeTemplateHash: true, v1alpha1.AnnotationNodeTemplateTaints: true}
 	n = applied(n, plan, nil)
-	if p := PlanNodeTemplate("site-a", tmpl, n); !p.Empty() {
+	if p := PlanNodeTemplate("site-a", tmpl, n, poolApplied); !p.Empty() {
 		t.Errorf("converged node still planned: %+v", p)
 	}
 
 	// Someone removes a template label: it comes back.
 	delete(n.Labels, "tier")
-	if p := PlanNodeTemplate("site-a", tmpl, n); p.Apply == nil || p.Taints != nil {
+	if p := PlanNodeTemplate("site-a", tmpl, n, poolApplied); p.Apply == nil || p.Taints != nil {
 		t.Errorf("a removed label is not re-applied: %+v", p)
 	} else {
 		n = applied(n, p, owned)
@@ -106,13 +110,13 @@ func TestPlanNodeTemplate(t *testing.T) {
 	// A changed taint value is updated in place.
 	tmpl2 := tmpl.DeepCopy()
 	tmpl2.Taints[0].Value = "yes"
-	p := PlanNodeTemplate("site-a", tmpl2, n)
+	p := PlanNodeTemplate("site-a", tmpl2, n, poolApplied)
 	if p.Taints == nil || p.Taints[2].Value != "yes" || len(p.Taints) != 3 {
 		t.Errorf("value change: %+v", p.Taints)
 	}
 
 	// Template entries removed: label, annotation and taint go, the user's stay.
-	p = PlanNodeTemplate("site-a", &v1alpha1.NodeTemplate{}, n)
+	p = PlanNodeTemplate("site-a", &v1alpha1.NodeTemplate{}, n, poolApplied)
 	if !reflect.DeepEqual(p.Taints, []corev1.Taint{userTaint, lifecycle}) {
 		t.Errorf("taints after removal = %+v", p.Taints)
 	}
@@ -123,7 +127,7 @@ func TestPlanNodeTemplate(t *testing.T) {
 	if n.Labels["user"] != "mine" || n.Labels["tier"] != "" || n.Annotations[v1alpha1.AnnotationNodeTemplate] != "" {
 		t.Errorf("after removal: labels %v annotations %v", n.Labels, n.Annotations)
 	}
-	if p := PlanNodeTemplate("site-a", &v1alpha1.NodeTemplate{}, n); !p.Empty() {
+	if p := PlanNodeTemplate("site-a", &v1alpha1.NodeTemplate{}, n, poolApplied); !p.Empty() {
 		t.Errorf("a node without template still planned: %+v", p)
 	}
 }
@@ -131,12 +135,12 @@ func TestPlanNodeTemplate(t *testing.T) {
 func TestPlanNodeTemplateLeavingPool(t *testing.T) {
 	tmpl := &v1alpha1.NodeTemplate{Taints: []v1alpha1.Taint{edgeTaint}}
 	n := node(map[string]string{v1alpha1.LabelEdgeCluster: "site-a"}, nil)
-	n = applied(n, PlanNodeTemplate("site-a", tmpl, n), nil)
+	n = applied(n, PlanNodeTemplate("site-a", tmpl, n, poolApplied), nil)
 	if n.Annotations[v1alpha1.AnnotationNodeTemplate] != "site-a" || len(n.Spec.Taints) != 1 {
 		t.Fatalf("not applied: %+v", n)
 	}
 	// The pool label is removed (or the pool deleted): pool "" removes the template.
-	p := PlanNodeTemplate("", tmpl, n)
+	p := PlanNodeTemplate("", tmpl, n, poolApplied)
 	if p.Apply == nil || len(p.Taints) != 0 || p.Taints == nil {
 		t.Errorf("leaving the pool: %+v", p)
 	}
@@ -147,7 +151,7 @@ func TestPlanNodeTemplateLeavingPool(t *testing.T) {
 func TestTemplateTaintAlreadyPresent(t *testing.T) {
 	mine := corev1.Taint{Key: edgeTaint.Key, Value: edgeTaint.Value, Effect: edgeTaint.Effect}
 	n := node(map[string]string{v1alpha1.LabelEdgeCluster: "site-a"}, nil, mine)
-	p := PlanNodeTemplate("site-a", &v1alpha1.NodeTemplate{Taints: []v1alpha1.Taint{edgeTaint}}, n)
+	p := PlanNodeTemplate("site-a", &v1alpha1.NodeTemplate{Taints: []v1alpha1.Taint{edgeTaint}}, n, poolApplied)
 	if p.Taints != nil {
 		t.Errorf("taints rewritten: %+v", p.Taints)
 	}
@@ -155,7 +159,7 @@ func TestTemplateTaintAlreadyPresent(t *testing.T) {
 		t.Errorf("claims the user's taint: %v", p.Apply.Annotations)
 	}
 	n = applied(n, p, nil)
-	if p := PlanNodeTemplate("site-a", nil, n); p.Taints != nil {
+	if p := PlanNodeTemplate("site-a", nil, n, poolApplied); p.Taints != nil {
 		t.Errorf("template removed: the user's taint is touched: %+v", p.Taints)
 	}
 }
@@ -209,5 +213,38 @@ func TestTemplatedNodeKeys(t *testing.T) {
 	}
 	if got := TemplatedNodeKeys(node(nil, nil)); len(got) != 0 {
 		t.Errorf("keys %v", got)
+	}
+}
+
+// A node cannot make edgeforge remove a taint it did not apply by listing it in the node's own
+// annotation: only the pool's status.appliedTaints are believed.
+func TestNodeCannotForgeTemplateTaints(t *testing.T) {
+	quarantine := corev1.Taint{Key: "admin.example.com/quarantine", Value: "true", Effect: corev1.TaintEffectNoExecute}
+	n := node(map[string]string{v1alpha1.LabelEdgeCluster: "site-a"}, nil, quarantine)
+	n.Annotations = map[string]string{
+		v1alpha1.AnnotationNodeTemplate:       "site-a",
+		v1alpha1.AnnotationNodeTemplateTaints: "admin.example.com/quarantine:NoExecute,edgeforge.io/edge:NoSchedule",
+	}
+	for _, pool := range []string{"site-a", ""} { // a member, and a node leaving the pool
+		p := PlanNodeTemplate(pool, &v1alpha1.NodeTemplate{}, n, poolApplied)
+		if p.Taints != nil && !slices.ContainsFunc(p.Taints, func(t corev1.Taint) bool { return t.Key == quarantine.Key }) {
+			t.Errorf("pool %q: the admin's quarantine taint is removed: %+v", pool, p.Taints)
+		}
+	}
+	// Had the pool applied it, it would go: the guard is the pool's record, not the node's.
+	p := PlanNodeTemplate("site-a", &v1alpha1.NodeTemplate{}, n, append(poolApplied, "admin.example.com/quarantine:NoExecute"))
+	if p.Taints == nil || slices.ContainsFunc(p.Taints, func(t corev1.Taint) bool { return t.Key == quarantine.Key }) {
+		t.Errorf("a taint the pool applied is not removed: %+v", p.Taints)
+	}
+}
+
+func TestAppliedTaints(t *testing.T) {
+	tmpl := &v1alpha1.NodeTemplate{Taints: []v1alpha1.Taint{edgeTaint}}
+	old := []string{"edgeforge.io/edge:NoSchedule", "gone:NoSchedule", "stale:NoExecute"}
+	still := node(nil, nil)
+	still.Annotations = map[string]string{v1alpha1.AnnotationNodeTemplateTaints: "stale:NoExecute,forged:NoSchedule"}
+	got := AppliedTaints(tmpl, old, []corev1.Node{*still})
+	if want := []string{"edgeforge.io/edge:NoSchedule", "stale:NoExecute"}; !slices.Equal(got, want) {
+		t.Fatalf("AppliedTaints = %v, want %v (the template's, and an old one a node still records; never a forged one)", got, want)
 	}
 }
