@@ -82,6 +82,12 @@ func InlineContextFiles(ib *v1alpha1.ImageBuild) ([]ContextFile, error) {
 	paths := map[string]string{} // clean path -> name as written
 	add := func(name string) error {
 		p := path.Clean(name)
+		// Admission refuses these; a stored object from before the rule must not escape the
+		// context either.
+		if p == "." || p == ".." || strings.HasPrefix(p, "../") || path.IsAbs(p) {
+			return invalid(v1alpha1.ImageBuildReasonInvalidContext,
+				"%q is not a relative path inside the build context", name)
+		}
 		if prev, ok := paths[p]; ok {
 			return invalid(v1alpha1.ImageBuildReasonInvalidContext,
 				"spec.source.inline.files: %q and %q name the same file", prev, name)
@@ -99,9 +105,12 @@ func InlineContextFiles(ib *v1alpha1.ImageBuild) ([]ContextFile, error) {
 			return nil, err
 		}
 	}
-	if err := add(dockerfilePath(ib)); err != nil {
+	if _, ok := paths[path.Clean(dockerfilePath(ib))]; ok {
 		return nil, invalid(v1alpha1.ImageBuildReasonInvalidContext,
 			"spec.source.inline.files must not contain the Dockerfile path %q (the Dockerfile comes from spec.source.inline.dockerfile)", dockerfilePath(ib))
+	}
+	if err := add(dockerfilePath(ib)); err != nil {
+		return nil, err
 	}
 	sorted := make([]string, 0, len(paths))
 	for p := range paths {
