@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -59,8 +60,12 @@ func (r *Reconciler) reconcileJoinCommands(ctx context.Context, p *pass) error {
 		}
 		if join.KubeEdge != nil && join.KubeEdge.TokenSecretRef != nil {
 			in.KubeEdgeToken = r.credential(ctx, *join.KubeEdge.TokenSecretRef, edge.DefaultKubeEdgeTokenKey, "spec.join.kubeedge.tokenSecretRef")
-		} else if in.KubeEdgeToken, err = r.cloudCoreToken(ctx); err != nil {
-			return err
+		} else {
+			if in.KubeEdgeToken, err = r.cloudCoreToken(ctx); err != nil {
+				return err
+			}
+			// CloudCore renews its token; Secrets are not watched, so look again now and then.
+			p.requeueAfter(cloudCoreRecheck)
 		}
 	}
 	res := edge.JoinCommands(in)
@@ -146,10 +151,14 @@ func (r *Reconciler) credential(ctx context.Context, ref v1alpha1.SecretKeyRef, 
 	return &edge.Credential{Value: v}
 }
 
-// cloudCoreToken is CloudCore's join token from kubeedge/tokensecret; nil when there is none.
+// cloudCoreRecheck is how often a pool joining with CloudCore's own token reads it again.
+const cloudCoreRecheck = 10 * time.Minute
+
+// cloudCoreToken is CloudCore's join token from kubeedge/tokensecret, read by name from the API
+// server (no Secret outside edgeforge's namespaces is listed or watched); nil when there is none.
 func (r *Reconciler) cloudCoreToken(ctx context.Context) (*edge.Credential, error) {
 	s := &corev1.Secret{}
-	if err := r.Cache.Get(ctx, types.NamespacedName{Namespace: edge.KubeEdgeNamespace, Name: edge.KubeEdgeTokenSecret}, s); err != nil {
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: edge.KubeEdgeNamespace, Name: edge.KubeEdgeTokenSecret}, s); err != nil {
 		return nil, client.IgnoreNotFound(err)
 	}
 	v := strings.TrimSpace(string(s.Data[edge.DefaultKubeEdgeTokenKey]))

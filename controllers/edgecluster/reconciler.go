@@ -68,8 +68,9 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",namespace=system,roleName=edgecluster-join-secrets,resources=secrets,verbs=get;list;watch;create;patch;delete
 //
 // CloudCore keeps its join token in the Secret kubeedge/tokensecret: only Secrets of that name
-// are readable (a ClusterRole, so installing edgeforge does not need the kubeedge namespace).
-// +kubebuilder:rbac:groups="",resources=secrets,resourceNames=tokensecret,verbs=get;list;watch
+// can be read, by name only (a ClusterRole, so installing edgeforge does not need the kubeedge
+// namespace; no list or watch).
+// +kubebuilder:rbac:groups="",resources=secrets,resourceNames=tokensecret,verbs=get
 //
 // What join commands are made from, by name: kube-public/cluster-info (endpoint, CA, token
 // signatures), kube-system/kubeadm-config (is this a kubeadm control plane?) and

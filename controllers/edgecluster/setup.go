@@ -107,8 +107,8 @@ func setup(mgr ctrl.Manager, opts settings.Options, clk clock.PassiveClock) erro
 // newCache is the controller's own cache, holding only what EdgeClusters read:
 //   - Nodes, trimmed by edge.TrimNode (a few hundred bytes each, heartbeats filtered out);
 //   - Secrets: edgeforge's token Secrets in kube-system (by label), the operator namespace's
-//     Secrets (the join Secret and those users reference), and kubeedge/tokensecret (by name);
-//     never a cluster-wide Secret cache;
+//     Secrets (the join Secret and those users reference); never a cluster-wide Secret cache
+//     (kubeedge/tokensecret is read by name when a pool needs it);
 //   - ConfigMaps by name: kube-public/cluster-info, kube-system/kubeadm-config and the
 //     operator namespace's kube-root-ca.crt;
 //   - the operator's Namespace, kubelet-serving CSRs (by signer) and edgeforge's bootstrap
@@ -128,9 +128,8 @@ func newCache(mgr ctrl.Manager, namespace string) (cache.Cache, error) {
 		return cache.Config{FieldSelector: fields.OneTermEqualSelector("metadata.name", name)}
 	}
 	secrets := map[string]cache.Config{
-		edge.TokenNamespace:    {LabelSelector: labels.NewSelector().Add(*hasPool)},
-		edge.KubeEdgeNamespace: byName(edge.KubeEdgeTokenSecret),
-		namespace:              {},
+		edge.TokenNamespace: {LabelSelector: labels.NewSelector().Add(*hasPool)},
+		namespace:           {},
 	}
 	configMaps := map[string]cache.Config{
 		edge.ClusterInfoNamespace:   byName(edge.ClusterInfoName),
@@ -214,13 +213,10 @@ func allPools[T client.Object](m *mapper) func(context.Context, T) []reconcile.R
 }
 
 // secretToPools: a token or join Secret belongs to the pool of its label; a Secret in the
-// operator namespace may be referenced by pools; CloudCore's token concerns every pool.
+// operator namespace may be referenced by pools.
 func (m *mapper) secretToPools(ctx context.Context, s *corev1.Secret) []reconcile.Request {
 	if p := s.Labels[v1alpha1.LabelEdgeCluster]; p != "" {
 		return requests(p)
-	}
-	if s.Namespace == edge.KubeEdgeNamespace {
-		return m.all(ctx)
 	}
 	if s.Namespace != m.namespace {
 		return nil

@@ -28,6 +28,7 @@ func TestExistingJobIsAdoptedOrConflicts(t *testing.T) {
 	}
 	create(t, job)
 	create(t, dockerConfigSecret(ns, "regcred"))
+	poke(t, ib)
 	st := waitForStatus(t, ns, "crash", "build 1 adopted", phase(v1alpha1.BuildPhaseBuilding))
 	if st.Status.CurrentBuild.Name != "crash-1" || st.Status.BuildCount != 1 {
 		t.Errorf("status = %+v", st.Status)

@@ -48,9 +48,9 @@ type Reconciler struct {
 // The build pods' ServiceAccount and an inline context's ConfigMap are server-side applied.
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch
-// Secrets referenced by ImageBuilds are read (type and keys, never logged) when a build starts;
-// list/watch serves a metadata-only watch that notices when a missing one appears.
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// Secrets referenced by ImageBuilds are read by name (type and keys, never logged) when a build
+// starts; they are neither listed nor watched (a build stalled on one looks again every minute).
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 
 // Reconcile moves an ImageBuild one step along: record what its current build Job says,
 // supersede a build the spec has moved past, start the build that is due, prune old Jobs; then

@@ -25,7 +25,6 @@ import (
 // Field indexes on ImageBuilds: the names of the objects they reference, so a watch event on a
 // Secret, ConfigMap or EdgeCluster wakes exactly the ImageBuilds that need it.
 const (
-	indexSecrets     = "imagebuild.spec.secretRefs"
 	indexConfigMap   = "imagebuild.spec.source.configMap.name"
 	indexEdgeCluster = "imagebuild.spec.runOn.edgeClusterRef.name"
 )
@@ -34,9 +33,10 @@ const (
 //
 // Watches: ImageBuilds (spec or annotation changes, not their own status writes), owned build
 // Jobs, build pods (label edgeforge.io/build, for digests and waiting reasons), and — to recover
-// from a stall by itself — the metadata of Secrets and ConfigMaps and the EdgeClusters that
-// ImageBuilds reference. Secrets are never cached in full: their metadata is enough to notice one
-// appear, and the few a build needs are read from the API server when it starts.
+// from a stall by itself — the metadata of ConfigMaps and the EdgeClusters that ImageBuilds
+// reference. Secrets are neither cached nor watched (least privilege: no list/watch of Secrets):
+// the few a build needs are read by name from the API server when it starts, and a build stalled
+// on one looks again every skeleton.SecretRecheck.
 func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	image := opts.KanikoImage
 	if image == "" {
@@ -49,7 +49,6 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		ExecutorImage: image,
 	}
 	if err := index.Register(context.Background(), mgr.GetFieldIndexer(), &v1alpha1.ImageBuild{},
-		index.Field[*v1alpha1.ImageBuild]{Name: indexSecrets, Extract: secretNames},
 		index.Field[*v1alpha1.ImageBuild]{Name: indexConfigMap, Extract: configMapNames},
 		index.Field[*v1alpha1.ImageBuild]{Name: indexEdgeCluster, Extract: edgeClusterNames},
 	); err != nil {
@@ -62,7 +61,6 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		Owns(&batchv1.Job{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(buildPodToImageBuild),
 			builder.WithPredicates(predicate.NewPredicateFuncs(isBuildPod))).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexSecrets, true))).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexConfigMap, true))).
 		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false))).
 		// A namespace's labels decide whether a pool admits its builds (spec.allowedNamespaces).
@@ -101,14 +99,14 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 		s := &corev1.Secret{}
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, s); err != nil {
 			if apierrors.IsNotFound(err) {
-				return skeleton.Stall(v1alpha1.ImageBuildReasonPushSecretNotFound,
+				return skeleton.StallOnSecret(v1alpha1.ImageBuildReasonPushSecretNotFound,
 					"Secret %s/%s (spec.output.pushSecretRef) not found; create it from a docker config file: kubectl create secret docker-registry %s --from-file=.dockerconfigjson=$HOME/.docker/config.json",
 					ns, ref.Name, ref.Name)
 			}
 			return err
 		}
 		if s.Type != corev1.SecretTypeDockerConfigJson {
-			return skeleton.Stall(v1alpha1.ImageBuildReasonInvalidPushSecret,
+			return skeleton.StallOnSecret(v1alpha1.ImageBuildReasonInvalidPushSecret,
 				"Secret %s/%s (spec.output.pushSecretRef) has type %q; it must be a %s Secret (kubectl create secret docker-registry)",
 				ns, ref.Name, s.Type, corev1.SecretTypeDockerConfigJson)
 		}
@@ -119,14 +117,14 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 		s := &corev1.Secret{}
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, s); err != nil {
 			if apierrors.IsNotFound(err) {
-				return skeleton.Stall(v1alpha1.ImageBuildReasonCloneSecretNotFound,
+				return skeleton.StallOnSecret(v1alpha1.ImageBuildReasonCloneSecretNotFound,
 					"Secret %s/%s (spec.source.git.cloneSecretRef) not found; create it with keys %s and %s (e.g. kubectl create secret generic %s --from-literal=%s=… --from-file=%s=token.txt)",
 					ns, name, imagebuild.CloneSecretUsernameKey, imagebuild.CloneSecretPasswordKey, name, imagebuild.CloneSecretUsernameKey, imagebuild.CloneSecretPasswordKey)
 			}
 			return err
 		}
 		if _, ok := s.Data[imagebuild.CloneSecretPasswordKey]; !ok {
-			return skeleton.Stall(v1alpha1.ImageBuildReasonInvalidCloneSecret,
+			return skeleton.StallOnSecret(v1alpha1.ImageBuildReasonInvalidCloneSecret,
 				"Secret %s/%s (spec.source.git.cloneSecretRef) has no key %q (the password or token; %q is optional)",
 				ns, name, imagebuild.CloneSecretPasswordKey, imagebuild.CloneSecretUsernameKey)
 		}
@@ -150,17 +148,6 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 		}
 	}
 	return nil
-}
-
-func secretNames(ib *v1alpha1.ImageBuild) []string {
-	var names []string
-	if ref := ib.Spec.Output.PushSecretRef; ref != nil {
-		names = append(names, ref.Name)
-	}
-	if g := ib.Spec.Source.Git; g != nil && g.CloneSecretRef != nil && (len(names) == 0 || names[0] != g.CloneSecretRef.Name) {
-		names = append(names, g.CloneSecretRef.Name)
-	}
-	return names
 }
 
 func configMapNames(ib *v1alpha1.ImageBuild) []string {

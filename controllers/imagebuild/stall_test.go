@@ -13,7 +13,9 @@ import (
 )
 
 // A missing push Secret stalls the ImageBuild (no Job); a Secret of the wrong type keeps it
-// stalled with another reason; the right Secret lets the build start, without polling.
+// stalled with another reason; the right Secret lets the build start. Secrets are not watched
+// (no list/watch of Secrets): a stalled build looks again every skeleton.SecretRecheck, or at
+// once when asked with an annotation, as here.
 func TestMissingPushSecretStallsThenRecovers(t *testing.T) {
 	ns := namespace(t)
 	ib := inlineBuild(ns, "site")
@@ -35,6 +37,7 @@ func TestMissingPushSecretStallsThenRecovers(t *testing.T) {
 
 	opaque := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "regcred"}, StringData: map[string]string{"password": "hunter2"}}
 	create(t, opaque)
+	poke(t, ib)
 	st = waitForStatus(t, ns, "site", "Stalled InvalidPushSecret", stalledWith(v1alpha1.ImageBuildReasonInvalidPushSecret))
 	if msg := condition(st, v1alpha1.ConditionStalled).Message; strings.Contains(msg, "hunter2") || !strings.Contains(msg, "kubernetes.io/dockerconfigjson") {
 		t.Errorf("Stalled message = %q", msg)
@@ -44,6 +47,7 @@ func TestMissingPushSecretStallsThenRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	create(t, dockerConfigSecret(ns, "regcred"))
+	poke(t, ib)
 	waitForJob(t, ns, "site-1")
 	st = waitForStatus(t, ns, "site", "Building", phase(v1alpha1.BuildPhaseBuilding))
 	if condition(st, v1alpha1.ConditionStalled) != nil {
@@ -108,6 +112,7 @@ func TestMissingContextConfigMapAndCloneSecret(t *testing.T) {
 	waitForStatus(t, ns, "git", "Stalled CloneSecretNotFound", stalledWith(v1alpha1.ImageBuildReasonCloneSecretNotFound))
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "git-creds"}, Type: corev1.SecretTypeBasicAuth,
 		StringData: map[string]string{"username": "bot", "password": "token"}})
+	poke(t, git) // Secrets are not watched (see TestMissingPushSecretStallsThenRecovers)
 	job = waitForJob(t, ns, "git-1")
 	env := job.Spec.Template.Spec.Containers[0].Env
 	if len(env) != 2 || env[1].Name != "GIT_PASSWORD" || env[1].ValueFrom.SecretKeyRef.Name != "git-creds" {

@@ -275,3 +275,13 @@ func assertNoWritesAtRest(t *testing.T, ns, name string) {
 		}
 	})
 }
+
+// poke asks for a reconcile of ib with an annotation (what a user does after fixing a Secret,
+// which edgeforge does not watch).
+func poke(t *testing.T, ib *v1alpha1.ImageBuild) {
+	t.Helper()
+	o := &v1alpha1.ImageBuild{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: ib.Name}}
+	if err := testenv.Poke(ctxT(t), k8s, o); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -82,10 +82,12 @@ func TestGeneratedAdminSecretIsStable(t *testing.T) {
 		t.Fatal("the generated admin Secret changed")
 	}
 
-	// A deleted generated Secret is made again.
+	// A deleted generated Secret is made again at the next reconcile (Secrets are not watched:
+	// the user asks for one with an annotation).
 	if err := k8s.Delete(ctx(t), again); err != nil {
 		t.Fatal(err)
 	}
+	annotate(t, ns, "main", "2")
 	eventually(t, "a new admin Secret", func() error {
 		fresh := &corev1.Secret{}
 		return testenv.Expect(exists(t, fresh, ns, n.GrafanaAdminSecret()) && fresh.UID != secret.UID, "the old Secret or none")
@@ -136,12 +138,16 @@ func TestMissingAdminSecretStallsUntilCreated(t *testing.T) {
 	if err := k8s.Create(ctx(t), secret); err != nil {
 		t.Fatal(err)
 	}
+	// Secrets are not watched: a stalled stack looks again every skeleton.SecretRecheck, or
+	// when asked with an annotation, as here.
+	annotate(t, ns, "main", "1")
 	waitCondition(t, ns, "main", v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonGrafanaAdminSecretInvalid)
 
 	secret.Data[monitoring.AdminPasswordKey] = []byte("s3cret-enough")
 	if err := k8s.Update(ctx(t), secret); err != nil {
 		t.Fatal(err)
 	}
+	annotate(t, ns, "main", "2")
 	s = waitCondition(t, ns, "main", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonProgressing)
 	if s.Status.Grafana == nil || s.Status.Grafana.AdminSecretRef == nil || s.Status.Grafana.AdminSecretRef.Name != "grafana-admin" {
 		t.Fatalf("status.grafana.adminSecretRef: %+v", s.Status.Grafana)

@@ -71,8 +71,11 @@ var ownedCacheKinds = map[schema.GroupVersionKind]bool{
 
 // reader is the cache that holds a kind.
 func (r *Reconciler) reader(gvk schema.GroupVersionKind) client.Reader {
-	if ownedCacheKinds[gvk] {
+	switch {
+	case ownedCacheKinds[gvk]:
 		return r.owned
+	case gvk == monitoring.GVKSecret:
+		return r.APIReader // no Secret cache, not even of metadata: no list/watch of Secrets
 	}
 	return r.Client
 }
@@ -87,9 +90,11 @@ func (r *Reconciler) reader(gvk schema.GroupVersionKind) client.Reader {
 // +kubebuilder:rbac:groups=monitoring.coreos.com,resources=podmonitors,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts;configmaps,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;patch;delete
-// The generated Grafana admin Secret is created once and never updated. Secrets are watched as
-// metadata only; the user's admin Secret is read (key names only) with the API reader.
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;delete
+// The generated Grafana admin Secret is created once and never updated (deleted when no longer
+// wanted). Secrets are neither listed nor watched: the user's admin Secret is read (key names
+// only) with the API reader when the stack is reconciled, and a stack stalled on it looks again
+// every minute.
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings;roles;rolebindings,verbs=get;list;watch;create;patch;delete
 // Kubernetes lets the operator grant Prometheus and kube-state-metrics only permissions it holds
 // itself (no escalate/bind verbs): these read-only rules are those of their ClusterRoles.

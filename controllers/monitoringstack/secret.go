@@ -33,13 +33,13 @@ func (r *Reconciler) settleAdminSecret(ctx context.Context, p *pass) (skeleton.R
 }
 
 // checkUserSecret reads the user's Secret from the API server (no cache holds Secret data) and
-// checks that its keys are set; the values are not looked at. The metadata watch on Secrets
-// brings a stalled stack back when the Secret is created or changed.
+// checks that its keys are set; the values are not looked at. Secrets are not watched: a stalled
+// stack looks again every skeleton.SecretRecheck.
 func (r *Reconciler) checkUserSecret(ctx context.Context, stack *v1alpha1.MonitoringStack, name string) error {
 	s := &corev1.Secret{}
 	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: stack.Namespace, Name: name}, s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return skeleton.Stall(v1alpha1.MonitoringStackReasonGrafanaAdminSecretMissing,
+			return skeleton.StallOnSecret(v1alpha1.MonitoringStackReasonGrafanaAdminSecretMissing,
 				"Secret %s/%s (spec.grafana.adminCredentialsSecretRef) does not exist: create it with keys %s and %s, "+
 					"or remove the reference to have a password generated", stack.Namespace, name, monitoring.AdminUserKey, monitoring.AdminPasswordKey)
 		}
@@ -47,7 +47,7 @@ func (r *Reconciler) checkUserSecret(ctx context.Context, stack *v1alpha1.Monito
 	}
 	for _, k := range []string{monitoring.AdminUserKey, monitoring.AdminPasswordKey} {
 		if len(s.Data[k]) == 0 {
-			return skeleton.Stall(v1alpha1.MonitoringStackReasonGrafanaAdminSecretInvalid,
+			return skeleton.StallOnSecret(v1alpha1.MonitoringStackReasonGrafanaAdminSecretInvalid,
 				"Secret %s/%s (spec.grafana.adminCredentialsSecretRef) has no key %s: it needs %s and %s",
 				stack.Namespace, name, k, monitoring.AdminUserKey, monitoring.AdminPasswordKey)
 		}
@@ -62,14 +62,14 @@ func (r *Reconciler) ensureGeneratedSecret(ctx context.Context, p *pass) error {
 	name := monitoring.NamesFor(stack).GrafanaAdminSecret()
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(monitoring.GVKSecret)
-	err := r.Get(ctx, types.NamespacedName{Namespace: stack.Namespace, Name: name}, m)
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: stack.Namespace, Name: name}, m)
 	if err == nil || !apierrors.IsNotFound(err) {
 		return err
 	}
 	secret := monitoring.AdminSecret(stack, rand.Text())
 	if err := r.Create(ctx, secret, client.FieldOwner(settings.FieldOwner)); err != nil {
 		if apierrors.IsAlreadyExists(err) {
-			return nil // the cache had not seen it yet
+			return nil // made since the read above
 		}
 		return fmt.Errorf("creating Grafana's admin Secret %s/%s: %w", stack.Namespace, name, err)
 	}

@@ -6,7 +6,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
@@ -29,20 +28,18 @@ import (
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
-// indexAdminSecret indexes MonitoringStacks by the name of the admin Secret they reference.
-const indexAdminSecret = "monitoringstack.spec.grafana.adminCredentialsSecretRef.name"
-
 // SetupWithManager registers the MonitoringStack controller.
 //
 // Watches: MonitoringStacks (spec, annotation or label changes and deletion, not their own
 // status writes); owned Deployments and Services (the manager's cache, shared with the
 // AppDeployment controller); owned ConfigMaps, ServiceAccounts, DaemonSets and the labelled
 // ClusterRoles/ClusterRoleBindings through a cache of its own limited to objects labelled
-// edgeforge.io/monitoringstack; Secrets as metadata only (the generated admin Secret, and the
-// user's one by field index); and the metadata of prometheus-operator's CRDs. Watches on
-// Prometheus, ServiceMonitor and PrometheusRule objects (in the same label-scoped cache) start
-// once those CRDs are served, so the controller starts, and stalls its stacks with a clear
-// reason, on a cluster without prometheus-operator.
+// edgeforge.io/monitoringstack (Secrets are neither cached nor watched: they are read by name,
+// and a stack stalled on its admin Secret looks again every skeleton.SecretRecheck); and the
+// metadata of prometheus-operator's CRDs. Watches on Prometheus, ServiceMonitor and
+// PrometheusRule objects (in the same label-scoped cache) start once those CRDs are served, so
+// the controller starts, and stalls its stacks with a clear reason, on a cluster without
+// prometheus-operator.
 func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	def := settings.Defaults()
 	if opts.GrafanaImage == "" {
@@ -76,17 +73,6 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		Options:   opts,
 		owned:     owned,
 	}
-	if err := index.Register(context.Background(), mgr.GetFieldIndexer(), &v1alpha1.MonitoringStack{},
-		index.Field[*v1alpha1.MonitoringStack]{Name: indexAdminSecret, Extract: func(s *v1alpha1.MonitoringStack) []string {
-			if s.Spec.Grafana != nil && s.Spec.Grafana.AdminCredentialsSecretRef != nil {
-				return []string{s.Spec.Grafana.AdminCredentialsSecretRef.Name}
-			}
-			return nil
-		}},
-	); err != nil {
-		return err
-	}
-
 	scheme, mapper := mgr.GetScheme(), mgr.GetRESTMapper()
 	byOwner := func() handler.EventHandler {
 		return handler.EnqueueRequestForOwner(scheme, mapper, &v1alpha1.MonitoringStack{}, handler.OnlyControllerOwner())
@@ -105,7 +91,6 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.RoleBinding{}, byOwner())).
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
 		WatchesRawSource(source.Kind[client.Object](owned, &rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(stackOfClusterObject))).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.stacksOfSecret)).
 		// A namespace's Pod Security label decides whether node-exporter may run there.
 		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.stacksIn),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
@@ -136,17 +121,6 @@ func stackOfClusterObject(_ context.Context, o client.Object) []reconcile.Reques
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
-}
-
-// stacksOfSecret maps a Secret to the stack that generated it and to the stacks that name it
-// as their admin Secret.
-func (r *Reconciler) stacksOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	var reqs []reconcile.Request
-	if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "MonitoringStack" && ref.APIVersion == v1alpha1.GroupVersion.String() {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: ref.Name}})
-	}
-	return append(reqs, index.Requests(ctx, r.Client, &v1alpha1.MonitoringStackList{},
-		client.InNamespace(o.GetNamespace()), client.MatchingFields{indexAdminSecret: o.GetName()})...)
 }
 
 // nodeExporterRunnerMayChange passes the MonitoringStack events that can change which stack runs

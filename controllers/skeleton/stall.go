@@ -32,6 +32,15 @@ func Stall(reason, format string, args ...any) error {
 	return &StallError{Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
 
+// SecretRecheck is how soon an object stalled on a Secret looks again: edgeforge neither lists nor
+// watches Secrets outside its own namespaces (least privilege), so no event says one was fixed.
+const SecretRecheck = time.Minute
+
+// StallOnSecret is a Stall that looks again after SecretRecheck.
+func StallOnSecret(reason, format string, args ...any) error {
+	return &StallError{Reason: reason, Message: fmt.Sprintf(format, args...), RecheckAfter: SecretRecheck}
+}
+
 // AsStall returns the StallError in err's chain, or nil.
 func AsStall(err error) *StallError {
 	var s *StallError
