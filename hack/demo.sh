@@ -68,6 +68,7 @@ spec:
         FROM $BASE_IMAGE
         COPY index.html /www/index.html
         RUN echo "built by Kaniko on \$(uname -n)" > /www/built.txt
+        USER 65534
         CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
       files: {index.html: "hello from a real edgeforge build"}
   output: {image: "$REGISTRY/demo/hello:1", pushSecretRef: {name: regcred}, insecure: true}

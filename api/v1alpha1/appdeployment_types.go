@@ -47,6 +47,19 @@ type AppDeploymentSpec struct {
 	// +optional
 	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty"`
 
+	// SecurityContext of the pods. Pod Security "restricted" by default, field by field:
+	// runAsNonRoot true and seccompProfile RuntimeDefault unless set here. An image that runs as
+	// root needs a numeric USER, runAsUser here, or runAsNonRoot: false (else the kubelet refuses
+	// it: Ready=False, reason ContainerConfigFailed).
+	// +optional
+	SecurityContext *corev1.PodSecurityContext `json:"securityContext,omitempty"`
+
+	// ContainerSecurityContext of the app's container. Pod Security "restricted" by default,
+	// field by field: allowPrivilegeEscalation false (unless privileged or adding SYS_ADMIN) and
+	// capabilities drop ALL unless capabilities is set here.
+	// +optional
+	ContainerSecurityContext *corev1.SecurityContext `json:"containerSecurityContext,omitempty"`
+
 	// Replicas is the desired number of pods. 0..1000. Default: 1. Ignored while autoscaling is set.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
@@ -422,6 +435,11 @@ const (
 	// ImagePullBackOff, ...); the message is the kubelet's. Stalled until the pull works (a
 	// pushed image, a fixed pull Secret) or the spec changes.
 	AppDeploymentReasonImagePullFailed = "ImagePullFailed"
+	// AppDeploymentReasonContainerConfigFailed: the kubelet cannot create a container of the
+	// rollout as specified (CreateContainerConfigError, CreateContainerError): e.g. the default
+	// runAsNonRoot with an image that runs as root, or a missing ConfigMap/Secret key; the
+	// message is the kubelet's. Stalled until the pods start or the spec changes.
+	AppDeploymentReasonContainerConfigFailed = "ContainerConfigFailed"
 	// AppDeploymentReasonPoolNotAllowed: spec.placement.edgeClusterRef names a pool whose
 	// spec.allowedNamespaces does not select this namespace.
 	AppDeploymentReasonPoolNotAllowed = "PoolNotAllowed"

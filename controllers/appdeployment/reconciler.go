@@ -103,7 +103,7 @@ type pass struct {
 	pool       *v1alpha1.EdgeCluster // spec.placement.edgeClusterRef, when set
 	build      *v1alpha1.ImageBuild  // spec.imageFrom's ImageBuild, when set
 	decision   app.RolloutDecision
-	pull       *app.PullFailure // a pod of the rollout that cannot pull its image
+	pull       *app.StartFailure // a pod of the rollout that cannot pull its image or create its container
 }
 
 // event records an event about the AppDeployment once its status is written.

@@ -79,8 +79,8 @@ func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
 		// A namespace's labels decide whether a pool admits its apps (spec.allowedNamespaces).
 		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(pools.NamespaceRequests(r.Client,
 			func() client.ObjectList { return &v1alpha1.AppDeploymentList{} })), builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		// Pods only when one starts or stops failing to pull its image.
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToApp), builder.WithPredicates(pullFailingChanged())).
+		// Pods only when one starts or stops failing to pull its image or create its container.
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToApp), builder.WithPredicates(startFailingChanged())).
 		Watches(&v1alpha1.ImageBuild{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexImageBuild, true)),
 			builder.WithPredicates(buildOutcomeChanged())).
 		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false)),
@@ -200,12 +200,13 @@ func podToApp(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
 }
 
-// pullFailingChanged passes a pod event when the pod starts or stops failing to pull its image
-// (or a failing pod comes or goes): the only pod news an AppDeployment's status depends on.
-func pullFailingChanged() predicate.Predicate {
+// startFailingChanged passes a pod event when the pod starts or stops failing to pull its image
+// or create its container (or a failing pod comes or goes): the only pod news an AppDeployment's
+// status depends on.
+func startFailingChanged() predicate.Predicate {
 	failing := func(o client.Object) bool {
 		p, ok := o.(*corev1.Pod)
-		return ok && app.PullFailing(p)
+		return ok && app.StartFailing(p)
 	}
 	return predicate.Funcs{
 		CreateFunc:  func(e event.CreateEvent) bool { return failing(e.Object) },

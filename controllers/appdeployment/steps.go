@@ -205,7 +205,8 @@ func (r *Reconciler) recordRollout(s *pass, from string) {
 	}
 }
 
-// observePods looks for a pod of the rollout whose kubelet cannot pull the image, so the status
+// observePods looks for a pod of the rollout whose kubelet cannot pull the image or create the
+// container, so the status
 // says so at once instead of at the progress deadline.
 func (r *Reconciler) observePods(ctx context.Context, s *pass) (skeleton.Result, error) {
 	if s.deployment == nil {
@@ -215,7 +216,7 @@ func (r *Reconciler) observePods(ctx context.Context, s *pass) (skeleton.Result,
 	if err := r.List(ctx, pods, client.InNamespace(s.app.Namespace), client.MatchingLabels{v1alpha1.LabelAppDeployment: s.app.Name}); err != nil {
 		return skeleton.Result{}, err
 	}
-	s.pull = app.FindPullFailure(pods.Items, s.decision.Image)
+	s.pull = app.FindStartFailure(pods.Items, s.decision.Image)
 	return skeleton.Result{}, nil
 }
 
@@ -223,10 +224,10 @@ func (r *Reconciler) observePods(ctx context.Context, s *pass) (skeleton.Result,
 // completed rollout and an image that cannot be pulled.
 func (r *Reconciler) summarize(_ context.Context, s *pass) (skeleton.Result, error) {
 	before := s.app.Status.LastGoodImage
-	wasPullFailure := readyReason(s.app) == v1alpha1.AppDeploymentReasonImagePullFailed
+	wasReason := readyReason(s.app)
 	app.Summarize(s.app, s.deployment, s.decision, s.pull)
-	if readyReason(s.app) == v1alpha1.AppDeploymentReasonImagePullFailed && !wasPullFailure {
-		s.event(r.Recorder, corev1.EventTypeWarning, v1alpha1.AppDeploymentReasonImagePullFailed, "RollOut", "%s", app.PullFailureMessage(s.pull))
+	if s.pull != nil && readyReason(s.app) == s.pull.Condition && wasReason != s.pull.Condition {
+		s.event(r.Recorder, corev1.EventTypeWarning, s.pull.Condition, "RollOut", "%s", app.StartFailureMessage(s.pull))
 	}
 	if lg := s.app.Status.LastGoodImage; lg != before && lg != "" {
 		s.event(r.Recorder, corev1.EventTypeNormal, v1alpha1.AppDeploymentReasonRolledOut, "RollOut",

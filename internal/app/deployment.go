@@ -8,6 +8,7 @@ import (
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/imagebuild"
@@ -90,6 +91,7 @@ func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeClust
 		ps.WithServiceAccountName(app.Spec.ServiceAccountName)
 	}
 	ps.WithAutomountServiceAccountToken(AutomountToken(app))
+	ps.WithSecurityContext(applyConfigOf[corev1ac.PodSecurityContextApplyConfiguration](PodSecurityContext(app)))
 	pl := app.Spec.Placement
 	// The pool's members, narrowed by spec.placement.nodeSelector (admission keeps that from
 	// naming another pool; the pool label is set last, so it wins all the same).
@@ -177,7 +179,42 @@ func container(app *v1alpha1.AppDeployment, image string) *corev1ac.ContainerApp
 	if s.ReadinessProbe != nil {
 		c.WithReadinessProbe(applyConfigOf[corev1ac.ProbeApplyConfiguration](s.ReadinessProbe))
 	}
+	c.WithSecurityContext(applyConfigOf[corev1ac.SecurityContextApplyConfiguration](ContainerSecurityContext(app)))
 	return c
+}
+
+// PodSecurityContext is spec.securityContext with Pod Security "restricted" defaults for the
+// fields it leaves unset: runAsNonRoot true, seccompProfile RuntimeDefault.
+func PodSecurityContext(app *v1alpha1.AppDeployment) *corev1.PodSecurityContext {
+	sc := &corev1.PodSecurityContext{}
+	if app.Spec.SecurityContext != nil {
+		sc = app.Spec.SecurityContext.DeepCopy()
+	}
+	if sc.RunAsNonRoot == nil {
+		sc.RunAsNonRoot = ptr.To(true)
+	}
+	if sc.SeccompProfile == nil {
+		sc.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	}
+	return sc
+}
+
+// ContainerSecurityContext is spec.containerSecurityContext with Pod Security "restricted"
+// defaults for the fields it leaves unset: capabilities drop ALL, allowPrivilegeEscalation false
+// (not with privileged or an added SYS_ADMIN, which the API server refuses together with it).
+func ContainerSecurityContext(app *v1alpha1.AppDeployment) *corev1.SecurityContext {
+	sc := &corev1.SecurityContext{}
+	if app.Spec.ContainerSecurityContext != nil {
+		sc = app.Spec.ContainerSecurityContext.DeepCopy()
+	}
+	if sc.Capabilities == nil {
+		sc.Capabilities = &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}
+	}
+	sysAdmin := slices.ContainsFunc(sc.Capabilities.Add, func(c corev1.Capability) bool { return c == "SYS_ADMIN" || c == "CAP_SYS_ADMIN" })
+	if sc.AllowPrivilegeEscalation == nil && !ptr.Deref(sc.Privileged, false) && !sysAdmin {
+		sc.AllowPrivilegeEscalation = ptr.To(false)
+	}
+	return sc
 }
 
 // AutomountToken is whether the pods get an API token: spec.automountServiceAccountToken, else

@@ -27,7 +27,7 @@ func pod(name, image, waiting, msg string, init bool) corev1.Pod {
 	return p
 }
 
-func TestFindPullFailure(t *testing.T) {
+func TestFindStartFailure(t *testing.T) {
 	const denied = `failed to pull and unpack image "` + next + `": 401 Unauthorized`
 	deleted := pod("web-b", next, "ErrImagePull", denied, false)
 	deleted.DeletionTimestamp = &metav1.Time{}
@@ -47,20 +47,30 @@ func TestFindPullFailure(t *testing.T) {
 		{"an old image's pod is not the rollout's", []corev1.Pod{pod("web-a", good, "ErrImagePull", denied, false)}, "", ""},
 		{"a deleted pod is not looked at", []corev1.Pod{deleted}, "", ""},
 		{"first by name", []corev1.Pod{pod("web-c", next, "ErrImagePull", denied, false), pod("web-a", next, "ImagePullBackOff", "", false)}, "web-a", "ImagePullBackOff"},
+		{"runs as root", []corev1.Pod{pod("web-a", next, "CreateContainerConfigError", "container has runAsNonRoot and image will run as root", false)}, "web-a", "CreateContainerConfigError"},
+		{"crash loop is the deadline's business", []corev1.Pod{pod("web-a", next, "CrashLoopBackOff", "", false)}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := FindPullFailure(tc.pods, next)
+			got := FindStartFailure(tc.pods, next)
 			switch {
 			case tc.wantPod == "" && got != nil:
 				t.Fatalf("got %+v, want none", got)
 			case tc.wantPod != "" && (got == nil || got.Pod != tc.wantPod || got.Reason != tc.wantReason || got.Node != "edge-1"):
 				t.Fatalf("got %+v, want pod %s, reason %s", got, tc.wantPod, tc.wantReason)
+			case got != nil:
+				want := v1alpha1.AppDeploymentReasonImagePullFailed
+				if strings.HasPrefix(got.Reason, "CreateContainer") {
+					want = v1alpha1.AppDeploymentReasonContainerConfigFailed
+				}
+				if got.Condition != want {
+					t.Fatalf("condition %s, want %s", got.Condition, want)
+				}
 			}
 		})
 	}
 }
 
-func TestPullFailing(t *testing.T) {
+func TestStartFailing(t *testing.T) {
 	for _, tc := range []struct {
 		pod  corev1.Pod
 		want bool
@@ -71,9 +81,10 @@ func TestPullFailing(t *testing.T) {
 		{pod("a", next, "ErrImagePull", "", false), true},
 		{pod("a", next, "ImagePullBackOff", "", true), true},
 		{pod("a", next, "ErrImageNeverPull", "", false), true},
+		{pod("a", next, "CreateContainerConfigError", "", false), true},
 	} {
-		if got := PullFailing(&tc.pod); got != tc.want {
-			t.Errorf("PullFailing(%+v) = %v, want %v", tc.pod.Status, got, tc.want)
+		if got := StartFailing(&tc.pod); got != tc.want {
+			t.Errorf("StartFailing(%+v) = %v, want %v", tc.pod.Status, got, tc.want)
 		}
 	}
 }
@@ -81,7 +92,7 @@ func TestPullFailing(t *testing.T) {
 // A pod of the rollout that cannot pull makes the app Stalled with the kubelet's message at once;
 // a complete rollout, a missed deadline or a rollback still say what they said before.
 func TestSummarizePullFailure(t *testing.T) {
-	pull := &PullFailure{Pod: "web-7c9-x2", Node: "edge-1", Image: next, Reason: "ErrImagePull", Message: "401 Unauthorized"}
+	pull := &StartFailure{Pod: "web-7c9-x2", Node: "edge-1", Image: next, Reason: "ErrImagePull", Message: "401 Unauthorized", Condition: v1alpha1.AppDeploymentReasonImagePullFailed}
 	for _, tc := range []struct {
 		name   string
 		d      depState
@@ -114,5 +125,19 @@ func TestSummarizePullFailure(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A container the kubelet cannot create (the default runAsNonRoot with an image that runs as
+// root) stalls the app at once with reason ContainerConfigFailed and says how to fix it.
+func TestSummarizeContainerConfigFailure(t *testing.T) {
+	f := &StartFailure{Pod: "web-7c9-x2", Node: "edge-1", Image: next, Reason: "CreateContainerConfigError",
+		Message: "container has runAsNonRoot and image will run as root", Condition: v1alpha1.AppDeploymentReasonContainerConfigFailed}
+	a := appDeployment(nil)
+	Summarize(a, deployment(next, 2, rolling), RolloutDecision{Image: next}, f)
+	c := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionReady)
+	if c == nil || c.Reason != v1alpha1.AppDeploymentReasonContainerConfigFailed || !strings.Contains(c.Message, "runAsNonRoot and image will run as root") ||
+		!strings.Contains(c.Message, "spec.securityContext.runAsUser") {
+		t.Fatalf("Ready = %+v", c)
 	}
 }

@@ -67,10 +67,10 @@ func URL(app *v1alpha1.AppDeployment) string {
 //     ProgressDeadlineExceeded, with why no rollback happened.
 //   - Every replica of the current template updated and available: Ready=True, and lastGoodImage
 //     becomes the running image.
-//   - A pod of the rollout cannot pull the image (pull, from FindPullFailure): Stalled, reason
+//   - A pod of the rollout cannot pull the image (pull, from FindStartFailure): Stalled, reason
 //     ImagePullFailed, with the kubelet's message, instead of waiting for the progress deadline.
 //   - Otherwise: Reconciling, reason RollingOut, with the counts.
-func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDecision, pull *PullFailure) {
+func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDecision, pull *StartFailure) {
 	st, gen := &app.Status, app.Generation
 	st.URL = URL(app)
 	st.FailedImage = dec.FailedImage
@@ -99,7 +99,7 @@ func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDec
 		conditions.MarkReady(&st.Conditions, gen, v1alpha1.AppDeploymentReasonRolledOut,
 			fmt.Sprintf("%d/%d replicas of %s are updated and available", p.Desired, p.Desired, dec.Image))
 	case pull != nil:
-		conditions.MarkStalled(&st.Conditions, gen, v1alpha1.AppDeploymentReasonImagePullFailed, PullFailureMessage(pull))
+		conditions.MarkStalled(&st.Conditions, gen, pull.Condition, StartFailureMessage(pull))
 	default:
 		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonRollingOut,
 			fmt.Sprintf("Rolling out %s: %d of %d replicas updated, %d available", dec.Image,
@@ -107,15 +107,23 @@ func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDec
 	}
 }
 
-// PullFailureMessage says which pod cannot pull what, and why (the kubelet's words).
-func PullFailureMessage(f *PullFailure) string {
+// StartFailureMessage says which pod cannot pull what, and why (the kubelet's words).
+func StartFailureMessage(f *StartFailure) string {
 	msg := fmt.Sprintf("Pod %s", f.Pod)
 	if f.Node != "" {
 		msg += " on node " + f.Node
 	}
-	msg += fmt.Sprintf(" cannot pull %s (%s)", f.Image, f.Reason)
+	if f.Condition == v1alpha1.AppDeploymentReasonContainerConfigFailed {
+		msg += fmt.Sprintf(" cannot start a container of %s (%s)", f.Image, f.Reason)
+	} else {
+		msg += fmt.Sprintf(" cannot pull %s (%s)", f.Image, f.Reason)
+	}
 	if f.Message != "" {
 		msg += ": " + f.Message
+	}
+	if f.Condition == v1alpha1.AppDeploymentReasonContainerConfigFailed {
+		return msg + ". Pods run as non-root by default: give the image a numeric USER, or set spec.securityContext.runAsUser " +
+			"(or runAsNonRoot: false); check that referenced ConfigMaps and Secrets have the keys named"
 	}
 	return msg + ". Check that the image exists and that spec.imagePullSecrets (or the ImageBuild's push Secret) can read it"
 }

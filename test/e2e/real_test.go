@@ -246,6 +246,40 @@ func TestRealBuildAndRun(t *testing.T) {
 		}
 	})
 
+	t.Run("the real kubelet enforces the default runAsNonRoot", func(t *testing.T) {
+		// The served pods above run as the image's USER 65534 under the restricted default. The
+		// same image asked to run as root (runAsUser 0, runAsNonRoot left at its default) is
+		// refused by the kubelet, and the AppDeployment says so at once.
+		root := &v1alpha1.AppDeployment{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "asroot"},
+			Spec: v1alpha1.AppDeploymentSpec{
+				ImageFrom:       &v1alpha1.ImageSource{ImageBuildRef: v1alpha1.LocalObjectReference{Name: "web"}},
+				Ports:           []v1alpha1.AppPort{{Name: "http", ContainerPort: 8080}},
+				Placement:       &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: realPool()}},
+				SecurityContext: &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0)},
+			},
+		}
+		if err := k8sClient.Create(t.Context(), root); err != nil {
+			t.Fatal(err)
+		}
+		a := &v1alpha1.AppDeployment{}
+		waitFor(t, 2*time.Minute, "AppDeployment asroot Stalled with reason ContainerConfigFailed", func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(root), a); err != nil {
+				return false, err
+			}
+			c := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionReady)
+			return c != nil && c.Status == metav1.ConditionFalse && c.Reason == v1alpha1.AppDeploymentReasonContainerConfigFailed, nil
+		})
+		ready := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionReady)
+		if !strings.Contains(ready.Message, "non-root") {
+			t.Errorf("Ready's message does not carry the kubelet's reason: %s", ready.Message)
+		}
+		t.Logf("Ready=False ContainerConfigFailed: %s", ready.Message)
+		if err := k8sClient.Delete(t.Context(), root); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("a new build rolls out by itself", func(t *testing.T) {
 		setInline(t, ns, "web", webDockerfile(""), "v2 "+token)
 		ib2 := waitForBuild(t, ns, "web", 2)
@@ -417,6 +451,8 @@ func webDockerfile(cmd string) string {
 	return "FROM " + realEnv["BASE_IMAGE"] + "\n" +
 		"COPY index.html /www/index.html\n" +
 		"RUN echo \"built by kaniko\" > /www/built.txt\n" +
+		// A numeric non-root user: app pods run with runAsNonRoot by default.
+		"USER 65534\n" +
 		cmd + "\n"
 }
 
