@@ -75,13 +75,18 @@ func (r *Reconciler) applyServiceMonitor(ctx context.Context, s *pass) (skeleton
 		meta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady)
 		return skeleton.Result{}, nil
 	}
-	by, why, err := r.monitorSelectedBy(ctx, desired)
+	by, why, unserved, err := r.monitorSelectedBy(ctx, desired)
 	if err != nil {
 		return skeleton.Result{}, err
 	}
 	if len(by) == 0 {
 		conditions.Set(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse, obj.Generation,
 			v1alpha1.AppDeploymentReasonNotSelected, why)
+		if unserved {
+			// The Prometheus CRD is installed but not in discovery yet: its CRD events are
+			// over, so look again shortly instead of waiting for one.
+			return skeleton.Result{RequeueAfter: time.Second}, nil
+		}
 		return skeleton.Result{}, nil
 	}
 	conditions.Set(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionTrue, obj.Generation,
@@ -96,25 +101,27 @@ var prometheusKinds = optionalcrd.Kinds{
 }
 
 // monitorSelectedBy names the Prometheuses of the cluster that select the ServiceMonitor sm,
-// or says why none does (internal/monitoring decides, as prometheus-operator would).
-func (r *Reconciler) monitorSelectedBy(ctx context.Context, sm *monitoringv1.ServiceMonitor) ([]string, string, error) {
+// or says why none does (internal/monitoring decides, as prometheus-operator would). unserved:
+// the Prometheus CRD is installed but not served yet, so the answer will change.
+func (r *Reconciler) monitorSelectedBy(ctx context.Context, sm *monitoringv1.ServiceMonitor) (by []string, why string, unserved bool, err error) {
 	st, err := optionalcrd.Check(ctx, r.Client, r.RESTMapper, prometheusKinds)
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
+	unserved = len(st.Unserved) > 0
 	var proms []monitoring.Selection
 	if st.Served() {
 		reader := client.Reader(r.Client)
 		if r.prometheuses != nil {
 			h := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request { return r.withMetrics(ctx) })
 			if err := r.prometheuses.Start(ctx, r.ctrl, h, predicate.GenerationChangedPredicate{}); err != nil {
-				return nil, "", err
+				return nil, "", false, err
 			}
 			reader = r.prometheuses.Reader()
 		}
 		list := &monitoringv1.PrometheusList{}
 		if err := reader.List(ctx, list); err != nil {
-			return nil, "", err
+			return nil, "", false, err
 		}
 		for i := range list.Items {
 			proms = append(proms, monitoring.SelectionOf(&list.Items[i]))
@@ -123,11 +130,11 @@ func (r *Reconciler) monitorSelectedBy(ctx context.Context, sm *monitoringv1.Ser
 	ns := &metav1.PartialObjectMetadata{}
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 	if err := r.Get(ctx, client.ObjectKey{Name: sm.Namespace}, ns); err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	m := monitoring.Monitor{Kind: monitoring.KindServiceMonitor, Namespace: sm.Namespace, Name: sm.Name, Labels: sm.Labels}
-	by, why := monitoring.SelectedBy(m, ns.Labels, proms)
-	return by, why, nil
+	by, why = monitoring.SelectedBy(m, ns.Labels, proms)
+	return by, why, unserved, nil
 }
 
 // TrimPrometheus keeps of a cached Prometheus only what selection reads: its identity and its
