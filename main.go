@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -74,6 +75,11 @@ func main() {
 			"limiter off and leaves fairness to the API server (API Priority and Fairness).")
 	flag.IntVar(&api.burst, "kube-api-burst", 0,
 		"Burst of the client-side limit, with --kube-api-qps > 0 (0: client-go's default, 10).")
+	var buildRequests, buildLimits string
+	flag.StringVar(&buildRequests, "build-default-requests", settings.DefaultBuildRequests,
+		"Requests of a build container for each resource its ImageBuild's spec.resources leaves unset, e.g. cpu=500m,memory=512Mi (empty: none).")
+	flag.StringVar(&buildLimits, "build-default-limits", settings.DefaultBuildLimits,
+		"Limits of a build container for each resource its ImageBuild's spec.resources leaves unset, e.g. memory=4Gi (empty: none).")
 	var clusterMonitoring string
 	flag.StringVar(&clusterMonitoring, "cluster-monitoring-namespaces", "",
 		"Comma-separated namespaces where a MonitoringStack may have spec.scope Cluster (empty: the operator's namespace).")
@@ -82,6 +88,17 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	opts.ClusterMonitoringNamespaces = settings.NamespaceList(clusterMonitoring, opts.Namespace)
+	for _, f := range []struct {
+		flag, value string
+		into        *corev1.ResourceList
+	}{{"--build-default-requests", buildRequests, &opts.BuildRequests}, {"--build-default-limits", buildLimits, &opts.BuildLimits}} {
+		l, err := settings.ParseResourceList(f.value)
+		if err != nil {
+			setupLog.Error(err, "invalid flag", "flag", f.flag)
+			os.Exit(1)
+		}
+		*f.into = l
+	}
 
 	var tlsOpts []func(*tls.Config)
 	if !enableHTTP2 {

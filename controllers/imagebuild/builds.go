@@ -121,7 +121,8 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 	if ib.Status.CurrentBuild != nil || !imagebuild.Due(ib) {
 		return nil
 	}
-	in := imagebuild.JobInput{Number: ib.Status.BuildCount + 1, DefaultExecutorImage: p.ExecutorImage}
+	in := imagebuild.JobInput{Number: ib.Status.BuildCount + 1, DefaultExecutorImage: p.ExecutorImage,
+		DefaultRequests: p.BuildRequests, DefaultLimits: p.BuildLimits}
 	if err := p.resolveInputs(ctx, ib, &in); err != nil {
 		return err
 	}

@@ -32,6 +32,11 @@ func TestBuildLifecycleSucceeds(t *testing.T) {
 	create(t, ib)
 
 	job := waitForJob(t, ns, "web-1")
+	// The operator's default build resources (flags) fill what spec.resources leaves unset.
+	if res := job.Spec.Template.Spec.Containers[0].Resources; res.Requests.Cpu().String() != "500m" ||
+		res.Requests.Memory().String() != "512Mi" || res.Limits.Memory().String() != "4Gi" {
+		t.Errorf("build resources = %+v, want the defaults of --build-default-requests/--build-default-limits", res)
+	}
 	building := waitForStatus(t, ns, "web", "phase Building", phase(v1alpha1.BuildPhaseBuilding))
 	if !isTrue(building, v1alpha1.ConditionReconciling) || building.Status.CurrentBuild == nil ||
 		building.Status.CurrentBuild.Name != "web-1" || building.Status.BuildCount != 1 {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,6 +29,9 @@ type Reconciler struct {
 	Recorder events.EventRecorder
 	// ExecutorImage is the default Kaniko executor image (the --kaniko-image flag).
 	ExecutorImage string
+	// BuildRequests and BuildLimits are the default build resources (--build-default-requests,
+	// --build-default-limits).
+	BuildRequests, BuildLimits corev1.ResourceList
 }
 
 // +kubebuilder:rbac:groups=edgeforge.io,resources=imagebuilds,verbs=get;list;watch

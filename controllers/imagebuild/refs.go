@@ -47,6 +47,8 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		APIReader:     mgr.GetAPIReader(),
 		Recorder:      mgr.GetEventRecorder("edgeforge-imagebuild"),
 		ExecutorImage: image,
+		BuildRequests: opts.BuildRequests,
+		BuildLimits:   opts.BuildLimits,
 	}
 	if err := index.Register(context.Background(), mgr.GetFieldIndexer(), &v1alpha1.ImageBuild{},
 		index.Field[*v1alpha1.ImageBuild]{Name: indexConfigMap, Extract: configMapNames},

@@ -45,7 +45,8 @@ func TestMain(m *testing.M) {
 		env, k8s, writes = e, e.Client, w
 		return nil
 	}, func(mgr ctrl.Manager) error {
-		return SetupWithManager(mgr, settings.Options{KanikoImage: testExecutor})
+		def := settings.Defaults()
+		return SetupWithManager(mgr, settings.Options{KanikoImage: testExecutor, BuildRequests: def.BuildRequests, BuildLimits: def.BuildLimits})
 	}, testenv.WithCache(cache.Options{ByObject: CacheOptions()})))
 }
 

@@ -52,6 +52,9 @@ type JobInput struct {
 	EdgeCluster *v1alpha1.EdgeCluster
 	// ConfigMapKeys are the keys (data and binaryData) of the ConfigMap named by spec.source.configMap.
 	ConfigMapKeys []string
+	// DefaultRequests and DefaultLimits are the operator's build defaults (flags), for the
+	// resources spec.resources leaves unset.
+	DefaultRequests, DefaultLimits corev1.ResourceList
 }
 
 // RenderJob is the batch/v1 Job of one build: a single pod running the Kaniko executor, which
@@ -132,6 +135,36 @@ func buildPodSpec(ib *v1alpha1.ImageBuild, in JobInput, src source, attempt int6
 	}
 }
 
+// BuildResources is spec.resources with the operator's defaults for each resource it leaves
+// unset. A default never makes the pair invalid: no default request where the spec sets a limit
+// (Kubernetes then requests the limit), no default limit below the spec's request.
+func BuildResources(spec corev1.ResourceRequirements, requests, limits corev1.ResourceList) corev1.ResourceRequirements {
+	out := *spec.DeepCopy()
+	for name, q := range requests {
+		_, req := out.Requests[name]
+		_, lim := out.Limits[name]
+		if !req && !lim {
+			if out.Requests == nil {
+				out.Requests = corev1.ResourceList{}
+			}
+			out.Requests[name] = q.DeepCopy()
+		}
+	}
+	for name, q := range limits {
+		if _, lim := out.Limits[name]; lim {
+			continue
+		}
+		if req, ok := out.Requests[name]; ok && req.Cmp(q) > 0 {
+			continue
+		}
+		if out.Limits == nil {
+			out.Limits = corev1.ResourceList{}
+		}
+		out.Limits[name] = q.DeepCopy()
+	}
+	return out
+}
+
 // executorContainer runs Kaniko: root inside its container with the few capabilities it needs.
 func executorContainer(ib *v1alpha1.ImageBuild, in JobInput, src source) corev1.Container {
 	image := ib.Spec.ExecutorImage
@@ -144,7 +177,7 @@ func executorContainer(ib *v1alpha1.ImageBuild, in JobInput, src source) corev1.
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Args:            executorArgs(ib, src),
 		Env:             src.env,
-		Resources:       *ib.Spec.Resources.DeepCopy(),
+		Resources:       BuildResources(ib.Spec.Resources, in.DefaultRequests, in.DefaultLimits),
 		VolumeMounts:    src.mounts,
 		// The digest on success; on failure, when the executor wrote nothing there, the tail of
 		// its log (which ends with "error building image: …").

@@ -2,7 +2,13 @@
 // default images. main.go fills them from flags.
 package settings
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
 
 // Pinned default images. Operators override them with flags; an ImageBuild or a
 // MonitoringStack can override some of them per object.
@@ -11,6 +17,15 @@ const (
 	DefaultGrafanaImage          = "docker.io/grafana/grafana:12.1.1"
 	DefaultNodeExporterImage     = "quay.io/prometheus/node-exporter:v1.9.1"
 	DefaultKubeStateMetricsImage = "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0"
+)
+
+// Default resources of a build container whose ImageBuild does not set them (the
+// --build-default-requests and --build-default-limits flags). Kaniko unpacks the base image and
+// runs RUN steps in its own container: half a core and 512Mi start it, and a memory limit keeps
+// one build from taking a whole edge node.
+const (
+	DefaultBuildRequests = "cpu=500m,memory=512Mi"
+	DefaultBuildLimits   = "memory=4Gi"
 )
 
 // FieldOwner is the server-side apply field manager of every object edgeforge writes.
@@ -31,6 +46,9 @@ type Options struct {
 	// PrometheusVersion is the Prometheus version of a MonitoringStack whose
 	// spec.prometheus.version is empty; empty: prometheus-operator's own default.
 	PrometheusVersion string
+	// BuildRequests and BuildLimits are given to a build container for each resource its
+	// ImageBuild's spec.resources leaves unset (--build-default-requests/--build-default-limits).
+	BuildRequests, BuildLimits corev1.ResourceList
 	// ClusterMonitoringNamespaces are the namespaces where a MonitoringStack may have scope
 	// Cluster (--cluster-monitoring-namespaces; default: Namespace).
 	ClusterMonitoringNamespaces []string
@@ -58,7 +76,8 @@ func (o Options) ClusterMonitoring() []string {
 	return o.ClusterMonitoringNamespaces
 }
 
-// Defaults returns Options with the pinned images and the edgeforge-system namespace.
+// Defaults returns Options with the pinned images, the default build resources and the
+// edgeforge-system namespace.
 func Defaults() Options {
 	return Options{
 		Namespace:             "edgeforge-system",
@@ -66,5 +85,38 @@ func Defaults() Options {
 		GrafanaImage:          DefaultGrafanaImage,
 		NodeExporterImage:     DefaultNodeExporterImage,
 		KubeStateMetricsImage: DefaultKubeStateMetricsImage,
+		BuildRequests:         mustResourceList(DefaultBuildRequests),
+		BuildLimits:           mustResourceList(DefaultBuildLimits),
 	}
+}
+
+// ParseResourceList reads a flag value such as "cpu=500m,memory=1Gi"; empty: none.
+func ParseResourceList(s string) (corev1.ResourceList, error) {
+	out := corev1.ResourceList{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("%q: want name=quantity, e.g. cpu=500m,memory=1Gi", kv)
+		}
+		q, err := resource.ParseQuantity(strings.TrimSpace(value))
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", kv, err)
+		}
+		if q.Sign() < 0 {
+			return nil, fmt.Errorf("%q: a quantity cannot be negative", kv)
+		}
+		out[corev1.ResourceName(strings.TrimSpace(name))] = q
+	}
+	return out, nil
+}
+
+func mustResourceList(s string) corev1.ResourceList {
+	l, err := ParseResourceList(s)
+	if err != nil {
+		panic(err) // the constants above
+	}
+	return l
 }
