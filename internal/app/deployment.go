@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/edge"
 	"github.com/edgeforge/edgeforge/internal/imagebuild"
 )
 
@@ -110,10 +111,8 @@ func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeClust
 	if len(selector) > 0 {
 		ps.WithNodeSelector(selector)
 	}
-	if pool != nil && pool.Spec.NodeTemplate != nil {
-		for _, t := range pool.Spec.NodeTemplate.Taints {
-			ps.WithTolerations(tolerationFor(t))
-		}
+	for _, tol := range edge.PoolTolerations(pool) {
+		ps.WithTolerations(applyConfigOf[corev1ac.TolerationApplyConfiguration](&tol))
 	}
 	if pl != nil {
 		for i := range pl.Tolerations {
@@ -130,16 +129,6 @@ func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeClust
 		}
 	}
 	return ps
-}
-
-// tolerationFor tolerates an edge pool's node taint: the same key, value and effect (any value
-// when the taint has none).
-func tolerationFor(t v1alpha1.Taint) *corev1ac.TolerationApplyConfiguration {
-	tol := corev1ac.Toleration().WithKey(t.Key).WithEffect(t.Effect)
-	if t.Value == "" {
-		return tol.WithOperator(corev1.TolerationOpExists)
-	}
-	return tol.WithOperator(corev1.TolerationOpEqual).WithValue(t.Value)
 }
 
 func container(app *v1alpha1.AppDeployment, image string) *corev1ac.ContainerApplyConfiguration {

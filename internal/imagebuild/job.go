@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/edge"
 )
 
 // Paths inside the Kaniko executor image (the layout of its release images, kept by the fork
@@ -362,13 +363,7 @@ func placement(ib *v1alpha1.ImageBuild, ec *v1alpha1.EdgeCluster) (map[string]st
 	var tols []corev1.Toleration
 	if on.EdgeClusterRef != nil {
 		sel = map[string]string{v1alpha1.LabelEdgeClusterMember: on.EdgeClusterRef.Name}
-		if ec != nil && ec.Spec.NodeTemplate != nil {
-			for _, t := range ec.Spec.NodeTemplate.Taints {
-				tols = append(tols, corev1.Toleration{
-					Key: t.Key, Operator: corev1.TolerationOpEqual, Value: t.Value, Effect: t.Effect,
-				})
-			}
-		}
+		tols = append(tols, edge.PoolTolerations(ec)...)
 	} else if len(on.NodeSelector) > 0 {
 		sel = make(map[string]string, len(on.NodeSelector))
 		for k, v := range on.NodeSelector {
