@@ -283,6 +283,10 @@ const (
 	ImageBuildReasonInvalidCloneSecret = "InvalidCloneSecret"
 	// ImageBuildReasonContextConfigMapNotFound: spec.source.configMap names a missing ConfigMap.
 	ImageBuildReasonContextConfigMapNotFound = "ContextConfigMapNotFound"
+	// ImageBuildReasonPodSecurityForbidden: the namespace's Pod Security level
+	// (pod-security.kubernetes.io/enforce) refuses the build pod; the message is the admission
+	// plugin's. No Job is created until the namespace allows it (baseline or privileged).
+	ImageBuildReasonPodSecurityForbidden = "PodSecurityForbidden"
 	// ImageBuildReasonInvalidContext: the build context cannot be used as given (e.g. the Dockerfile
 	// is not in the ConfigMap, or the inline context is too large for a ConfigMap).
 	ImageBuildReasonInvalidContext = "InvalidContext"

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	psaapi "k8s.io/pod-security-admission/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -129,6 +130,19 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 	job, err := imagebuild.RenderJob(ib, in)
 	if err != nil {
 		return asStall(err)
+	}
+	// A pod the namespace's Pod Security level refuses would only show as FailedCreate events on
+	// the Job until the timeout: say so now, in the admission plugin's words. Relabelling the
+	// namespace wakes the build (the Namespace watch).
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := p.Get(ctx, types.NamespacedName{Name: ib.Namespace}, ns); err != nil {
+		return err
+	}
+	if why := imagebuild.PodSecurityProblem(ns.Labels, job); why != "" {
+		return skeleton.Stall(v1alpha1.ImageBuildReasonPodSecurityForbidden,
+			"the build pod cannot run in namespace %s: it %s. Kaniko runs as root with a few capabilities (Pod Security "+
+				"baseline): build in a namespace that enforces baseline or privileged (label %s)", ib.Namespace, why, psaapi.EnforceLevelLabel)
 	}
 	// Through the apply package: a same-name ServiceAccount or ConfigMap edgeforge did not make is
 	// left alone (the build stalls with ObjectExists).
