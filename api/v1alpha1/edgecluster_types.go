@@ -271,6 +271,17 @@ type HealthSpec struct {
 	NotReadyGracePeriod *metav1.Duration `json:"notReadyGracePeriod,omitempty"`
 }
 
+// PlatformCount is how many members of a pool have one platform.
+type PlatformCount struct {
+	// Platform is os/arch of the nodes' kubernetes.io/os and kubernetes.io/arch labels.
+	// Example: linux/arm64.
+	Platform string `json:"platform"`
+	// Nodes is the number of members of that platform.
+	Nodes int32 `json:"nodes"`
+	// ReadyNodes is the number of them that are Ready.
+	ReadyNodes int32 `json:"readyNodes"`
+}
+
 // EdgeNodeStatus is the observed state of one member node.
 type EdgeNodeStatus struct {
 	// Name of the Node.
@@ -352,12 +363,24 @@ type EdgeClusterStatus struct {
 	// Ready is "readyNodes/totalNodes", for kubectl's READY column. Example: 2/3.
 	// +optional
 	Ready string `json:"ready,omitempty"`
-	// Nodes lists the member nodes, sorted by name. Only the controller writes it, as a whole:
-	// an atomic list keeps the object's managed fields (and the API server's work per status
-	// write) small at 1,000 nodes, where a per-entry map would track every entry's fields.
+	// Nodes lists the member nodes, sorted by name: all of them in a pool of at most 100, else
+	// only the NotReady ones (at most 100), so a 10,000-node pool stays far below the object size
+	// limit; nodesOmitted counts the members left out, platforms and the counts above summarize
+	// them all. Only the controller writes it, as a whole: an atomic list keeps the object's
+	// managed fields (and the API server's work per status write) small.
+	// +kubebuilder:validation:MaxItems=100
 	// +listType=atomic
 	// +optional
 	Nodes []EdgeNodeStatus `json:"nodes,omitempty"`
+	// NodesOmitted is how many members status.nodes leaves out (pools of more than 100 nodes).
+	// +optional
+	NodesOmitted int32 `json:"nodesOmitted,omitempty"`
+	// Platforms counts the members per platform (os/arch), sorted: what a build on the pool
+	// without spec.runOn.platform is pinned to (the platform with the most Ready members).
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	// +optional
+	Platforms []PlatformCount `json:"platforms,omitempty"`
 	// UnadmittedNodes are nodes that label themselves edgeforge.io/edge-cluster=<this pool> but
 	// are not members (they did not join with the pool's token, and no admin admitted them):
 	// they get nothing of the pool. Sorted, at most 20; unadmittedNodeCount counts them all.

@@ -57,7 +57,9 @@ func (r *Reconciler) reconcileNodes(ctx context.Context, p *pass) error {
 	r.recordNodeEvents(p, h)
 	r.recordUnadmitted(p, unadmitted)
 	st := &p.ec.Status
-	st.Nodes, st.TotalNodes, st.ReadyNodes, st.MissingNodes, st.Ready = h.Nodes, h.Total, h.Ready, h.Missing, h.ReadyColumn()
+	st.TotalNodes, st.ReadyNodes, st.MissingNodes, st.Ready = h.Total, h.Ready, h.Missing, h.ReadyColumn()
+	st.Nodes, st.NodesOmitted = edge.ListedNodes(h.Nodes)
+	st.Platforms = edge.Platforms(h.Nodes)
 	setNodeGauge(p.ec.Name, h.Ready, h.Total-h.Ready)
 	if !h.NextDeadline.IsZero() {
 		p.requeueAfter(h.NextDeadline.Sub(p.now))
@@ -141,7 +143,7 @@ func (r *Reconciler) applyNodeTemplate(ctx context.Context, node *corev1.Node, p
 // Events are recorded, and the episode memory updated, once the status is written.
 func (r *Reconciler) recordNodeEvents(p *pass, h edge.PoolHealth) {
 	ec := p.ec
-	ch := edge.DiffNodes(ec.Status.Nodes, h.Nodes)
+	ch := edge.DiffNodes(ec.Status.Nodes, ec.Status.NodesOmitted, h.Nodes)
 	if len(ch.Joined) > 0 {
 		p.patcher.Eventf(r.Recorder, ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeJoined, "Join",
 			"%d node(s) joined the pool: %s", len(ch.Joined), edge.NameList(ch.Joined, 10))

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -113,6 +114,49 @@ func (h PoolHealth) DegradedMessage(grace time.Duration) string {
 	return fmt.Sprintf("%d member node(s) NotReady for longer than %s: %s", len(h.Unhealthy), grace, NameList(h.Unhealthy, 10))
 }
 
+// MaxListedNodes caps status.nodes: a larger pool lists only its NotReady members (at most this
+// many). With ~250 bytes per entry, 100 entries keep the status small at any pool size.
+const MaxListedNodes = 100
+
+// ListedNodes is status.nodes for all members (sorted by name) and how many it leaves out: all
+// of them up to MaxListedNodes, else the NotReady ones, at most MaxListedNodes.
+func ListedNodes(all []v1alpha1.EdgeNodeStatus) ([]v1alpha1.EdgeNodeStatus, int32) {
+	if len(all) <= MaxListedNodes {
+		return all, 0
+	}
+	var out []v1alpha1.EdgeNodeStatus
+	for _, n := range all {
+		if !n.Ready && len(out) < MaxListedNodes {
+			out = append(out, n)
+		}
+	}
+	return out, int32(len(all) - len(out))
+}
+
+// Platforms counts the members per os/arch (members without an arch label are left out).
+func Platforms(all []v1alpha1.EdgeNodeStatus) []v1alpha1.PlatformCount {
+	idx := map[string]int{}
+	var out []v1alpha1.PlatformCount
+	for _, n := range all {
+		if n.Arch == "" {
+			continue
+		}
+		p := cmp.Or(n.OS, "linux") + "/" + n.Arch
+		i, ok := idx[p]
+		if !ok {
+			i = len(out)
+			idx[p] = i
+			out = append(out, v1alpha1.PlatformCount{Platform: p})
+		}
+		out[i].Nodes++
+		if n.Ready {
+			out[i].ReadyNodes++
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Platform < out[j].Platform })
+	return out
+}
+
 // NodeChanges are the membership and readiness changes between two status snapshots.
 type NodeChanges struct {
 	Joined    []string // members now that were not before
@@ -120,25 +164,32 @@ type NodeChanges struct {
 	Recovered []string // NotReady before, Ready now
 }
 
-// DiffNodes compares the previous status.nodes with the current one.
-func DiffNodes(prev, cur []v1alpha1.EdgeNodeStatus) NodeChanges {
+// DiffNodes compares the previous status.nodes with all current members. When the previous list
+// was truncated (prevOmitted > 0) it does not say who was a member, so only recoveries of the
+// nodes it listed (NotReady then) are reported, not joins or leaves.
+func DiffNodes(prev []v1alpha1.EdgeNodeStatus, prevOmitted int32, cur []v1alpha1.EdgeNodeStatus) NodeChanges {
 	before := make(map[string]v1alpha1.EdgeNodeStatus, len(prev))
 	for _, n := range prev {
 		before[n.Name] = n
 	}
 	var ch NodeChanges
+	complete := prevOmitted == 0
 	for _, n := range cur {
 		p, ok := before[n.Name]
 		switch {
 		case !ok:
-			ch.Joined = append(ch.Joined, n.Name)
+			if complete {
+				ch.Joined = append(ch.Joined, n.Name)
+			}
 		case !p.Ready && n.Ready:
 			ch.Recovered = append(ch.Recovered, n.Name)
 		}
 		delete(before, n.Name)
 	}
 	for name := range before {
-		ch.Left = append(ch.Left, name)
+		if complete {
+			ch.Left = append(ch.Left, name)
+		}
 	}
 	sort.Strings(ch.Joined)
 	sort.Strings(ch.Left)

@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -100,8 +102,60 @@ func TestDiffNodes(t *testing.T) {
 	prev := []v1alpha1.EdgeNodeStatus{{Name: "a", Ready: true}, {Name: "b", Ready: false}, {Name: "gone", Ready: true}}
 	cur := []v1alpha1.EdgeNodeStatus{{Name: "a", Ready: false}, {Name: "b", Ready: true}, {Name: "new", Ready: true}}
 	want := NodeChanges{Joined: []string{"new"}, Left: []string{"gone"}, Recovered: []string{"b"}}
-	if got := DiffNodes(prev, cur); !reflect.DeepEqual(got, want) {
+	if got := DiffNodes(prev, 0, cur); !reflect.DeepEqual(got, want) {
 		t.Errorf("diff %+v, want %+v", got, want)
+	}
+	// A truncated previous list (only its NotReady nodes) says nothing of who joined or left.
+	want = NodeChanges{Recovered: []string{"b"}}
+	if got := DiffNodes([]v1alpha1.EdgeNodeStatus{{Name: "b", Ready: false}}, 5000, cur); !reflect.DeepEqual(got, want) {
+		t.Errorf("truncated: diff %+v, want %+v", got, want)
+	}
+}
+
+// status.nodes of a 10,000-node pool: its NotReady members only, at most 100, and the rest
+// counted; the platforms summarize them all; the status stays far below the object size limit.
+func TestListedNodesAtScale(t *testing.T) {
+	small := make([]v1alpha1.EdgeNodeStatus, MaxListedNodes)
+	for i := range small {
+		small[i] = v1alpha1.EdgeNodeStatus{Name: fmt.Sprintf("n-%05d", i), Ready: i%2 == 0}
+	}
+	if got, omitted := ListedNodes(small); len(got) != MaxListedNodes || omitted != 0 {
+		t.Errorf("a pool of %d lists all: %d listed, %d omitted", MaxListedNodes, len(got), omitted)
+	}
+
+	hb := metav1.NewTime(time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC))
+	all := make([]v1alpha1.EdgeNodeStatus, 10000)
+	for i := range all {
+		arch := "arm64"
+		if i%4 == 0 {
+			arch = "amd64"
+		}
+		all[i] = v1alpha1.EdgeNodeStatus{Name: fmt.Sprintf("edge-node-%05d.site-a.example.com", i), Ready: i%50 != 7, Arch: arch, OS: "linux",
+			KubeletVersion: "v1.37.2", InternalIP: fmt.Sprintf("10.%d.%d.%d", i/65536, i/256%256, i%256), LastHeartbeatTime: &hb}
+		if !all[i].Ready {
+			all[i].NotReadySince = &hb
+		}
+	}
+	listed, omitted := ListedNodes(all)
+	if len(listed) != MaxListedNodes || int(omitted) != len(all)-MaxListedNodes {
+		t.Fatalf("%d listed, %d omitted", len(listed), omitted)
+	}
+	for _, n := range listed {
+		if n.Ready {
+			t.Fatalf("a Ready node %s is listed in a truncated list", n.Name)
+		}
+	}
+	st := v1alpha1.EdgeClusterStatus{Nodes: listed, NodesOmitted: omitted, Platforms: Platforms(all), TotalNodes: int32(len(all))}
+	want := []v1alpha1.PlatformCount{{Platform: "linux/amd64", Nodes: 2500, ReadyNodes: 2500}, {Platform: "linux/arm64", Nodes: 7500, ReadyNodes: 7300}}
+	if !reflect.DeepEqual(st.Platforms, want) {
+		t.Errorf("platforms %+v, want %+v", st.Platforms, want)
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 64<<10 {
+		t.Errorf("the status of a 10,000-node pool is %d bytes; the object limit is 1.5 MiB and it should stay small", len(data))
 	}
 }
 

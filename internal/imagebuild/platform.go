@@ -39,9 +39,14 @@ func BuildPlatform(ib *v1alpha1.ImageBuild, pool *v1alpha1.EdgeCluster) string {
 		return ""
 	}
 	count := map[string]int{}
-	for _, n := range pool.Status.Nodes {
-		if n.Ready && n.Arch != "" {
-			count[cmp.Or(n.OS, "linux")+"/"+n.Arch]++
+	for _, p := range pool.Status.Platforms {
+		count[p.Platform] = int(p.ReadyNodes)
+	}
+	if len(pool.Status.Platforms) == 0 { // written before status.platforms existed
+		for _, n := range pool.Status.Nodes {
+			if n.Ready && n.Arch != "" {
+				count[cmp.Or(n.OS, "linux")+"/"+n.Arch]++
+			}
 		}
 	}
 	var best string

@@ -18,6 +18,11 @@ func TestBuildPlatform(t *testing.T) {
 	}
 	tie := edgeCluster()
 	tie.Status.Nodes = []v1alpha1.EdgeNodeStatus{{Name: "a", Ready: true, Arch: "arm64"}, {Name: "b", Ready: true, Arch: "amd64"}}
+	// A large pool lists only its NotReady nodes; status.platforms counts them all.
+	large := edgeCluster()
+	large.Status.Nodes = []v1alpha1.EdgeNodeStatus{{Name: "down-1", Arch: "amd64"}, {Name: "down-2", Arch: "amd64"}}
+	large.Status.NodesOmitted = 4998
+	large.Status.Platforms = []v1alpha1.PlatformCount{{Platform: "linux/amd64", Nodes: 1000, ReadyNodes: 998}, {Platform: "linux/arm64", Nodes: 4000, ReadyNodes: 4000}}
 	for _, tc := range []struct {
 		name string
 		ib   *v1alpha1.ImageBuild
@@ -28,6 +33,7 @@ func TestBuildPlatform(t *testing.T) {
 		{"spec.runOn.platform", onPool("linux/arm/v7"), mixedPool(), "linux/arm/v7"},
 		{"mixed pool: most Ready nodes", onPool(""), mixedPool(), "linux/arm64"},
 		{"a tie: by name", onPool(""), tie, "linux/amd64"},
+		{"a large pool: status.platforms", onPool(""), large, "linux/arm64"},
 		{"pool without nodes", onPool(""), edgeCluster(), ""},
 		{"pool not found", onPool(""), nil, ""},
 		{"platform without a pool", imageBuild(func(ib *v1alpha1.ImageBuild) {
