@@ -67,11 +67,13 @@ func CacheOptions() (map[client.Object]cache.ByObject, error) {
 	return merged, nil
 }
 
-// plainSameSelection: both select by the same labels only (no field selector, namespaces or
-// transform, which cannot be compared).
+// plainSameSelection: both select by the same labels only (no field selector or namespaces),
+// with the same top-level transform function or none (closures cannot be compared).
 func plainSameSelection(a, b cache.ByObject) bool {
 	plain := func(x cache.ByObject) bool {
-		return x.Label != nil && x.Field == nil && x.Namespaces == nil && x.Transform == nil && x.UnsafeDisableDeepCopy == nil
+		return x.Label != nil && x.Field == nil && x.Namespaces == nil && x.UnsafeDisableDeepCopy == nil
 	}
-	return plain(a) && plain(b) && a.Label.String() == b.Label.String()
+	sameTransform := (a.Transform == nil) == (b.Transform == nil) &&
+		(a.Transform == nil || reflect.ValueOf(a.Transform).Pointer() == reflect.ValueOf(b.Transform).Pointer())
+	return plain(a) && plain(b) && sameTransform && a.Label.String() == b.Label.String()
 }

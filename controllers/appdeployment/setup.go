@@ -116,7 +116,7 @@ func CacheOptions() map[client.Object]cache.ByObject {
 		&policyv1.PodDisruptionBudget{}:          by,
 		// The app's pods, for what only they report: an image that cannot be pulled. The
 		// ImageBuild controller caches the same pods (build pods carry the label too).
-		&corev1.Pod{}: {Label: apply.MadeByEdgeforge()},
+		&corev1.Pod{}: apply.PodCache(),
 	}
 }
 
@@ -124,7 +124,7 @@ func CacheOptions() map[client.Object]cache.ByObject {
 func childCacheOptions() cache.ByObject {
 	return cache.ByObject{
 		Label:     apply.MadeByEdgeforge(),
-		Transform: apply.KeepManagedFields(fieldOwner),
+		Transform: apply.KeepOwnedOnly(fieldOwner),
 	}
 }
 

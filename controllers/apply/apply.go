@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,12 +30,14 @@ import (
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/applyconfigurations"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
@@ -353,6 +356,66 @@ func KeepManagedFields(manager string) func(any) (any, error) {
 		}
 		return in, nil
 	}
+}
+
+// KeepOwnedOnly returns a cache transform for a label-selected cache anyone can fill (anyone may
+// set app.kubernetes.io/managed-by=edgeforge on their own objects): an object controlled by an
+// edgeforge object keeps what KeepManagedFields keeps; any other becomes a stub of its identity,
+// labels, owner references and edgeforge.io/adopt annotation, all the controllers read of a
+// stranger (to refuse or adopt it). A tenant's look-alikes then cost the operator a few hundred
+// bytes each, not their specs.
+func KeepOwnedOnly(manager string) func(any) (any, error) {
+	keep := KeepManagedFields(manager)
+	return func(in any) (any, error) {
+		obj, ok := in.(client.Object)
+		if !ok {
+			return in, nil
+		}
+		if ref := metav1.GetControllerOf(obj); ref != nil && strings.HasPrefix(ref.APIVersion, v1alpha1.GroupVersion.Group+"/") {
+			return keep(in)
+		}
+		stub, ok := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
+		if !ok {
+			return in, nil
+		}
+		stub.SetName(obj.GetName())
+		stub.SetNamespace(obj.GetNamespace())
+		stub.SetUID(obj.GetUID())
+		stub.SetResourceVersion(obj.GetResourceVersion())
+		stub.SetGeneration(obj.GetGeneration())
+		stub.SetCreationTimestamp(obj.GetCreationTimestamp())
+		stub.SetDeletionTimestamp(obj.GetDeletionTimestamp())
+		stub.SetLabels(obj.GetLabels())
+		stub.SetOwnerReferences(obj.GetOwnerReferences())
+		if v, ok := obj.GetAnnotations()[v1alpha1.AnnotationAdopt]; ok {
+			stub.SetAnnotations(map[string]string{v1alpha1.AnnotationAdopt: v})
+		}
+		return stub, nil
+	}
+}
+
+// TrimPod is the cache transform of the pods edgeforge reads (build pods, apps' pods): of a pod
+// only what the controllers read stays (identity, labels, owners, the node, and the status:
+// phase, reason, conditions, container states); its spec (containers, env, volumes), annotations
+// and managed fields go. Anyone can label a pod managed-by=edgeforge; this bounds what it costs.
+func TrimPod(in any) (any, error) {
+	p, ok := in.(*corev1.Pod)
+	if !ok {
+		return in, nil
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
+			CreationTimestamp: p.CreationTimestamp, DeletionTimestamp: p.DeletionTimestamp, Labels: p.Labels, OwnerReferences: p.OwnerReferences},
+		Spec: corev1.PodSpec{NodeName: p.Spec.NodeName},
+		Status: corev1.PodStatus{Phase: p.Status.Phase, Reason: p.Status.Reason, Message: p.Status.Message, Conditions: p.Status.Conditions,
+			StartTime: p.Status.StartTime, ContainerStatuses: p.Status.ContainerStatuses, InitContainerStatuses: p.Status.InitContainerStatuses},
+	}, nil
+}
+
+// PodCache is the cache selection of pods both the ImageBuild and AppDeployment controllers read
+// (one cache, so one selection): those labelled managed-by=edgeforge, trimmed by TrimPod.
+func PodCache() cache.ByObject {
+	return cache.ByObject{Label: MadeByEdgeforge(), Transform: TrimPod}
 }
 
 // MadeByEdgeforge selects the objects edgeforge made (label app.kubernetes.io/managed-by=edgeforge):

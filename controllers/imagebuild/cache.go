@@ -26,7 +26,7 @@ func CacheOptions() map[client.Object]cache.ByObject {
 		&batchv1.Job{}: {Label: exists(v1alpha1.LabelImageBuild)},
 		// Build pods (label edgeforge.io/build) are among the pods edgeforge's objects made; the
 		// AppDeployment controller caches the same set for its apps' pods.
-		&corev1.Pod{}: {Label: apply.MadeByEdgeforge()},
+		&corev1.Pod{}: apply.PodCache(),
 	}
 }
 

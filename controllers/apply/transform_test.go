@@ -1,0 +1,87 @@
+package apply
+
+import (
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+)
+
+// A look-alike (labelled managed-by=edgeforge by anyone) is cached as a stub; a child of an
+// edgeforge object keeps its spec and edgeforge's managedFields entry.
+func TestKeepOwnedOnly(t *testing.T) {
+	big := strings.Repeat("x", 100_000)
+	deployment := func(owner *metav1.OwnerReference) *appsv1.Deployment {
+		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "team", UID: "u1", ResourceVersion: "7",
+			Labels:      map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue},
+			Annotations: map[string]string{"filler": big, v1alpha1.AnnotationAdopt: "true"},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "edgeforge"}, {Manager: "kube-controller-manager"}}},
+			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "app", Env: []corev1.EnvVar{{Name: "FILLER", Value: big}}}}}}}}
+		if owner != nil {
+			d.OwnerReferences = []metav1.OwnerReference{*owner}
+		}
+		return d
+	}
+	trim := KeepOwnedOnly("edgeforge")
+	for _, tc := range []struct {
+		name  string
+		owner *metav1.OwnerReference
+		stub  bool
+	}{
+		{"no owner: a stranger's look-alike", nil, true},
+		{"owned by a ReplicaSet", &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "x", Controller: ptr.To(true)}, true},
+		{"an edgeforge reference that does not control", &metav1.OwnerReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "AppDeployment", Name: "web"}, true},
+		{"a look-alike group", &metav1.OwnerReference{APIVersion: "evil-edgeforge.io/v1alpha1", Kind: "AppDeployment", Name: "web", Controller: ptr.To(true)}, true},
+		{"an AppDeployment's child", &metav1.OwnerReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "AppDeployment", Name: "web", Controller: ptr.To(true)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := trim(deployment(tc.owner))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := out.(*appsv1.Deployment)
+			if d.Name != "web" || d.Namespace != "team" || d.UID != "u1" || d.ResourceVersion != "7" || d.Labels[v1alpha1.LabelManagedBy] == "" ||
+				d.Annotations[v1alpha1.AnnotationAdopt] != "true" || (tc.owner != nil && len(d.OwnerReferences) != 1) {
+				t.Fatalf("identity, labels, owners or the adopt annotation lost: %+v", d.ObjectMeta)
+			}
+			if tc.stub {
+				if d.Spec.Replicas != nil || len(d.Spec.Template.Spec.Containers) != 0 || len(d.Annotations) != 1 || len(d.ManagedFields) != 0 {
+					t.Fatalf("a stranger's object is cached with its data: %+v", d)
+				}
+				return
+			}
+			if d.Spec.Replicas == nil || len(d.ManagedFields) != 1 || d.ManagedFields[0].Manager != "edgeforge" {
+				t.Fatalf("a child lost its spec or edgeforge's managedFields: %+v", d)
+			}
+		})
+	}
+}
+
+func TestTrimPod(t *testing.T) {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "team", Labels: map[string]string{"a": "b"},
+			Annotations: map[string]string{"filler": strings.Repeat("x", 1000)}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
+		Spec: corev1.PodSpec{NodeName: "edge-1", Containers: []corev1.Container{{Name: "app", Image: "web:1"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, Reason: "Evicted", ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Image: "web:1",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "401"}}}},
+			Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}},
+	}
+	out, err := TrimPod(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*corev1.Pod)
+	if got.Name != "web-1" || got.Labels["a"] != "b" || got.Spec.NodeName != "edge-1" || got.Status.Reason != "Evicted" ||
+		got.Status.ContainerStatuses[0].State.Waiting.Reason != "ErrImagePull" || len(got.Status.Conditions) != 1 {
+		t.Fatalf("what the controllers read was lost: %+v", got)
+	}
+	if len(got.Spec.Containers) != 0 || len(got.Annotations) != 0 || len(got.ManagedFields) != 0 {
+		t.Fatalf("spec, annotations or managedFields kept: %+v", got)
+	}
+}
