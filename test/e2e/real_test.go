@@ -30,6 +30,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -712,7 +713,19 @@ func TestRealMonitoring(t *testing.T) {
 			NodeExporter:     &v1alpha1.Toggle{Enabled: true},
 		},
 	}
-	for _, o := range []client.Object{app, stack} {
+	// A tenant's ServiceMonitor asking Prometheus to send the token file of its own pod to the
+	// tenant's endpoint (bearerTokenFile): the stack's Prometheus denies file access to monitors
+	// (arbitraryFSAccessThroughSMs.deny), so prometheus-operator leaves it out of the scrape
+	// config and no such target ever appears.
+	steal := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+		"metadata": map[string]any{"namespace": ns, "name": "steal"},
+		"spec": map[string]any{
+			"selector":  map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/instance": "demo"}},
+			"endpoints": []any{map[string]any{"port": "http", "path": "/steal", "bearerTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"}},
+		},
+	}}
+	for _, o := range []client.Object{steal, app, stack} {
 		if err := k8sClient.Create(t.Context(), o); err != nil {
 			t.Fatal(err)
 		}
@@ -810,6 +823,11 @@ func TestRealMonitoring(t *testing.T) {
 		for _, w := range want {
 			if !strings.HasPrefix(health[w], "up") {
 				return false, nil
+			}
+		}
+		for _, tg := range targets.Data.ActiveTargets {
+			if strings.Contains(tg.ScrapeURL, "/steal") {
+				t.Fatalf("Prometheus scrapes the tenant's bearerTokenFile monitor: %s", tg.ScrapeURL)
 			}
 		}
 		return true, nil
