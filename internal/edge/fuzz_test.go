@@ -32,7 +32,7 @@ func tryCSR(tmpl x509.CertificateRequest) ([]byte, bool) {
 }
 
 // unquote undoes shellQuote as a POSIX shell reads it, or says it cannot: a single-quoted word,
-// where each quote is written as '\” (close, escaped quote, reopen).
+// where each quote inside is written as close-quote, backslash-quote, reopen-quote.
 func unquote(q string) (string, bool) {
 	if len(q) < 2 || q[0] != '\'' || q[len(q)-1] != '\'' {
 		return "", false
