@@ -89,6 +89,20 @@ bench: controlplane ## Measure the performance budget (DESIGN.md): 1,000-node ed
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" EDGEFORGE_SCALE_TEST=1 go test ./controllers/edgecluster/ -run TestPoolOf1000Nodes -count=1 -v -timeout 20m $(GOTESTFLAGS)
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" EDGEFORGE_SCALE_TEST=1 go test ./controllers/appdeployment/ -run TestConvergenceOf1000Apps -count=1 -v -timeout 20m $(GOTESTFLAGS)
 
+# Seconds each fuzz target of `make fuzz` runs.
+FUZZTIME ?= 60s
+# package:target of every fuzz target (go test -fuzz runs one target of one package at a time).
+FUZZ_TARGETS = internal/imagebuild:FuzzParseDigest internal/imagebuild:FuzzImageWithDigest \
+  internal/imagebuild:FuzzInlineContextFiles internal/edge:FuzzShellQuote internal/edge:FuzzServingCSRDecision \
+  internal/edge:FuzzClientCSRPool internal/edge:FuzzPlanNodeTemplateTaints internal/monitoring:FuzzGrafanaINI
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each; their seed corpora also run in `make test`.
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== $$t ($(FUZZTIME))"; \
+	  go test ./$${t%%:*} -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
 .PHONY: e2e
 e2e: controlplane realbins ## Run only the end-to-end tests on a fresh local cluster (EDGEFORGE_E2E_REAL_NODES=0: without real nodes).
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test ./test/e2e/... -timeout 25m -v $(GOTESTFLAGS)
