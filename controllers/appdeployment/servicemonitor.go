@@ -2,9 +2,9 @@ package appdeployment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -50,14 +50,16 @@ func (r *Reconciler) applyServiceMonitor(ctx context.Context, s *pass) (skeleton
 		}
 		msg := fmt.Sprintf("prometheus-operator's ServiceMonitor CRD (%s) is not installed; "+
 			"the ServiceMonitor for spec.metrics is created as soon as it is", serviceMonitorCRD)
-		var res skeleton.Result
+		var err error
 		if len(st.Unserved) > 0 {
+			// Installed but not served yet: discovery catching up sends no event, so retry
+			// through the workqueue's rate limiter (per-object backoff), not on a fixed clock.
 			msg = fmt.Sprintf("prometheus-operator's ServiceMonitor CRD (%s) is installed but not served yet", serviceMonitorCRD)
-			res.RequeueAfter = time.Second
+			err = errors.New(msg)
 		}
 		conditions.Set(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse, obj.Generation,
 			v1alpha1.AppDeploymentReasonCRDNotInstalled, msg)
-		return res, nil
+		return skeleton.Result{}, err
 	}
 	reader, err := r.serviceMonitors(ctx)
 	if err != nil {
@@ -83,9 +85,9 @@ func (r *Reconciler) applyServiceMonitor(ctx context.Context, s *pass) (skeleton
 		conditions.Set(&obj.Status.Conditions, v1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse, obj.Generation,
 			v1alpha1.AppDeploymentReasonNotSelected, why)
 		if unserved {
-			// The Prometheus CRD is installed but not in discovery yet: its CRD events are
-			// over, so look again shortly instead of waiting for one.
-			return skeleton.Result{RequeueAfter: time.Second}, nil
+			// The Prometheus CRD is installed but not in discovery yet, and its CRD events are
+			// over: retry through the workqueue's rate limiter instead of waiting for one.
+			return skeleton.Result{}, errors.New("waiting for prometheus-operator's Prometheus CRD to be served")
 		}
 		return skeleton.Result{}, nil
 	}

@@ -18,8 +18,8 @@ func TestKeepOwnedOnly(t *testing.T) {
 	big := strings.Repeat("x", 100_000)
 	deployment := func(owner *metav1.OwnerReference) *appsv1.Deployment {
 		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "team", UID: "u1", ResourceVersion: "7",
-			Labels:      map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue},
-			Annotations: map[string]string{"filler": big, v1alpha1.AnnotationAdopt: "true"},
+			Labels:        map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue},
+			Annotations:   map[string]string{"filler": big, v1alpha1.AnnotationAdopt: "true"},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "edgeforge"}, {Manager: "kube-controller-manager"}}},
 			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 				Containers: []corev1.Container{{Name: "app", Env: []corev1.EnvVar{{Name: "FILLER", Value: big}}}}}}}}
