@@ -49,9 +49,10 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get
 // Namespaces' labels (metadata only) decide whether an edge pool admits a build.
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
-// The build pods' ServiceAccount and an inline context's ConfigMap are server-side applied.
+// The build pods' ServiceAccount and an inline context's ConfigMap are server-side applied; a
+// spec.source.configMap is read by name when a build starts (never listed or watched).
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=create;patch
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;create;patch
 // Secrets referenced by ImageBuilds are read by name (type and keys, never logged) when a build
 // starts; they are neither listed nor watched (a build stalled on one looks again every minute).
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
@@ -126,7 +127,12 @@ func (p *pass) buildEnded(rec *v1alpha1.BuildRecord, result string) {
 func asStall(err error) error {
 	var inv *imagebuild.InvalidSpecError
 	if errors.As(err, &inv) {
-		return &skeleton.StallError{Reason: inv.Reason, Message: inv.Message}
+		s := &skeleton.StallError{Reason: inv.Reason, Message: inv.Message}
+		if inv.Reason == v1alpha1.ImageBuildReasonInvalidContext {
+			// Possibly the user's context ConfigMap, which is not watched: look again.
+			s.RecheckAfter = skeleton.UnwatchedRecheck
+		}
+		return s
 	}
 	return err
 }

@@ -22,10 +22,9 @@ import (
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
-// Field indexes on ImageBuilds: the names of the objects they reference, so a watch event on a
-// Secret, ConfigMap or EdgeCluster wakes exactly the ImageBuilds that need it.
+// Field index on ImageBuilds: the EdgeCluster they reference, so a watch event on a pool wakes
+// exactly the ImageBuilds that need it.
 const (
-	indexConfigMap   = "imagebuild.spec.source.configMap.name"
 	indexEdgeCluster = "imagebuild.spec.runOn.edgeClusterRef.name"
 )
 
@@ -33,10 +32,10 @@ const (
 //
 // Watches: ImageBuilds (spec or annotation changes, not their own status writes), owned build
 // Jobs, build pods (label edgeforge.io/build, for digests and waiting reasons), and — to recover
-// from a stall by itself — the metadata of ConfigMaps and the EdgeClusters that ImageBuilds
-// reference. Secrets are neither cached nor watched (least privilege: no list/watch of Secrets):
-// the few a build needs are read by name from the API server when it starts, and a build stalled
-// on one looks again every skeleton.SecretRecheck.
+// from a stall by itself — the EdgeClusters that ImageBuilds reference. Secrets and users'
+// ConfigMaps are neither cached nor watched (least privilege, and no cluster-wide cache a tenant
+// could fill): the few a build needs are read by name from the API server when it starts, and a
+// build stalled on one looks again every skeleton.UnwatchedRecheck.
 func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	image := opts.KanikoImage
 	if image == "" {
@@ -51,7 +50,6 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		BuildLimits:   opts.BuildLimits,
 	}
 	if err := index.Register(context.Background(), mgr.GetFieldIndexer(), &v1alpha1.ImageBuild{},
-		index.Field[*v1alpha1.ImageBuild]{Name: indexConfigMap, Extract: configMapNames},
 		index.Field[*v1alpha1.ImageBuild]{Name: indexEdgeCluster, Extract: edgeClusterNames},
 	); err != nil {
 		return err
@@ -63,7 +61,6 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		Owns(&batchv1.Job{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(buildPodToImageBuild),
 			builder.WithPredicates(predicate.NewPredicateFuncs(isBuildPod))).
-		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexConfigMap, true))).
 		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false))).
 		// A namespace's labels decide whether a pool admits its builds (spec.allowedNamespaces).
 		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(pools.NamespaceRequests(r.Client,
@@ -101,14 +98,14 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 		s := &corev1.Secret{}
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, s); err != nil {
 			if apierrors.IsNotFound(err) {
-				return skeleton.StallOnSecret(v1alpha1.ImageBuildReasonPushSecretNotFound,
+				return skeleton.StallOnUnwatched(v1alpha1.ImageBuildReasonPushSecretNotFound,
 					"Secret %s/%s (spec.output.pushSecretRef) not found; create it from a docker config file: kubectl create secret docker-registry %s --from-file=.dockerconfigjson=$HOME/.docker/config.json",
 					ns, ref.Name, ref.Name)
 			}
 			return err
 		}
 		if s.Type != corev1.SecretTypeDockerConfigJson {
-			return skeleton.StallOnSecret(v1alpha1.ImageBuildReasonInvalidPushSecret,
+			return skeleton.StallOnUnwatched(v1alpha1.ImageBuildReasonInvalidPushSecret,
 				"Secret %s/%s (spec.output.pushSecretRef) has type %q; it must be a %s Secret (kubectl create secret docker-registry)",
 				ns, ref.Name, s.Type, corev1.SecretTypeDockerConfigJson)
 		}
@@ -119,14 +116,14 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 		s := &corev1.Secret{}
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, s); err != nil {
 			if apierrors.IsNotFound(err) {
-				return skeleton.StallOnSecret(v1alpha1.ImageBuildReasonCloneSecretNotFound,
+				return skeleton.StallOnUnwatched(v1alpha1.ImageBuildReasonCloneSecretNotFound,
 					"Secret %s/%s (spec.source.git.cloneSecretRef) not found; create it with keys %s and %s (e.g. kubectl create secret generic %s --from-literal=%s=… --from-file=%s=token.txt)",
 					ns, name, imagebuild.CloneSecretUsernameKey, imagebuild.CloneSecretPasswordKey, name, imagebuild.CloneSecretUsernameKey, imagebuild.CloneSecretPasswordKey)
 			}
 			return err
 		}
 		if _, ok := s.Data[imagebuild.CloneSecretPasswordKey]; !ok {
-			return skeleton.StallOnSecret(v1alpha1.ImageBuildReasonInvalidCloneSecret,
+			return skeleton.StallOnUnwatched(v1alpha1.ImageBuildReasonInvalidCloneSecret,
 				"Secret %s/%s (spec.source.git.cloneSecretRef) has no key %q (the password or token; %q is optional)",
 				ns, name, imagebuild.CloneSecretPasswordKey, imagebuild.CloneSecretUsernameKey)
 		}
@@ -136,7 +133,7 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 		cm := &corev1.ConfigMap{}
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, cm); err != nil {
 			if apierrors.IsNotFound(err) {
-				return skeleton.Stall(v1alpha1.ImageBuildReasonContextConfigMapNotFound,
+				return skeleton.StallOnUnwatched(v1alpha1.ImageBuildReasonContextConfigMapNotFound,
 					"ConfigMap %s/%s (spec.source.configMap) not found; create it with the build context, one key per file (kubectl create configmap %s --from-file=<dir>)",
 					ns, ref.Name, ref.Name)
 			}
@@ -152,12 +149,6 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 	return nil
 }
 
-func configMapNames(ib *v1alpha1.ImageBuild) []string {
-	if ref := ib.Spec.Source.ConfigMap; ref != nil {
-		return []string{ref.Name}
-	}
-	return nil
-}
 
 func edgeClusterNames(ib *v1alpha1.ImageBuild) []string {
 	if on := ib.Spec.RunOn; on != nil && on.EdgeClusterRef != nil {

@@ -14,7 +14,7 @@ import (
 
 // A missing push Secret stalls the ImageBuild (no Job); a Secret of the wrong type keeps it
 // stalled with another reason; the right Secret lets the build start. Secrets are not watched
-// (no list/watch of Secrets): a stalled build looks again every skeleton.SecretRecheck, or at
+// (no list/watch of Secrets): a stalled build looks again every skeleton.UnwatchedRecheck, or at
 // once when asked with an annotation, as here.
 func TestMissingPushSecretStallsThenRecovers(t *testing.T) {
 	ns := namespace(t)
@@ -82,7 +82,9 @@ func TestMissingContextConfigMapAndCloneSecret(t *testing.T) {
 	create(t, ib)
 	waitForStatus(t, ns, "cm", "Stalled ContextConfigMapNotFound", stalledWith(v1alpha1.ImageBuildReasonContextConfigMapNotFound))
 
+	// ConfigMaps are not watched either: the build looks again every minute, or when poked.
 	create(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cm-context"}, Data: map[string]string{"main.go": "package main"}})
+	poke(t, ib)
 	st := waitForStatus(t, ns, "cm", "Stalled InvalidContext", stalledWith(v1alpha1.ImageBuildReasonInvalidContext))
 	if msg := condition(st, v1alpha1.ConditionStalled).Message; !strings.Contains(msg, `no key "Dockerfile"`) {
 		t.Errorf("Stalled message = %q", msg)
@@ -95,6 +97,7 @@ func TestMissingContextConfigMapAndCloneSecret(t *testing.T) {
 	if err := k8s.Update(ctxT(t), cm); err != nil {
 		t.Fatal(err)
 	}
+	poke(t, ib)
 	job := waitForJob(t, ns, "cm-1")
 	var mounted []string
 	for _, m := range job.Spec.Template.Spec.Containers[0].VolumeMounts {

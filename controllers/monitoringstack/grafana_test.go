@@ -138,7 +138,7 @@ func TestMissingAdminSecretStallsUntilCreated(t *testing.T) {
 	if err := k8s.Create(ctx(t), secret); err != nil {
 		t.Fatal(err)
 	}
-	// Secrets are not watched: a stalled stack looks again every skeleton.SecretRecheck, or
+	// Secrets are not watched: a stalled stack looks again every skeleton.UnwatchedRecheck, or
 	// when asked with an annotation, as here.
 	annotate(t, ns, "main", "1")
 	waitCondition(t, ns, "main", v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.MonitoringStackReasonGrafanaAdminSecretInvalid)

@@ -34,12 +34,12 @@ func (r *Reconciler) settleAdminSecret(ctx context.Context, p *pass) (skeleton.R
 
 // checkUserSecret reads the user's Secret from the API server (no cache holds Secret data) and
 // checks that its keys are set; the values are not looked at. Secrets are not watched: a stalled
-// stack looks again every skeleton.SecretRecheck.
+// stack looks again every skeleton.UnwatchedRecheck.
 func (r *Reconciler) checkUserSecret(ctx context.Context, stack *v1alpha1.MonitoringStack, name string) error {
 	s := &corev1.Secret{}
 	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: stack.Namespace, Name: name}, s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return skeleton.StallOnSecret(v1alpha1.MonitoringStackReasonGrafanaAdminSecretMissing,
+			return skeleton.StallOnUnwatched(v1alpha1.MonitoringStackReasonGrafanaAdminSecretMissing,
 				"Secret %s/%s (spec.grafana.adminCredentialsSecretRef) does not exist: create it with keys %s and %s, "+
 					"or remove the reference to have a password generated", stack.Namespace, name, monitoring.AdminUserKey, monitoring.AdminPasswordKey)
 		}
@@ -47,7 +47,7 @@ func (r *Reconciler) checkUserSecret(ctx context.Context, stack *v1alpha1.Monito
 	}
 	for _, k := range []string{monitoring.AdminUserKey, monitoring.AdminPasswordKey} {
 		if len(s.Data[k]) == 0 {
-			return skeleton.StallOnSecret(v1alpha1.MonitoringStackReasonGrafanaAdminSecretInvalid,
+			return skeleton.StallOnUnwatched(v1alpha1.MonitoringStackReasonGrafanaAdminSecretInvalid,
 				"Secret %s/%s (spec.grafana.adminCredentialsSecretRef) has no key %s: it needs %s and %s",
 				stack.Namespace, name, k, monitoring.AdminUserKey, monitoring.AdminPasswordKey)
 		}

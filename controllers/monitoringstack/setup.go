@@ -35,7 +35,7 @@ import (
 // AppDeployment controller); owned ConfigMaps, ServiceAccounts, DaemonSets and the labelled
 // ClusterRoles/ClusterRoleBindings through a cache of its own limited to objects labelled
 // edgeforge.io/monitoringstack (Secrets are neither cached nor watched: they are read by name,
-// and a stack stalled on its admin Secret looks again every skeleton.SecretRecheck); and the
+// and a stack stalled on its admin Secret looks again every skeleton.UnwatchedRecheck); and the
 // metadata of prometheus-operator's CRDs. Watches on Prometheus, ServiceMonitor and
 // PrometheusRule objects (in the same label-scoped cache) start once those CRDs are served, so
 // the controller starts, and stalls its stacks with a clear reason, on a cluster without

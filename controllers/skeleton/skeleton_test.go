@@ -45,7 +45,7 @@ func TestRun(t *testing.T) {
 		{name: "first error stops", steps: []Step[*[]string]{ok, fail(boom), ok}, ran: 2, err: boom},
 		{name: "a stall stops and is terminal", steps: []Step[*[]string]{fail(Stall("Missing", "x %d", 1)), ok}, ran: 1, stall: true, terminal: true},
 		{name: "a stall with a clock running requeues", steps: []Step[*[]string]{wait(time.Minute), fail(Stall("Missing", "x"))}, ran: 2, stall: true, requeue: time.Minute},
-		{name: "a stall on a Secret looks again", steps: []Step[*[]string]{fail(StallOnSecret("Missing", "x")), ok}, ran: 1, stall: true, requeue: SecretRecheck},
+		{name: "a stall on a Secret looks again", steps: []Step[*[]string]{fail(StallOnUnwatched("Missing", "x")), ok}, ran: 1, stall: true, requeue: UnwatchedRecheck},
 		{name: "stop ends without error", steps: []Step[*[]string]{stop, ok}, ran: 1},
 		{name: "terminating namespace ends quietly", steps: []Step[*[]string]{fail(terminating()), ok}, ran: 1},
 		{name: "shortest requeue wins", steps: []Step[*[]string]{wait(time.Hour), wait(time.Second), wait(time.Minute)}, ran: 3, completed: true, requeue: time.Second},

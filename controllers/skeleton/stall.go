@@ -32,13 +32,14 @@ func Stall(reason, format string, args ...any) error {
 	return &StallError{Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
 
-// SecretRecheck is how soon an object stalled on a Secret looks again: edgeforge neither lists nor
-// watches Secrets outside its own namespaces (least privilege), so no event says one was fixed.
-const SecretRecheck = time.Minute
+// UnwatchedRecheck is how soon an object stalled on an object edgeforge does not watch looks
+// again: Secrets (least privilege: never listed or watched outside edgeforge's namespaces) and
+// users' ConfigMaps (no cluster-wide cache a tenant could fill), so no event says one was fixed.
+const UnwatchedRecheck = time.Minute
 
-// StallOnSecret is a Stall that looks again after SecretRecheck.
-func StallOnSecret(reason, format string, args ...any) error {
-	return &StallError{Reason: reason, Message: fmt.Sprintf(format, args...), RecheckAfter: SecretRecheck}
+// StallOnUnwatched is a Stall that looks again after UnwatchedRecheck.
+func StallOnUnwatched(reason, format string, args ...any) error {
+	return &StallError{Reason: reason, Message: fmt.Sprintf(format, args...), RecheckAfter: UnwatchedRecheck}
 }
 
 // AsStall returns the StallError in err's chain, or nil.
