@@ -149,7 +149,6 @@ func (r *Reconciler) resolveInputs(ctx context.Context, ib *v1alpha1.ImageBuild,
 	return nil
 }
 
-
 func edgeClusterNames(ib *v1alpha1.ImageBuild) []string {
 	if on := ib.Spec.RunOn; on != nil && on.EdgeClusterRef != nil {
 		return []string{on.EdgeClusterRef.Name}
