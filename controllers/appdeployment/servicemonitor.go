@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,6 +17,7 @@ import (
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/apply"
 	"github.com/edgeforge/edgeforge/controllers/optionalcrd"
+	"github.com/edgeforge/edgeforge/controllers/pools"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/app"
 	"github.com/edgeforge/edgeforge/internal/conditions"
@@ -129,13 +129,12 @@ func (r *Reconciler) monitorSelectedBy(ctx context.Context, sm *monitoringv1.Ser
 			proms = append(proms, monitoring.SelectionOf(&list.Items[i]))
 		}
 	}
-	ns := &metav1.PartialObjectMetadata{}
-	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	if err := r.Get(ctx, client.ObjectKey{Name: sm.Namespace}, ns); err != nil {
+	nsLabels, err := pools.NamespaceLabels(ctx, r.Client, sm.Namespace)
+	if err != nil {
 		return nil, "", false, err
 	}
 	m := monitoring.Monitor{Kind: monitoring.KindServiceMonitor, Namespace: sm.Namespace, Name: sm.Name, Labels: sm.Labels}
-	by, why = monitoring.SelectedBy(m, ns.Labels, proms)
+	by, why = monitoring.SelectedBy(m, nsLabels, proms)
 	return by, why, unserved, nil
 }
 

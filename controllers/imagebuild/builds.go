@@ -18,6 +18,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/pools"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/imagebuild"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -134,12 +135,11 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 	// A pod the namespace's Pod Security level refuses would only show as FailedCreate events on
 	// the Job until the timeout: say so now, in the admission plugin's words. Relabelling the
 	// namespace wakes the build (the Namespace watch).
-	ns := &metav1.PartialObjectMetadata{}
-	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	if err := p.Get(ctx, types.NamespacedName{Name: ib.Namespace}, ns); err != nil {
+	nsLabels, err := pools.NamespaceLabels(ctx, p.Client, ib.Namespace)
+	if err != nil {
 		return err
 	}
-	if why := imagebuild.PodSecurityProblem(ns.Labels, job); why != "" {
+	if why := imagebuild.PodSecurityProblem(nsLabels, job); why != "" {
 		return skeleton.Stall(v1alpha1.ImageBuildReasonPodSecurityForbidden,
 			"the build pod cannot run in namespace %s: it %s. Kaniko runs as root with a few capabilities (Pod Security "+
 				"baseline): build in a namespace that enforces baseline or privileged (label %s)", ib.Namespace, why, psaapi.EnforceLevelLabel)

@@ -3,7 +3,6 @@ package monitoringstack
 import (
 	"context"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/pools"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/monitoring"
 	"github.com/edgeforge/edgeforge/internal/settings"
@@ -27,12 +27,11 @@ func (r *Reconciler) applyChildren(ctx context.Context, p *pass) (skeleton.Resul
 	}
 	p.obs.Cluster = monitoring.SharedBy(stacks.Items)
 	if p.obs.Cluster.RunsNodeExporter(p.stack) {
-		ns := &metav1.PartialObjectMetadata{}
-		ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-		if err := r.Get(ctx, client.ObjectKey{Name: p.stack.Namespace}, ns); err != nil {
+		labels, err := pools.NamespaceLabels(ctx, r.Client, p.stack.Namespace)
+		if err != nil {
 			return skeleton.Result{}, err
 		}
-		if why := monitoring.NodeExporterForbidden(p.stack, ns.Labels); why != "" {
+		if why := monitoring.NodeExporterForbidden(p.stack, labels); why != "" {
 			return skeleton.Result{}, skeleton.Stall(v1alpha1.MonitoringStackReasonNodeExporterForbidden, "%s", why)
 		}
 	}

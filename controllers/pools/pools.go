@@ -23,13 +23,23 @@ func Admits(ctx context.Context, c client.Reader, pool *v1alpha1.EdgeCluster, na
 	if pool.Spec.AllowedNamespaces == nil {
 		return true, "", nil
 	}
+	labels, err := NamespaceLabels(ctx, c, namespace)
+	if err != nil {
+		return false, "", err
+	}
+	ok, why := edge.NamespaceAllowed(pool, namespace, labels)
+	return ok, why, nil
+}
+
+// NamespaceLabels reads a namespace's labels as metadata only (the controllers' metadata watch
+// of Namespaces keeps them cached): pool admission, Pod Security levels, monitor selection.
+func NamespaceLabels(ctx context.Context, c client.Reader, namespace string) (map[string]string, error) {
 	ns := &metav1.PartialObjectMetadata{}
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 	if err := c.Get(ctx, types.NamespacedName{Name: namespace}, ns); err != nil {
-		return false, "", err
+		return nil, err
 	}
-	ok, why := edge.NamespaceAllowed(pool, namespace, ns.Labels)
-	return ok, why, nil
+	return ns.Labels, nil
 }
 
 // NamespaceRequests maps a Namespace whose labels changed to every object of the kind in it

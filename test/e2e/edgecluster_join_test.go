@@ -75,17 +75,8 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 	t.Cleanup(func() { deleteJoinedNode(t) })
 
 	// 1. The join Secret the status points to.
-	waitFor(t, time.Minute, "status.join.secretRef", func(ctx context.Context) (bool, error) {
-		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ec), ec); err != nil {
-			return false, err
-		}
-		return ec.Status.Join != nil && ec.Status.Join.SecretRef != nil, nil
-	})
+	joinSecret := waitForJoinSecret(t, ec)
 	ref := ec.Status.Join.SecretRef
-	joinSecret := &corev1.Secret{}
-	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, joinSecret); err != nil {
-		t.Fatal(err)
-	}
 	if m := methodStatus(ec, v1alpha1.JoinMethodKubeadm); m == nil || m.Ready || !strings.Contains(m.Message, "kubeadm-config") {
 		t.Errorf("kubeadm on a cluster kubeadm did not set up: %+v (want not ready, naming kube-system/kubeadm-config)", m)
 	}
@@ -356,4 +347,22 @@ func waitForJoinReady(t *testing.T, ec *v1alpha1.EdgeCluster, status metav1.Cond
 		return c != nil && c.Status == status && c.Reason == reason && c.ObservedGeneration == ec.Generation &&
 			strings.Contains(c.Message, msg), nil
 	})
+}
+
+// waitForJoinSecret waits for the pool's status.join.secretRef (ec is updated) and returns the
+// join Secret it names.
+func waitForJoinSecret(t *testing.T, ec *v1alpha1.EdgeCluster) *corev1.Secret {
+	t.Helper()
+	waitFor(t, time.Minute, "status.join.secretRef of "+ec.Name, func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ec), ec); err != nil {
+			return false, err
+		}
+		return ec.Status.Join != nil && ec.Status.Join.SecretRef != nil, nil
+	})
+	ref := ec.Status.Join.SecretRef
+	s := &corev1.Secret{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

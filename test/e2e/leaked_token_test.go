@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	certutil "k8s.io/client-go/util/cert"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/edge"
@@ -39,17 +38,8 @@ func TestLeakedJoinToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	deleteOnCleanup(t, ec)
-	waitFor(t, time.Minute, "status.join.secretRef of "+pool, func(ctx context.Context) (bool, error) {
-		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ec), ec); err != nil {
-			return false, err
-		}
-		return ec.Status.Join != nil && ec.Status.Join.SecretRef != nil, nil
-	})
+	joinSecret := waitForJoinSecret(t, ec)
 	ref := ec.Status.Join.SecretRef
-	joinSecret := &corev1.Secret{}
-	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, joinSecret); err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := clientcmd.RESTConfigFromKubeConfig(joinSecret.Data[edge.JoinKeyBootstrapKubeconfig])
 	if err != nil {
 		t.Fatal(err)
