@@ -441,6 +441,10 @@ const (
 	// EdgeClusterReasonChildRejected: the API server rejected the join Secret or a bootstrap
 	// ClusterRoleBinding (the message quotes it).
 	EdgeClusterReasonChildRejected = "ChildRejected"
+	// EdgeClusterReasonBootstrapTokensForbidden (Stalled): the operator may not read or write
+	// Secrets in kube-system, where bootstrap tokens live (its Role there is missing, as after
+	// an OLM install before bundle/kube-system-rbac.yaml is applied).
+	EdgeClusterReasonBootstrapTokensForbidden = "BootstrapTokensForbidden"
 	// EdgeClusterReasonDeleting: the finalizer is removing tokens, join commands and node templates.
 	EdgeClusterReasonDeleting = "Deleting"
 )
@@ -463,6 +467,10 @@ const (
 	// EdgeClusterEventNodeNotAdmitted: a node claims the pool by its own label without being a
 	// member, or joined with the pool's token while a member of another pool.
 	EdgeClusterEventNodeNotAdmitted = "NodeNotAdmitted"
+	// EdgeClusterEventNodeClientCSRDenied: a client certificate request made with the pool's
+	// bootstrap token asked for the name of an existing node that is not the pool's member (or
+	// was malformed) and was denied.
+	EdgeClusterEventNodeClientCSRDenied = "NodeClientCSRDenied"
 	// EdgeClusterEventServingCSRDenied: a member's kubelet-serving CSR asked for names or
 	// addresses spec.servingCertificates does not allow, and was denied.
 	EdgeClusterEventServingCSRDenied = "ServingCSRDenied"

@@ -36,7 +36,15 @@ func (r *Reconciler) admitJoinedNodes(ctx context.Context, p *pass) error {
 	for i := range list.Items {
 		csr := &list.Items[i]
 		name, pool, ok := edge.ClientCSRPool(csr)
-		if !ok || pool != p.ec.Name || !edge.CSRApproved(csr) {
+		if !ok || pool != p.ec.Name {
+			continue
+		}
+		if edge.CSRPending(csr) {
+			if err := r.decideClientCSR(ctx, p, csr, name); err != nil {
+				return err
+			}
+		}
+		if !edge.CSRApproved(csr) {
 			continue
 		}
 		node := &corev1.Node{}
@@ -63,10 +71,49 @@ func (r *Reconciler) admitJoinedNodes(ctx context.Context, p *pass) error {
 		if err := r.Apply(ctx, ac, client.FieldOwner(membershipFieldManager)); err != nil {
 			return fmt.Errorf("admitting node %s: %w", name, err)
 		}
+		p.admit(name)
 		ctrl.LoggerFrom(ctx).Info("admitted node", "node", name, "csr", csr.Name)
 		p.patcher.Eventf(r.Recorder, p.ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventNodeAdmitted, "Admit",
 			"node %s joined with the pool's bootstrap token (CSR %s): labelled %s=%s", name, csr.Name, v1alpha1.LabelEdgeClusterMember, p.ec.Name)
 	}
+	return nil
+}
+
+// decideClientCSR approves or denies a pending client CSR of the pool's token (edge.ClientCSRDecision):
+// nothing else approves them (no binding gives edgeforge's tokens kube-controller-manager's
+// automatic approval), so a token cannot take an existing node's name. The Node is read from the
+// API server, not the cache, so a node registered a moment ago is not mistaken for a new one.
+// On approval csr is updated in place (its node is admitted once it registers).
+func (r *Reconciler) decideClientCSR(ctx context.Context, p *pass, csr *certificatesv1.CertificateSigningRequest, name string) error {
+	node := &corev1.Node{}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Name: name}, node); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return err
+		}
+		node = nil
+	}
+	decision, why := edge.ClientCSRDecision(p.ec.Name, csr, node)
+	var cond certificatesv1.CertificateSigningRequestCondition
+	switch decision {
+	case edge.Approve:
+		cond = edge.ClientApprovedCondition(p.ec.Name, why)
+	case edge.Deny:
+		cond = edge.ClientDeniedCondition(p.ec.Name, why)
+	default:
+		return nil
+	}
+	decided := csr.DeepCopy()
+	decided.Status.Conditions = append(decided.Status.Conditions, cond)
+	if err := r.SubResource("approval").Update(ctx, decided); err != nil {
+		return fmt.Errorf("deciding node client CSR %s: %w", csr.Name, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("decided node client CSR", "csr", csr.Name, "node", name, "decision", cond.Type, "reason", why)
+	if decision == edge.Deny {
+		p.patcher.Eventf(r.Recorder, p.ec, nil, corev1.EventTypeWarning, v1alpha1.EdgeClusterEventNodeClientCSRDenied, "DenyCSR",
+			"denied node client CSR %s: %s", csr.Name, why)
+		return nil
+	}
+	*csr = *decided
 	return nil
 }
 

@@ -7,13 +7,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,10 +23,10 @@ import (
 	"github.com/edgeforge/edgeforge/internal/edge"
 )
 
-// joinAs makes the client CSR a kubelet's TLS bootstrap makes for node with a bootstrap token
+// requestAs makes the client CSR a kubelet's TLS bootstrap makes for node with a bootstrap token
 // whose auth groups are groups: the API server records the requestor (impersonated here) in the
-// CSR, which is what edgeforge trusts. The CSR is then approved, as kube-controller-manager does.
-func joinAs(t *testing.T, node string, groups ...string) {
+// CSR, which is what edgeforge trusts.
+func requestAs(t *testing.T, node string, groups ...string) *certificatesv1.CertificateSigningRequest {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -34,13 +35,6 @@ func joinAs(t *testing.T, node string, groups ...string) {
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
 		Subject: pkix.Name{CommonName: "system:node:" + node, Organization: []string{"system:nodes"}}}, key)
 	if err != nil {
-		t.Fatal(err)
-	}
-	// What kubeadm (or edgeforge's bootstrap RBAC) grants bootstrap tokens: creating node CSRs.
-	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "test-bootstrappers-create-csrs"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:node-bootstrapper"},
-		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:bootstrappers"}}}
-	if err := k8s.Create(ctxT(t), crb); client.IgnoreAlreadyExists(err) != nil {
 		t.Fatal(err)
 	}
 	cfg := rest.CopyConfig(env.Config)
@@ -57,15 +51,42 @@ func joinAs(t *testing.T, node string, groups ...string) {
 			Usages:     []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth},
 		},
 	}
-	if err := as.Create(ctxT(t), csr); err != nil {
-		t.Fatal(err)
-	}
+	// Creating it needs what edgeforge's bootstrap RBAC grants its tokens' group (the pool
+	// creates that binding): retried until the pool has.
+	waitFor(t, "the bootstrap token to be allowed to create a node CSR", func() (bool, error) {
+		err := as.Create(ctxT(t), csr)
+		if apierrors.IsForbidden(err) {
+			return false, nil
+		}
+		return err == nil, err
+	})
 	t.Cleanup(func() { _ = k8s.Delete(ctxT(t), csr) })
-	csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
-		Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "AutoApproved", Message: "test"})
-	if err := k8s.SubResource("approval").Update(ctxT(t), csr); err != nil {
-		t.Fatal(err)
-	}
+	return csr
+}
+
+// decided waits until csr has a condition of type want, by edgeforge (reason), and returns it.
+func decided(t *testing.T, csr *certificatesv1.CertificateSigningRequest, want certificatesv1.RequestConditionType, reason string) certificatesv1.CertificateSigningRequestCondition {
+	t.Helper()
+	var got certificatesv1.CertificateSigningRequestCondition
+	waitFor(t, fmt.Sprintf("CSR %s for %s to be %s", csr.Name, csr.Spec.Username, want), func() (bool, error) {
+		live := &certificatesv1.CertificateSigningRequest{}
+		if err := get(t, "", csr.Name, live); err != nil {
+			return false, err
+		}
+		for _, c := range live.Status.Conditions {
+			got = c
+			return c.Type == want && c.Reason == reason, nil
+		}
+		return false, nil
+	})
+	return got
+}
+
+// joinAs is requestAs and edgeforge's approval, before the node registers (as a kubelet does:
+// it registers with the certificate it got).
+func joinAs(t *testing.T, node string, groups ...string) {
+	t.Helper()
+	decided(t, requestAs(t, node, groups...), certificatesv1.CertificateApproved, edge.ClientApprovalReason)
 }
 
 // claimant makes a node that labels itself into pool (as any kubelet may), with no membership.
@@ -101,9 +122,15 @@ func TestMembershipComesFromThePoolsToken(t *testing.T) {
 	if len(ec.Status.Nodes) != 1 || ec.Status.Nodes[0].Name != "adm-joined" {
 		t.Fatalf("status.nodes %+v, want only adm-joined", ec.Status.Nodes)
 	}
-	events := strings.Join(waitForEvent(t, "adm", v1alpha1.EdgeClusterEventNodeNotAdmitted), "\n")
-	if !strings.Contains(events, "adm-intruder") || !strings.Contains(events, "kubectl label node") {
-		t.Fatalf("NodeNotAdmitted events do not name the claimant and the fix: %s", events)
+	var events string
+	// (The events API folds events of one reason and object into a series that keeps the first
+	// note: the event names the first claimant seen, status.unadmittedNodes both.)
+	waitFor(t, "a NodeNotAdmitted event naming a claimant", func() (bool, error) {
+		events = strings.Join(poolEvents(t, "adm", v1alpha1.EdgeClusterEventNodeNotAdmitted), "\n")
+		return strings.Contains(events, "adm-intruder") || strings.Contains(events, "adm-wrong-token"), nil
+	})
+	if !strings.Contains(events, "kubectl label node") || strings.Contains(events, "node adm-joined") {
+		t.Fatalf("NodeNotAdmitted events do not say how to admit, or name the admitted node: %s", events)
 	}
 	for _, name := range []string{"adm-intruder", "adm-wrong-token"} {
 		n := &corev1.Node{}
@@ -142,4 +169,24 @@ func TestMembershipComesFromThePoolsToken(t *testing.T) {
 	if err := get(t, "", "adm-intruder", n); err != nil || n.Labels[v1alpha1.LabelEdgeClusterMember] != "adm" {
 		t.Fatalf("the admin's membership label was removed: %v %v", n.Labels, err)
 	}
+}
+
+// A pool's token cannot take the name of a node that exists and is not the pool's member: the
+// client certificate request is denied (by edgeforge, which alone approves its tokens' requests),
+// with an event; a member coming back gets its certificate.
+func TestTokenCannotTakeAnExistingNodesName(t *testing.T) {
+	newPool(t, "nam", v1alpha1.EdgeClusterSpec{})
+	edgeNode(t, "nam-control-plane", "", nil) // a node of no pool
+	c := decided(t, requestAs(t, "nam-control-plane", edge.NodeBootstrapGroup, edge.PoolGroup("nam")),
+		certificatesv1.CertificateDenied, edge.ClientDenialReason)
+	if !strings.Contains(c.Message, "already exists and is not a member") {
+		t.Errorf("denial message %q does not say why", c.Message)
+	}
+	events := strings.Join(waitForEvent(t, "nam", v1alpha1.EdgeClusterEventNodeClientCSRDenied), "\n")
+	if !strings.Contains(events, "nam-control-plane") {
+		t.Errorf("NodeClientCSRDenied events do not name the node: %s", events)
+	}
+
+	edgeNode(t, "nam-member", "", func(n *corev1.Node) { n.Labels[v1alpha1.LabelEdgeClusterMember] = "nam" })
+	joinAs(t, "nam-member", edge.NodeBootstrapGroup, edge.PoolGroup("nam"))
 }

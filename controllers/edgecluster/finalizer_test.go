@@ -19,9 +19,8 @@ func TestBootstrapRBAC(t *testing.T) {
 	crb := &rbacv1.ClusterRoleBinding{}
 	for i, name := range edge.BootstrapRBACBindingNames {
 		waitFor(t, "ClusterRoleBinding "+name, func() (bool, error) { return get(t, "", name, crb) == nil, nil })
-		wantRole := []string{"system:node-bootstrapper", "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
-			"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"}[i]
-		wantGroup := []string{edge.NodeBootstrapGroup, edge.NodeBootstrapGroup, "system:nodes"}[i]
+		wantRole := []string{"system:node-bootstrapper", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"}[i]
+		wantGroup := []string{edge.NodeBootstrapGroup, "system:nodes"}[i]
 		if crb.RoleRef.Name != wantRole || len(crb.Subjects) != 1 || crb.Subjects[0].Name != wantGroup || crb.Subjects[0].Kind != "Group" {
 			t.Errorf("%s: role %s subjects %+v", name, crb.RoleRef.Name, crb.Subjects)
 		}

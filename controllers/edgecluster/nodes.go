@@ -31,6 +31,10 @@ func (r *Reconciler) reconcileNodes(ctx context.Context, p *pass) error {
 	var work []nodeWork
 	var unadmitted []string
 	for i := range nodes {
+		if p.admitted[nodes[i].Name] {
+			// Admitted in this pass: the cache may not show the member label yet.
+			nodes[i] = *edge.AsMember(&nodes[i], p.ec.Name)
+		}
 		n := &nodes[i]
 		if edge.Unadmitted(p.ec.Name, n) {
 			unadmitted = append(unadmitted, n.Name)

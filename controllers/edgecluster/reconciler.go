@@ -24,11 +24,11 @@ import (
 type Reconciler struct {
 	// Client reads EdgeClusters from the manager's cache and writes to the API server.
 	client.Client
-	// APIReader reads the pool's token Secrets from the API server before a token is created
-	// (the cache may not show one created a moment ago).
+	// APIReader reads from the API server: the pool's token Secrets (tokenSecrets), a Node a
+	// client CSR names, kubeedge's token Secret.
 	APIReader client.Reader
-	// Cache is this controller's own cache: trimmed Nodes, kubelet-serving CSRs, edgeforge's
-	// Secrets (token Secrets in kube-system, the operator namespace's Secrets), the few
+	// Cache is this controller's own cache: trimmed Nodes, kubelet CSRs, edgeforge's Secrets
+	// (token Secrets in kube-system when it may watch them, the operator namespace's), the few
 	// ConfigMaps join commands are made from, and the bootstrap ClusterRoleBindings. Never
 	// read other kinds through it.
 	Cache client.Reader
@@ -79,17 +79,20 @@ type Reconciler struct {
 // Whether the operator's namespace exists (the join Secret goes there).
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 //
-// The RBAC kubeadm sets up for bootstrap tokens, created when absent: three
-// ClusterRoleBindings, by name. Binding a ClusterRole needs either its permissions or "bind" on
-// it: "bind" on exactly the three built-in roles keeps edgeforge from holding their permissions.
+// The RBAC bootstrap tokens need (edge.BootstrapRBAC), created when absent: two
+// ClusterRoleBindings, by name (and one of earlier versions, deleted). Binding a ClusterRole needs
+// either its permissions or "bind" on it: "bind" on exactly the two built-in roles keeps edgeforge
+// from holding their permissions.
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,resourceNames=edgeforge:node-bootstrapper;edgeforge:node-autoapprove-bootstrap;edgeforge:node-autoapprove-certificate-rotation,verbs=create;patch;delete
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,resourceNames=system:node-bootstrapper;system:certificates.k8s.io:certificatesigningrequests:nodeclient;system:certificates.k8s.io:certificatesigningrequests:selfnodeclient,verbs=bind
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,resourceNames=system:node-bootstrapper;system:certificates.k8s.io:certificatesigningrequests:selfnodeclient,verbs=bind
 //
-// approveServingCSRs: read kubelet-serving CSRs, approve those of members, for that signer only.
+// Kubelet CSRs: approve or deny members' serving certificates and the client certificates of
+// the pools' tokens (nothing else approves those: edgeforge checks the node's name), for those
+// two signers only.
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests,verbs=get;list;watch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/approval,verbs=update
-// +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,resourceNames=kubernetes.io/kubelet-serving,verbs=approve
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,resourceNames=kubernetes.io/kubelet-serving;kubernetes.io/kube-apiserver-client-kubelet,verbs=approve
 
 // pass is the state of one reconcile, handed from step to step.
 type pass struct {
@@ -104,6 +107,16 @@ type pass struct {
 	health *edge.PoolHealth
 	// requeue is when a clock (token rotation, a grace period) needs the pool looked at again.
 	requeue time.Duration
+	// admitted are the nodes admitted in this pass (the cache may not show their label yet).
+	admitted map[string]bool
+}
+
+// admit records that node was made a member in this pass.
+func (p *pass) admit(node string) {
+	if p.admitted == nil {
+		p.admitted = map[string]bool{}
+	}
+	p.admitted[node] = true
 }
 
 func (p *pass) requeueAfter(d time.Duration) {
@@ -172,6 +185,12 @@ func (r *Reconciler) finalize(ctx context.Context, ec *v1alpha1.EdgeCluster) err
 		return err
 	}
 	tokens, err := r.tokenSecrets(ctx, ec.Name)
+	if skeleton.AsStall(err) != nil {
+		// Without rights in kube-system: the tokens (if any) are owned by the pool, and the
+		// garbage collector deletes them with it.
+		log.Info("cannot delete the pool's token Secrets; the garbage collector will", "reason", err.Error())
+		tokens, err = nil, nil
+	}
 	if err != nil {
 		return err
 	}

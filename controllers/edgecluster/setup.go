@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -50,7 +51,7 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 // setup is SetupWithManager with a clock (tests drive token rotation and grace periods).
 func setup(mgr ctrl.Manager, opts settings.Options, clk clock.PassiveClock) error {
 	ctx := context.Background()
-	c, err := newCache(mgr, opts.Namespace)
+	c, err := newCache(mgr, opts.Namespace, canWatchTokens(ctx, mgr))
 	if err != nil {
 		return err
 	}
@@ -97,18 +98,43 @@ func setup(mgr ctrl.Manager, opts settings.Options, clk clock.PassiveClock) erro
 			handler.TypedEnqueueRequestsFromMapFunc(m.csrToPool),
 			predicate.NewTypedPredicateFuncs(func(csr *certificatesv1.CertificateSigningRequest) bool {
 				if _, _, ok := edge.ClientCSRPool(csr); ok {
-					return edge.CSRApproved(csr) // the node can register once it is approved
+					// Pending: edgeforge decides it; approved: the node can register.
+					return edge.CSRPending(csr) || edge.CSRApproved(csr)
 				}
 				return csr.Spec.SignerName == certificatesv1.KubeletServingSignerName && edge.CSRPending(csr)
 			}))).
 		Complete(r)
 }
 
+// canWatchTokens asks the API server (SelfSubjectAccessReview, allowed to every user) whether
+// the operator may list and watch Secrets in kube-system. Without that Role (an OLM install
+// before the admin applied bundle/kube-system-rbac.yaml) an informer there would never sync and
+// the controller would not start; so the token Secrets are then not watched (they are read
+// live anyway), and pools say BootstrapTokensForbidden until the Role is there. Once granted,
+// pools work at their next reconcile; changes to token Secrets wake them after a restart.
+func canWatchTokens(ctx context.Context, mgr ctrl.Manager) bool {
+	log := mgr.GetLogger().WithName("edgecluster")
+	for _, verb := range []string{"list", "watch"} {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: edge.TokenNamespace, Verb: verb, Resource: "secrets"}}}
+		if err := mgr.GetClient().Create(ctx, review); err != nil {
+			log.Error(err, "cannot tell whether bootstrap-token Secrets may be watched; not watching them")
+			return false
+		}
+		if !review.Status.Allowed {
+			log.Error(nil, "the operator may not "+verb+" Secrets in "+edge.TokenNamespace+
+				": EdgeClusters stay Stalled (BootstrapTokensForbidden) until its Role there is bound (docs/install.md)")
+			return false
+		}
+	}
+	return true
+}
+
 // newCache is the controller's own cache, holding only what EdgeClusters read:
 //   - Nodes, trimmed by edge.TrimNode (a few hundred bytes each, heartbeats filtered out);
-//   - Secrets: edgeforge's token Secrets in kube-system (by label), the operator namespace's
-//     Secrets (the join Secret and those users reference); never a cluster-wide Secret cache
-//     (kubeedge/tokensecret is read by name when a pool needs it);
+//   - Secrets: edgeforge's token Secrets in kube-system (by label; when watchTokens), the
+//     operator namespace's Secrets (the join Secret and those users reference); never a
+//     cluster-wide Secret cache (kubeedge/tokensecret is read by name when a pool needs it);
 //   - ConfigMaps by name: kube-public/cluster-info, kube-system/kubeadm-config and the
 //     operator namespace's kube-root-ca.crt;
 //   - the operator's Namespace, kubelet-serving CSRs (by signer) and edgeforge's bootstrap
@@ -116,7 +142,7 @@ func setup(mgr ctrl.Manager, opts settings.Options, clk clock.PassiveClock) erro
 //
 // Reading any other kind through it fails instead of silently starting a cluster-wide informer.
 // The operator's namespace is expected to be its own (not kube-system, kube-public or kubeedge).
-func newCache(mgr ctrl.Manager, namespace string) (cache.Cache, error) {
+func newCache(mgr ctrl.Manager, namespace string, watchTokens bool) (cache.Cache, error) {
 	if namespace == "" {
 		return nil, fmt.Errorf("edgecluster: the operator namespace is not set")
 	}
@@ -127,9 +153,9 @@ func newCache(mgr ctrl.Manager, namespace string) (cache.Cache, error) {
 	byName := func(name string) cache.Config {
 		return cache.Config{FieldSelector: fields.OneTermEqualSelector("metadata.name", name)}
 	}
-	secrets := map[string]cache.Config{
-		edge.TokenNamespace: {LabelSelector: labels.NewSelector().Add(*hasPool)},
-		namespace:           {},
+	secrets := map[string]cache.Config{namespace: {}}
+	if watchTokens {
+		secrets[edge.TokenNamespace] = cache.Config{LabelSelector: labels.NewSelector().Add(*hasPool)}
 	}
 	configMaps := map[string]cache.Config{
 		edge.ClusterInfoNamespace:   byName(edge.ClusterInfoName),

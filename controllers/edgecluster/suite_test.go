@@ -141,8 +141,10 @@ func edgeNode(t *testing.T, name, pool string, mutate func(*corev1.Node)) *corev
 	if status.Conditions == nil {
 		status = readyStatus(name, "10.0.0.5", corev1.ConditionTrue, clk.Now().Add(-time.Hour))
 	}
+	// A patch, not an update: the controller may already have labelled the new node.
+	orig := n.DeepCopy()
 	n.Status = status
-	if err := k8s.Status().Update(ctxT(t), n); err != nil {
+	if err := k8s.Status().Patch(ctxT(t), n, client.MergeFrom(orig)); err != nil {
 		t.Fatal(err)
 	}
 	return n

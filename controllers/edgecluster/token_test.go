@@ -44,8 +44,9 @@ func TestTokenCreatedAndRotated(t *testing.T) {
 	want := map[string]string{
 		bootstrapapi.BootstrapTokenUsageAuthentication: "true",
 		bootstrapapi.BootstrapTokenUsageSigningKey:     "true",
-		// kubeadm's node group (its RBAC) and the pool's own (membership).
-		bootstrapapi.BootstrapTokenExtraGroupsKey: "system:bootstrappers:kubeadm:default-node-token,system:bootstrappers:edgeforge:tokens",
+		// edgeforge's (may create node CSRs), the pool's own (membership) and, with the default
+		// kubeadm method, kubeadm's node group (kubeadm join reads its ConfigMaps through it).
+		bootstrapapi.BootstrapTokenExtraGroupsKey: "system:bootstrappers:edgeforge,system:bootstrappers:edgeforge:tokens,system:bootstrappers:kubeadm:default-node-token",
 		bootstrapapi.BootstrapTokenExpirationKey:  clk.Now().Add(ttl).UTC().Format(time.RFC3339),
 	}
 	for k, v := range want {

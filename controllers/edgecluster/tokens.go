@@ -3,6 +3,7 @@ package edgecluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/apply"
+	"github.com/edgeforge/edgeforge/controllers/skeleton"
 	"github.com/edgeforge/edgeforge/internal/edge"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
@@ -39,6 +41,20 @@ func (r *Reconciler) reconcileBootstrapRBAC(ctx context.Context, p *pass) error 
 		r.Recorder.Eventf(p.ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventBootstrapRBACCreated, "CreateRBAC",
 			"created ClusterRoleBindings %s so bootstrap tokens can request node certificates", edge.NameList(created, 3))
 	}
+	// An earlier version's binding let kube-controller-manager approve any node name: gone.
+	for _, name := range edge.RetiredBootstrapRBACBindingNames {
+		crb := &rbacv1.ClusterRoleBinding{}
+		if err := r.Cache.Get(ctx, client.ObjectKey{Name: name}, crb); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return err
+		}
+		if err := r.Delete(ctx, crb, client.Preconditions{UID: &crb.UID}); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+		ctrl.LoggerFrom(ctx).Info("deleted a retired bootstrap ClusterRoleBinding", "name", name)
+	}
 	return nil
 }
 
@@ -53,7 +69,7 @@ func (r *Reconciler) deleteBootstrapRBACIfLast(ctx context.Context, ec *v1alpha1
 			return nil // still needed
 		}
 	}
-	for _, name := range edge.BootstrapRBACBindingNames {
+	for _, name := range append(slices.Clone(edge.BootstrapRBACBindingNames), edge.RetiredBootstrapRBACBindingNames...) {
 		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		if err := r.Delete(ctx, crb); client.IgnoreNotFound(err) != nil {
 			return err
@@ -65,40 +81,30 @@ func (r *Reconciler) deleteBootstrapRBACIfLast(ctx context.Context, ec *v1alpha1
 // reconcileToken keeps one valid bootstrap token for the pool: creates it, rotates it at 80%
 // of its lifetime (coming back then), deletes expired and superseded ones.
 func (r *Reconciler) reconcileToken(ctx context.Context, p *pass) error {
-	ttl := p.ec.Spec.TokenTTL()
+	ttl, groups := p.ec.Spec.TokenTTL(), edge.TokenGroups(p.ec)
 	secrets, err := r.tokenSecrets(ctx, p.ec.Name)
 	if err != nil {
 		return err
 	}
-	plan := edge.PlanTokens(secrets, ttl, p.now)
+	plan := edge.PlanTokens(secrets, ttl, groups, p.now)
 	if plan.Create {
-		// The cache may lag behind a token created a moment ago: ask the API server before
-		// making another one (a read only when a token is about to be created).
-		live := &corev1.SecretList{}
-		if err := r.APIReader.List(ctx, live, client.InNamespace(edge.TokenNamespace), client.MatchingLabels{v1alpha1.LabelEdgeCluster: p.ec.Name}); err != nil {
-			return err
-		}
-		secrets = live.Items
-		plan = edge.PlanTokens(secrets, ttl, p.now)
-	}
-	if plan.Create {
-		tok, err := edge.NewToken(p.now, ttl)
+		tok, err := edge.NewToken(p.now, ttl, groups)
 		if err != nil {
 			return err
 		}
 		if err := r.Apply(ctx, edge.TokenSecret(p.ec, tok), client.FieldOwner(settings.FieldOwner), client.ForceOwnership); err != nil {
-			return fmt.Errorf("creating bootstrap token Secret %s/%s: %w", edge.TokenNamespace, tok.SecretName(), err)
+			return tokensForbidden(fmt.Errorf("creating bootstrap token Secret %s/%s: %w", edge.TokenNamespace, tok.SecretName(), err))
 		}
 		ctrl.LoggerFrom(ctx).Info("bootstrap token created", "tokenID", tok.ID, "expires", tok.Expiration, "rotation", plan.Rotation)
 		if plan.Rotation {
 			r.Recorder.Eventf(p.ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventTokenRotated, "RotateToken",
 				"bootstrap token %s replaces the previous one; it expires at %s", tok.ID, tok.Expiration.Format(time.RFC3339))
 		}
-		plan = edge.PlanTokens(append(secrets, edge.TokenSecretObject(p.ec, tok)), ttl, p.now)
+		plan = edge.PlanTokens(append(secrets, edge.TokenSecretObject(p.ec, tok)), ttl, groups, p.now)
 	}
 	for _, name := range plan.Delete {
 		if err := r.deleteSecret(ctx, edge.TokenNamespace, name); err != nil {
-			return err
+			return tokensForbidden(err)
 		}
 	}
 	if plan.Current == nil {
@@ -109,12 +115,30 @@ func (r *Reconciler) reconcileToken(ctx context.Context, p *pass) error {
 	return nil
 }
 
+// tokenSecrets are the pool's token Secrets as the API server has them. They are read live, not
+// from a cache: a token created a moment ago must not be made twice, and the operator may lack
+// its kube-system Role (an OLM install before the admin applied it), where an informer would
+// never sync; the pool then stalls with a reason (tokensForbidden). The watch on them
+// (tokenWatch) only brings pools back when one changes.
 func (r *Reconciler) tokenSecrets(ctx context.Context, pool string) ([]corev1.Secret, error) {
 	list := &corev1.SecretList{}
-	if err := r.Cache.List(ctx, list, client.InNamespace(edge.TokenNamespace), client.MatchingLabels{v1alpha1.LabelEdgeCluster: pool}); err != nil {
-		return nil, err
+	if err := r.APIReader.List(ctx, list, client.InNamespace(edge.TokenNamespace), client.MatchingLabels{v1alpha1.LabelEdgeCluster: pool}); err != nil {
+		return nil, tokensForbidden(err)
 	}
 	return list.Items, nil
+}
+
+// tokensForbidden turns the API server's refusal to let the operator read or write Secrets in
+// kube-system into a stall that says which Role is missing (looked at again every minute, or
+// when the pool is annotated); other errors pass through.
+func tokensForbidden(err error) error {
+	if !apierrors.IsForbidden(err) {
+		return err
+	}
+	return skeleton.StallOnUnwatched(v1alpha1.EdgeClusterReasonBootstrapTokensForbidden,
+		"the operator may not manage bootstrap-token Secrets in %s (%v): bind the Role edgeforge-edgecluster-bootstrap-tokens "+
+			"there to its ServiceAccount (an OLM install: apply bundle/kube-system-rbac.yaml; docs/install.md)",
+		edge.TokenNamespace, apierrors.ReasonForError(err))
 }
 
 func (r *Reconciler) deleteSecret(ctx context.Context, namespace, name string) error {

@@ -54,8 +54,9 @@ create_nodes() {
 }
 
 # What kubeadm sets up for joining nodes: the public cluster-info ConfigMap (bootstrapsigner adds
-# a JWS signature per bootstrap token), and RBAC so bootstrap-token users can create node CSRs
-# that kube-controller-manager auto-approves and signs.
+# a JWS signature per bootstrap token), and RBAC so tokens of kubeadm's node-token group can create
+# node CSRs that kube-controller-manager auto-approves and signs (as kubeadm binds it: to that
+# group, not to every bootstrap token).
 kubeadm_like_setup() {
   log "creating kube-public/cluster-info and bootstrap RBAC"
   kubectl apply -f - >/dev/null <<EOF
@@ -100,7 +101,7 @@ metadata:
   name: edgeforge:bootstrappers-node-bootstrapper
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:node-bootstrapper"}
 subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:bootstrappers"}
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:bootstrappers:kubeadm:default-node-token"}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -108,7 +109,7 @@ metadata:
   name: edgeforge:bootstrappers-auto-approve-node-client
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:certificates.k8s.io:certificatesigningrequests:nodeclient"}
 subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:bootstrappers"}
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:bootstrappers:kubeadm:default-node-token"}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding

@@ -22,6 +22,11 @@ const (
 	ApprovalReason = "EdgeforgeServingCSRApproved"
 	// DenialReason is the reason of the Denied condition edgeforge adds to a CSR.
 	DenialReason = "EdgeforgeServingCSRDenied"
+	// ClientApprovalReason is the reason of the Approved condition edgeforge adds to a node
+	// client CSR of one of its pools' tokens.
+	ClientApprovalReason = "EdgeforgeNodeClientCSRApproved"
+	// ClientDenialReason is the reason of the Denied condition edgeforge adds to one.
+	ClientDenialReason = "EdgeforgeNodeClientCSRDenied"
 )
 
 // CSRRequestor is the node name a CSR was requested by ("" when not a node's request).
@@ -181,22 +186,31 @@ func ipProblem(ip net.IP, policy *v1alpha1.ServingCertificatePolicy) string {
 	return fmt.Sprintf("IP address %s is in no range of spec.servingCertificates.ipRanges", ip)
 }
 
-// DeniedCondition is the condition edgeforge adds to deny a CSR, with the reason.
-func DeniedCondition(pool, why string) certificatesv1.CertificateSigningRequestCondition {
-	return certificatesv1.CertificateSigningRequestCondition{
-		Type:    certificatesv1.CertificateDenied,
-		Status:  corev1.ConditionTrue,
-		Reason:  DenialReason,
-		Message: fmt.Sprintf("denied by edgeforge (EdgeCluster %s, spec.servingCertificates): %s", pool, why),
-	}
+func csrCondition(t certificatesv1.RequestConditionType, reason, message string) certificatesv1.CertificateSigningRequestCondition {
+	return certificatesv1.CertificateSigningRequestCondition{Type: t, Status: corev1.ConditionTrue, Reason: reason, Message: message}
 }
 
-// ApprovedCondition is the condition edgeforge adds to approve a CSR.
+// DeniedCondition is the condition edgeforge adds to deny a serving CSR, with the reason.
+func DeniedCondition(pool, why string) certificatesv1.CertificateSigningRequestCondition {
+	return csrCondition(certificatesv1.CertificateDenied, DenialReason,
+		fmt.Sprintf("denied by edgeforge (EdgeCluster %s, spec.servingCertificates): %s", pool, why))
+}
+
+// ApprovedCondition is the condition edgeforge adds to approve a serving CSR.
 func ApprovedCondition(pool string) certificatesv1.CertificateSigningRequestCondition {
-	return certificatesv1.CertificateSigningRequestCondition{
-		Type:    certificatesv1.CertificateApproved,
-		Status:  corev1.ConditionTrue,
-		Reason:  ApprovalReason,
-		Message: fmt.Sprintf("approved by edgeforge: the node is a member of EdgeCluster %s and asks for names and addresses it allows", pool),
-	}
+	return csrCondition(certificatesv1.CertificateApproved, ApprovalReason,
+		fmt.Sprintf("approved by edgeforge: the node is a member of EdgeCluster %s and asks for names and addresses it allows", pool))
+}
+
+// ClientDeniedCondition is the condition edgeforge adds to deny a node client CSR of a pool's
+// token, with the reason.
+func ClientDeniedCondition(pool, why string) certificatesv1.CertificateSigningRequestCondition {
+	return csrCondition(certificatesv1.CertificateDenied, ClientDenialReason,
+		fmt.Sprintf("denied by edgeforge (bootstrap token of EdgeCluster %s): %s", pool, why))
+}
+
+// ClientApprovedCondition is the condition edgeforge adds to approve one.
+func ClientApprovedCondition(pool, why string) certificatesv1.CertificateSigningRequestCondition {
+	return csrCondition(certificatesv1.CertificateApproved, ClientApprovalReason,
+		fmt.Sprintf("approved by edgeforge (bootstrap token of EdgeCluster %s): %s", pool, why))
 }

@@ -15,7 +15,8 @@ import (
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // testToken is a fixed token (not a real credential).
-var testToken = Token{ID: "abcdef", Secret: "0123456789abcdef", Expiration: t0.Add(24 * time.Hour), TTL: 24 * time.Hour}
+var testToken = Token{ID: "abcdef", Secret: "0123456789abcdef", Expiration: t0.Add(24 * time.Hour), TTL: 24 * time.Hour,
+	Groups: "system:bootstrappers:edgeforge,system:bootstrappers:edgeforge:site-a,system:bootstrappers:kubeadm:default-node-token"}
 
 func pool(mutate func(*v1alpha1.EdgeCluster)) *v1alpha1.EdgeCluster {
 	ec := &v1alpha1.EdgeCluster{

@@ -4,10 +4,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"slices"
 	"strings"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
@@ -35,6 +37,16 @@ func PoolGroup(pool string) string { return poolGroupPrefix + strings.ReplaceAll
 
 // MemberOf is the pool the node is a member of ("" for none): the restricted label's value.
 func MemberOf(node *corev1.Node) string { return node.Labels[v1alpha1.LabelEdgeClusterMember] }
+
+// AsMember is a copy of node as a member of pool.
+func AsMember(node *corev1.Node, pool string) *corev1.Node {
+	n := node.DeepCopy()
+	if n.Labels == nil {
+		n.Labels = map[string]string{}
+	}
+	n.Labels[v1alpha1.LabelEdgeClusterMember] = pool
+	return n
+}
 
 // ClaimedPool is the pool the node claims by its own label ("" for none).
 func ClaimedPool(node *corev1.Node) string { return node.Labels[v1alpha1.LabelEdgeCluster] }
@@ -77,6 +89,74 @@ func ClientCSRPool(csr *certificatesv1.CertificateSigningRequest) (node, pool st
 		return "", "", false
 	}
 	return node, pool, true
+}
+
+// ClientCSRDecision decides what pool does with csr, a node client certificate request made with
+// the pool's bootstrap token (ClientCSRPool names the node and the pool), given the Node of that
+// name as the API server has it now (nil when there is none). A bootstrap token may bring in a
+// new node, or bring back one of its own pool's members (a node that lost its certificate); it
+// may never take the name of any other node: a certificate for it would let the token's holder
+// act as that node (read what its pods may read, write its status). So a pending request is
+// approved only when it is a well-formed kubelet client request (CN=system:node:<n>,
+// O=system:nodes, no names or addresses, client auth usages) and node <n> does not exist or is
+// the pool's member; otherwise denied, saying why. Everything else is left alone.
+func ClientCSRDecision(pool string, csr *certificatesv1.CertificateSigningRequest, node *corev1.Node) (CSRDecision, string) {
+	name, tokenPool, ok := ClientCSRPool(csr)
+	switch {
+	case !ok || tokenPool != pool:
+		return LeaveAlone, "not a node client request of this pool's token"
+	case !CSRPending(csr):
+		return LeaveAlone, "already approved, denied or failed"
+	}
+	if why := clientRequestProblem(name, csr); why != "" {
+		return Deny, why
+	}
+	switch {
+	case node == nil:
+		return Approve, fmt.Sprintf("node %s is new", name)
+	case node.Name != name:
+		return LeaveAlone, fmt.Sprintf("requested for node %s, checked against node %s", name, node.Name)
+	case MemberOf(node) == pool:
+		return Approve, fmt.Sprintf("node %s is a member of the pool coming back", name)
+	case MemberOf(node) == "":
+		return Deny, fmt.Sprintf("node %s already exists and is not a member of EdgeCluster %s: a pool's token may only bring in "+
+			"new nodes. Admit the node by hand (label %s=%s) or delete the Node first", name, pool, v1alpha1.LabelEdgeClusterMember, pool)
+	default:
+		return Deny, fmt.Sprintf("node %s already exists as a member of EdgeCluster %s: a pool's token may only bring in new nodes "+
+			"or its own members", name, MemberOf(node))
+	}
+}
+
+// clientRequestProblem is what is wrong with a kubelet's client certificate request for node, or
+// "" (kube-controller-manager's approver checks the same shape).
+func clientRequestProblem(node string, csr *certificatesv1.CertificateSigningRequest) string {
+	for _, u := range csr.Spec.Usages {
+		switch u {
+		case certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, certificatesv1.UsageClientAuth:
+		default:
+			return fmt.Sprintf("usage %q is not for a client certificate", u)
+		}
+	}
+	if !slices.Contains(csr.Spec.Usages, certificatesv1.UsageClientAuth) {
+		return "no client auth usage"
+	}
+	block, _ := pem.Decode(csr.Spec.Request)
+	req, err := x509.ParseCertificateRequest(block.Bytes) // ClientCSRPool parsed it already
+	if err != nil {
+		return "spec.request does not parse: " + err.Error()
+	}
+	if err := req.CheckSignature(); err != nil {
+		return "the request's signature is invalid: " + err.Error()
+	}
+	switch {
+	case !slices.Equal(req.Subject.Organization, []string{nodesGroup}):
+		return fmt.Sprintf("subject O %v is not [%s]", req.Subject.Organization, nodesGroup)
+	case len(req.DNSNames) > 0 || len(req.IPAddresses) > 0 || len(req.EmailAddresses) > 0 || len(req.URIs) > 0:
+		return "a client certificate request names DNS names, addresses, e-mail addresses or URIs"
+	case len(validation.IsDNS1123Subdomain(node)) > 0:
+		return fmt.Sprintf("node name %q is not a valid Node name", node)
+	}
+	return ""
 }
 
 // CSRApproved: the CSR has an Approved condition (and no Denied or Failed one).

@@ -46,7 +46,8 @@ func TestClientCSRPool(t *testing.T) {
 		{"a join with site-a's token", clientCSR(t, "edge-1", poolTokenGroups, nil), "edge-1", "site-a"},
 		{"a pool name with dots survives the group's character set",
 			clientCSR(t, "edge-1", []string{PoolGroup("factory.busan")}, nil), "edge-1", "factory.busan"},
-		{"another token (kubeadm's default node token): no pool", clientCSR(t, "edge-1", []string{NodeBootstrapGroup}, nil), "", ""},
+		{"another token (kubeadm's default node token): no pool", clientCSR(t, "edge-1", []string{KubeadmNodeTokenGroup}, nil), "", ""},
+		{"edgeforge's group alone: no pool", clientCSR(t, "edge-1", []string{NodeBootstrapGroup}, nil), "", ""},
 		{"two pools' groups: trusted for neither", clientCSR(t, "edge-1", []string{PoolGroup("a"), PoolGroup("b")}, nil), "", ""},
 		{"made by a node's own credentials, not a bootstrap token", clientCSR(t, "edge-1", poolTokenGroups,
 			func(c *certificatesv1.CertificateSigningRequest) { c.Spec.Username = "system:node:edge-1" }), "", ""},
@@ -64,6 +65,59 @@ func TestClientCSRPool(t *testing.T) {
 			node, pool, ok := ClientCSRPool(tc.csr)
 			if node != tc.wantNode || pool != tc.wantPool || ok != (tc.wantPool != "") {
 				t.Fatalf("ClientCSRPool = %q, %q, %v; want %q, %q", node, pool, ok, tc.wantNode, tc.wantPool)
+			}
+		})
+	}
+}
+
+// A pool's token brings in new nodes and its own members, never another node's name.
+func TestClientCSRDecision(t *testing.T) {
+	groups := []string{NodeBootstrapGroup, PoolGroup("site-a")}
+	node := func(name, member string) *corev1.Node {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
+		if member != "" {
+			n.Labels[v1alpha1.LabelEdgeClusterMember] = member
+		}
+		return n
+	}
+	request := func(tmpl x509.CertificateRequest) func(*certificatesv1.CertificateSigningRequest) {
+		return func(c *certificatesv1.CertificateSigningRequest) { c.Spec.Request = csrRequest(t, tmpl) }
+	}
+	nodeSubject := pkix.Name{CommonName: "system:node:edge-1", Organization: []string{"system:nodes"}}
+	for _, tc := range []struct {
+		name string
+		csr  *certificatesv1.CertificateSigningRequest
+		node *corev1.Node
+		want CSRDecision
+		why  string
+	}{
+		{"a new node", clientCSR(t, "edge-1", groups, nil), nil, Approve, "edge-1 is new"},
+		{"a member coming back", clientCSR(t, "edge-1", groups, nil), node("edge-1", "site-a"), Approve, "member of the pool"},
+		{"the name of a node of no pool (a control-plane node, say)", clientCSR(t, "edge-1", groups, nil), node("edge-1", ""),
+			Deny, "already exists and is not a member"},
+		{"the name of another pool's member", clientCSR(t, "edge-1", groups, nil), node("edge-1", "site-b"),
+			Deny, "member of EdgeCluster site-b"},
+		{"another pool's token: not ours", clientCSR(t, "edge-1", []string{PoolGroup("site-b")}, nil), nil, LeaveAlone, "not a node client request"},
+		{"already approved", clientCSR(t, "edge-1", groups, func(c *certificatesv1.CertificateSigningRequest) {
+			c.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{ClientApprovedCondition("site-a", "test")}
+		}), nil, LeaveAlone, "already"},
+		{"server auth usage", clientCSR(t, "edge-1", groups, func(c *certificatesv1.CertificateSigningRequest) {
+			c.Spec.Usages = append(c.Spec.Usages, certificatesv1.UsageServerAuth)
+		}), nil, Deny, `usage "server auth"`},
+		{"no client auth", clientCSR(t, "edge-1", groups, func(c *certificatesv1.CertificateSigningRequest) {
+			c.Spec.Usages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature}
+		}), nil, Deny, "no client auth"},
+		{"another organization (system:masters)", clientCSR(t, "edge-1", groups, request(x509.CertificateRequest{
+			Subject: pkix.Name{CommonName: "system:node:edge-1", Organization: []string{"system:nodes", "system:masters"}}})),
+			nil, Deny, "subject O"},
+		{"names in a client certificate", clientCSR(t, "edge-1", groups, request(x509.CertificateRequest{
+			Subject: nodeSubject, DNSNames: []string{"kubernetes.default.svc"}})), nil, Deny, "names DNS names"},
+		{"not a valid node name", clientCSR(t, "Edge_1", groups, nil), nil, Deny, "not a valid Node name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, why := ClientCSRDecision("site-a", tc.csr, tc.node)
+			if got != tc.want || !strings.Contains(why, tc.why) {
+				t.Fatalf("ClientCSRDecision = %v, %q; want %v, containing %q", got, why, tc.want, tc.why)
 			}
 		})
 	}

@@ -62,7 +62,14 @@ func TestBootstrapRBAC(t *testing.T) {
 			t.Errorf("binding %d named %s", i, *b.Name)
 		}
 	}
-	if *bindings[0].RoleRef.Name != "system:node-bootstrapper" || *bindings[0].Subjects[0].Name != "system:bootstrappers:kubeadm:default-node-token" {
+	if *bindings[0].RoleRef.Name != "system:node-bootstrapper" || *bindings[0].Subjects[0].Name != "system:bootstrappers:edgeforge" {
 		t.Errorf("first binding %+v", bindings[0])
+	}
+	// Nothing lets kube-controller-manager approve what edgeforge's tokens ask for: only
+	// edgeforge does, checking the node's name.
+	for _, b := range bindings {
+		if *b.RoleRef.Name == "system:certificates.k8s.io:certificatesigningrequests:nodeclient" {
+			t.Errorf("binding %s grants automatic approval of node client certificates", *b.Name)
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 // they are granted to, as kubeadm sets them up.
 const (
 	NodeBootstrapperRole     = "system:node-bootstrapper"
-	NodeClientApproverRole   = "system:certificates.k8s.io:certificatesigningrequests:nodeclient"
 	SelfNodeClientApprovRole = "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"
 	NodesGroup               = "system:nodes"
 )
@@ -22,16 +21,22 @@ const BootstrapRBACName = "edgeforge-edge-bootstrap"
 // BootstrapRBACBindingNames are the names of the ClusterRoleBindings of BootstrapRBAC.
 var BootstrapRBACBindingNames = []string{
 	"edgeforge:node-bootstrapper",
-	"edgeforge:node-autoapprove-bootstrap",
 	"edgeforge:node-autoapprove-certificate-rotation",
 }
 
-// BootstrapRBAC are the bindings kubeadm creates so bootstrap tokens work, under edgeforge's
-// names (on a kubeadm cluster they duplicate kubeadm's, harmlessly):
+// RetiredBootstrapRBACBindingNames are bindings earlier versions created and edgeforge deletes
+// (when they carry its label): "edgeforge:node-autoapprove-bootstrap" let kube-controller-manager
+// approve every client certificate an edgeforge token asked for, whatever the node's name.
+var RetiredBootstrapRBACBindingNames = []string{"edgeforge:node-autoapprove-bootstrap"}
+
+// BootstrapRBAC are the bindings bootstrap tokens need, under edgeforge's names:
 //   - tokens of NodeBootstrapGroup may create node CSRs (system:node-bootstrapper);
-//   - kube-controller-manager's csrapproving controller approves their node client CSRs
-//     (...:nodeclient);
-//   - nodes may renew their own client certificates (...:selfnodeclient for system:nodes).
+//   - nodes may renew their own client certificates (...:selfnodeclient for system:nodes, as
+//     kubeadm binds it).
+//
+// Unlike kubeadm, nothing binds NodeBootstrapGroup to kube-controller-manager's automatic
+// approval (...:nodeclient): edgeforge approves its tokens' client CSRs itself, checking the node
+// name (ClientCSRDecision).
 func BootstrapRBAC() []*rbacv1ac.ClusterRoleBindingApplyConfiguration {
 	binding := func(name, role, group string) *rbacv1ac.ClusterRoleBindingApplyConfiguration {
 		return rbacv1ac.ClusterRoleBinding(name).
@@ -41,7 +46,6 @@ func BootstrapRBAC() []*rbacv1ac.ClusterRoleBindingApplyConfiguration {
 	}
 	return []*rbacv1ac.ClusterRoleBindingApplyConfiguration{
 		binding(BootstrapRBACBindingNames[0], NodeBootstrapperRole, NodeBootstrapGroup),
-		binding(BootstrapRBACBindingNames[1], NodeClientApproverRole, NodeBootstrapGroup),
-		binding(BootstrapRBACBindingNames[2], SelfNodeClientApprovRole, NodesGroup),
+		binding(BootstrapRBACBindingNames[1], SelfNodeClientApprovRole, NodesGroup),
 	}
 }

@@ -6,6 +6,7 @@ package edge
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,10 +23,28 @@ import (
 // TokenNamespace is where the API server's bootstrap token authenticator looks for tokens.
 const TokenNamespace = metav1.NamespaceSystem
 
-// NodeBootstrapGroup is the extra group of every token, the one kubeadm gives its default node
-// token: kubeadm clusters already bind it to what a joining node needs (creating node CSRs,
-// reading kubeadm-config and kubelet-config), and edgeforge binds it where kubeadm did not.
-const NodeBootstrapGroup = "system:bootstrappers:kubeadm:default-node-token"
+// NodeBootstrapGroup is the extra group of every edgeforge token: edgeforge binds it to creating
+// node CSRs (BootstrapRBAC) and to nothing that approves them, so only edgeforge approves the
+// client certificates its tokens ask for (ClientCSRDecision checks the node name).
+const NodeBootstrapGroup = "system:bootstrappers:edgeforge"
+
+// KubeadmNodeTokenGroup is the group of kubeadm's default node token. `kubeadm join` reads
+// kubeadm-config, kubelet-config and Nodes with the token through kubeadm's bindings to this
+// group, so tokens of pools with the kubeadm join method carry it too. kubeadm also binds it to
+// kube-controller-manager's automatic approval of node client certificates, which does not check
+// the node name (docs/security.md).
+const KubeadmNodeTokenGroup = "system:bootstrappers:kubeadm:default-node-token"
+
+// TokenGroups are the extra auth groups of pool's tokens, comma-separated as a token Secret
+// holds them: NodeBootstrapGroup, the pool's own group (PoolGroup) and, with the kubeadm join
+// method, KubeadmNodeTokenGroup.
+func TokenGroups(pool *v1alpha1.EdgeCluster) string {
+	groups := []string{NodeBootstrapGroup, PoolGroup(pool.Name)}
+	if slices.Contains(pool.Spec.JoinMethods(), v1alpha1.JoinMethodKubeadm) {
+		groups = append(groups, KubeadmNodeTokenGroup)
+	}
+	return strings.Join(groups, ",")
+}
 
 // AnnotationTokenTTL records the lifetime a token was created with, so its rotation time does
 // not depend on the API server's clock (creationTimestamp) and a changed spec.join.tokenTTL is
@@ -43,6 +62,8 @@ type Token struct {
 	Secret     string
 	Expiration time.Time
 	TTL        time.Duration
+	// Groups are the token's extra auth groups, comma-separated (TokenGroups).
+	Groups string
 }
 
 // Value is the token as clients present it: "<id>.<secret>".
@@ -59,20 +80,21 @@ func (t Token) RotateAt() time.Time {
 	return t.Expiration.Add(-time.Duration(float64(t.TTL) * (1 - rotateAtFraction)))
 }
 
-// NewToken generates a random token (k8s.io/cluster-bootstrap's generator, as kubeadm) that
-// expires ttl after now. Expirations are whole seconds: the Secret stores RFC 3339.
-func NewToken(now time.Time, ttl time.Duration) (Token, error) {
+// NewToken generates a random token (k8s.io/cluster-bootstrap's generator, as kubeadm) of the
+// extra auth groups that expires ttl after now. Expirations are whole seconds: the Secret stores
+// RFC 3339.
+func NewToken(now time.Time, ttl time.Duration, groups string) (Token, error) {
 	value, err := bootstraputil.GenerateBootstrapToken()
 	if err != nil {
 		return Token{}, fmt.Errorf("generating a bootstrap token: %w", err)
 	}
 	id, secret, _ := strings.Cut(value, ".")
-	return Token{ID: id, Secret: secret, Expiration: now.Add(ttl).UTC().Truncate(time.Second), TTL: ttl}, nil
+	return Token{ID: id, Secret: secret, Expiration: now.Add(ttl).UTC().Truncate(time.Second), TTL: ttl, Groups: groups}, nil
 }
 
 // TokenSecret is the bootstrap token Secret of pool for tok, as `kubeadm token create` makes it
-// (type bootstrap.kubernetes.io/token, usages authentication and signing, the default node
-// token's extra group) plus the pool's own group (PoolGroup), labelled to its pool and owned by it.
+// (type bootstrap.kubernetes.io/token, usages authentication and signing) with the token's extra
+// groups (TokenGroups: the pool's own group among them), labelled to its pool and owned by it.
 func TokenSecret(pool *v1alpha1.EdgeCluster, tok Token) *corev1ac.SecretApplyConfiguration {
 	return corev1ac.Secret(tok.SecretName(), TokenNamespace).
 		WithType(bootstrapapi.SecretTypeBootstrapToken).
@@ -86,7 +108,7 @@ func TokenSecret(pool *v1alpha1.EdgeCluster, tok Token) *corev1ac.SecretApplyCon
 			bootstrapapi.BootstrapTokenUsageAuthentication: "true",
 			bootstrapapi.BootstrapTokenUsageSigningKey:     "true",
 			// The pool's own group says, to the API server, which pool a join came through.
-			bootstrapapi.BootstrapTokenExtraGroupsKey: NodeBootstrapGroup + "," + PoolGroup(pool.Name),
+			bootstrapapi.BootstrapTokenExtraGroupsKey: tok.Groups,
 			bootstrapapi.BootstrapTokenDescriptionKey: fmt.Sprintf("edgeforge join token of EdgeCluster %s", pool.Name),
 		}))
 }
@@ -131,7 +153,7 @@ func ParseTokenSecret(s *corev1.Secret) (tok Token, ok bool) {
 	if err != nil || ttl <= 0 {
 		return Token{}, false
 	}
-	return Token{ID: id, Secret: secret, Expiration: exp, TTL: ttl}, true
+	return Token{ID: id, Secret: secret, Expiration: exp, TTL: ttl, Groups: string(s.Data[bootstrapapi.BootstrapTokenExtraGroupsKey])}, true
 }
 
 // TokenPlan says what to do with a pool's bootstrap tokens.
@@ -139,7 +161,7 @@ type TokenPlan struct {
 	// Current is the token join commands use; nil when a new one must be created first.
 	Current *Token
 	// Create is true when a new token is needed: none is valid, the newest is due for
-	// rotation, or spec.join.tokenTTL changed.
+	// rotation, or spec.join.tokenTTL or the token's groups (spec.join.methods) changed.
 	Create bool
 	// Rotation is true when Create replaces a token that is still valid (a TokenRotated event).
 	Rotation bool
@@ -149,12 +171,14 @@ type TokenPlan struct {
 	RequeueAfter time.Duration
 }
 
-// PlanTokens decides, at now, what to do with a pool's token Secrets for the wanted ttl. The
+// PlanTokens decides, at now, what to do with a pool's token Secrets for the wanted ttl and
+// groups (TokenGroups). The
 // newest valid token with the wanted TTL is current until 80% of its lifetime; then a new one is
 // created and the old one is kept until it expires, for nodes in the middle of joining. Tokens
-// superseded early (the TTL changed) and expired ones are deleted at once: the API server would
-// no longer accept an expired token, and kube-controller-manager's tokencleaner may not run.
-func PlanTokens(secrets []corev1.Secret, ttl time.Duration, now time.Time) TokenPlan {
+// superseded early (the TTL or the groups changed) and expired ones are deleted at once: the API
+// server would no longer accept an expired token, and kube-controller-manager's tokencleaner may
+// not run.
+func PlanTokens(secrets []corev1.Secret, ttl time.Duration, groups string, now time.Time) TokenPlan {
 	var plan TokenPlan
 	var valid []Token
 	for i := range secrets {
@@ -177,7 +201,8 @@ func PlanTokens(secrets []corev1.Secret, ttl time.Duration, now time.Time) Token
 	})
 
 	var keep []Token // tokens still valid that stay: the current one and one being retired
-	if len(valid) > 0 && valid[0].TTL == ttl && now.Before(valid[0].RotateAt()) {
+	wanted := func(tok Token) bool { return tok.TTL == ttl && tok.Groups == groups }
+	if len(valid) > 0 && wanted(valid[0]) && now.Before(valid[0].RotateAt()) {
 		cur := valid[0]
 		plan.Current = &cur
 		keep = append(keep, cur)
@@ -187,9 +212,9 @@ func PlanTokens(secrets []corev1.Secret, ttl time.Duration, now time.Time) Token
 		plan.Rotation = len(valid) > 0
 	}
 	// The newest of the rest is retired gracefully if it reached its rotation time normally
-	// (joins in flight may use it); a token superseded because the TTL changed goes at once.
+	// (joins in flight may use it); a token superseded because the TTL or groups changed goes at once.
 	for i, tok := range valid {
-		if i == 0 && !now.Before(tok.RotateAt()) && tok.TTL == ttl {
+		if i == 0 && !now.Before(tok.RotateAt()) && wanted(tok) {
 			keep = append(keep, tok)
 			continue
 		}

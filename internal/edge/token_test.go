@@ -12,13 +12,14 @@ import (
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 	"sigs.k8s.io/yaml"
 
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/testutil/golden"
 )
 
 func TestNewToken(t *testing.T) {
 	seen := map[string]bool{}
 	for range 20 {
-		tok, err := NewToken(t0.Add(300*time.Millisecond), time.Hour)
+		tok, err := NewToken(t0.Add(300*time.Millisecond), time.Hour, testToken.Groups)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,8 +61,8 @@ func TestTokenSecret(t *testing.T) {
 		t.Errorf("secret %s/%s type %s", s.Namespace, s.Name, s.Type)
 	}
 	groups := string(s.Data[bootstrapapi.BootstrapTokenExtraGroupsKey])
-	if groups != "system:bootstrappers:kubeadm:default-node-token,system:bootstrappers:edgeforge:site-a" {
-		t.Errorf("auth-extra-groups %q", groups)
+	if groups != TokenGroups(pool(nil)) {
+		t.Errorf("auth-extra-groups %q, want %q", groups, TokenGroups(pool(nil)))
 	}
 	for _, g := range strings.Split(groups, ",") {
 		if err := bootstraputil.ValidateBootstrapGroupName(g); err != nil {
@@ -75,13 +76,42 @@ func TestTokenSecret(t *testing.T) {
 }
 
 func tokenSecret(id string, exp time.Time, ttl time.Duration) corev1.Secret {
-	return TokenSecretObject(pool(nil), Token{ID: id, Secret: "0123456789abcdef", Expiration: exp, TTL: ttl})
+	return TokenSecretObject(pool(nil), Token{ID: id, Secret: "0123456789abcdef", Expiration: exp, TTL: ttl, Groups: testToken.Groups})
+}
+
+// Only edgeforge's group and the pool's own: no group that anything else approves for, unless
+// the kubeadm method needs kubeadm's (its join reads kubeadm's ConfigMaps through that group).
+func TestTokenGroups(t *testing.T) {
+	cases := []struct {
+		methods []v1alpha1.JoinMethod
+		want    string
+	}{
+		{nil, testToken.Groups}, // the default method is kubeadm
+		{[]v1alpha1.JoinMethod{v1alpha1.JoinMethodKubelet}, "system:bootstrappers:edgeforge,system:bootstrappers:edgeforge:site-a"},
+		{[]v1alpha1.JoinMethod{v1alpha1.JoinMethodKubelet, v1alpha1.JoinMethodKubeadm}, testToken.Groups},
+	}
+	for _, tc := range cases {
+		got := TokenGroups(pool(func(ec *v1alpha1.EdgeCluster) { ec.Spec.Join = &v1alpha1.JoinSpec{Methods: tc.methods} }))
+		if got != tc.want {
+			t.Errorf("methods %v: groups %q, want %q", tc.methods, got, tc.want)
+		}
+		for _, g := range strings.Split(got, ",") {
+			if err := bootstraputil.ValidateBootstrapGroupName(g); err != nil {
+				t.Error(err)
+			}
+		}
+	}
 }
 
 func TestPlanTokens(t *testing.T) {
 	const ttl = 24 * time.Hour
 	broken := tokenSecret("broken", t0.Add(time.Hour), ttl)
 	broken.Data[bootstrapapi.BootstrapTokenSecretKey] = []byte("short")
+	kubeletOnly := func(id string, exp time.Time) corev1.Secret {
+		s := tokenSecret(id, exp, ttl)
+		s.Data[bootstrapapi.BootstrapTokenExtraGroupsKey] = []byte("system:bootstrappers:edgeforge,system:bootstrappers:edgeforge:site-a")
+		return s
+	}
 	cases := []struct {
 		name    string
 		secrets []corev1.Secret
@@ -107,13 +137,19 @@ func TestPlanTokens(t *testing.T) {
 		{"TTL changed: a new token at once, the old one is deleted once replaced",
 			[]corev1.Secret{tokenSecret("aaaaaa", t0.Add(20*time.Hour), ttl)}, time.Hour,
 			TokenPlan{Create: true, Rotation: true, Delete: []string{"bootstrap-token-aaaaaa"}}},
+		{"groups changed (join methods): a new token at once, the old one is deleted once replaced",
+			[]corev1.Secret{kubeletOnly("aaaaaa", t0.Add(20*time.Hour))}, ttl,
+			TokenPlan{Create: true, Rotation: true, Delete: []string{"bootstrap-token-aaaaaa"}}},
+		{"groups changed at the token's rotation time: not kept for joins in flight",
+			[]corev1.Secret{kubeletOnly("aaaaaa", t0.Add(4*time.Hour))}, ttl,
+			TokenPlan{Create: true, Rotation: true, Delete: []string{"bootstrap-token-aaaaaa"}}},
 		{"TTL changed, replacement created",
 			[]corev1.Secret{tokenSecret("aaaaaa", t0.Add(20*time.Hour), ttl), tokenSecret("bbbbbb", t0.Add(time.Hour), time.Hour)}, time.Hour,
 			TokenPlan{Current: &Token{ID: "bbbbbb"}, Delete: []string{"bootstrap-token-aaaaaa"}, RequeueAfter: 48 * time.Minute}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := PlanTokens(tc.secrets, tc.ttl, t0)
+			got := PlanTokens(tc.secrets, tc.ttl, testToken.Groups, t0)
 			if (got.Current == nil) != (tc.want.Current == nil) || (got.Current != nil && got.Current.ID != tc.want.Current.ID) {
 				t.Errorf("current = %v, want %v", got.Current, tc.want.Current)
 			}

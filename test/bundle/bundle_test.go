@@ -443,6 +443,7 @@ func TestInstallStrategyMatchesRender(t *testing.T) {
 	sa := dep.Spec.Template.Spec.ServiceAccountName
 	ns := dep.Namespace
 	var wantCluster, wantNS []rbacv1.PolicyRule
+	var outside []string // kind/namespace/name of the Roles and bindings outside ns
 	for _, b := range bindings {
 		var rb rbacv1.RoleBinding
 		mustConvert(t, &b, &rb)
@@ -452,8 +453,13 @@ func TestInstallStrategyMatchesRender(t *testing.T) {
 			continue
 		}
 		// OLM grants namespaced permissions only in the install namespace, so a Role bound in
-		// another namespace (kube-system's bootstrap-token Secrets) becomes a cluster permission.
-		widened := b.GetKind() == "RoleBinding" && b.GetNamespace() != ns
+		// kube-system (bootstrap-token Secrets) ships beside the bundle, never widened to the
+		// cluster: the file holds exactly that Role and binding.
+		if b.GetKind() == "RoleBinding" && b.GetNamespace() != ns {
+			outside = append(outside, b.GetKind()+"/"+b.GetNamespace()+"/"+b.GetName(),
+				rb.RoleRef.Kind+"/"+b.GetNamespace()+"/"+rb.RoleRef.Name)
+			continue
+		}
 		roleNS := ""
 		if rb.RoleRef.Kind == "Role" {
 			roleNS = b.GetNamespace()
@@ -462,7 +468,7 @@ func TestInstallStrategyMatchesRender(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s %s binds %s %s, which is not rendered", b.GetKind(), b.GetName(), rb.RoleRef.Kind, rb.RoleRef.Name)
 		}
-		if b.GetKind() == "ClusterRoleBinding" || widened {
+		if b.GetKind() == "ClusterRoleBinding" {
 			wantCluster = append(wantCluster, rules...)
 		} else {
 			wantNS = append(wantNS, rules...)
@@ -470,6 +476,22 @@ func TestInstallStrategyMatchesRender(t *testing.T) {
 	}
 	if len(wantCluster) == 0 || len(wantNS) == 0 {
 		t.Fatalf("expected the manager's service account %s to have cluster and namespaced rules", sa)
+	}
+	var shipped []string
+	shippedObjs, err := bundlegen.ParseObjects(readFile(t, bundlegen.OutsideRBACPath))
+	if err != nil {
+		t.Fatalf("%s: %v", bundlegen.OutsideRBACPath, err)
+	}
+	for _, o := range shippedObjs {
+		if o.GetNamespace() != "kube-system" {
+			t.Errorf("%s holds %s %s in namespace %q, want kube-system only", bundlegen.OutsideRBACPath, o.GetKind(), o.GetName(), o.GetNamespace())
+		}
+		shipped = append(shipped, o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName())
+	}
+	slices.Sort(outside)
+	slices.Sort(shipped)
+	if len(outside) == 0 || !slices.Equal(outside, shipped) {
+		t.Errorf("%s holds %v, want the rendered Roles and bindings outside %s: %v (%s)", bundlegen.OutsideRBACPath, shipped, ns, outside, regenerate)
 	}
 	checkPermissions(t, "clusterPermissions", strategy.StrategySpec.ClusterPermissions, sa, wantCluster)
 	checkPermissions(t, "permissions", strategy.StrategySpec.Permissions, sa, wantNS)

@@ -43,8 +43,8 @@ const (
 )
 
 // A real join, as a kubelet's TLS bootstrap does it: the bootstrap token from the EdgeCluster's
-// join Secret authenticates a node client CSR, which kube-controller-manager approves (through
-// the RBAC edgeforge created) and signs; with that certificate the node registers itself,
+// join Secret authenticates a node client CSR (allowed by the RBAC edgeforge created), which
+// edgeforge approves and kube-controller-manager signs; with that certificate the node registers itself,
 // carrying the pool label, and becomes a Ready, templated member; its kubelet-serving CSR is
 // approved by edgeforge. Then its heartbeats stop and the pool turns Degraded after the grace
 // period.
@@ -95,7 +95,8 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 	}
 	t.Logf("join Secret %s/%s: keys %v, API server %s", ref.Namespace, ref.Name, sortedKeys(joinSecret.Data), bootstrapCfg.Host)
 
-	// 2. TLS bootstrap with the token: a node client CSR, approved and signed by kube-controller-manager.
+	// 2. TLS bootstrap with the token: a node client CSR, approved by edgeforge (a new node's
+	// name) and signed by kube-controller-manager.
 	bootstrap, err := kubernetes.NewForConfig(bootstrapCfg)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +128,10 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 	if !strings.HasPrefix(issued.Spec.Username, "system:bootstrap:") || !slices.Contains(issued.Spec.Groups, edge.NodeBootstrapGroup) {
 		t.Errorf("CSR requested by %s %v, want a bootstrap token of group %s", issued.Spec.Username, issued.Spec.Groups, edge.NodeBootstrapGroup)
 	}
-	t.Logf("CSR %s by %s: approved and signed", name, issued.Spec.Username)
+	if c := issued.Status.Conditions; len(c) == 0 || c[0].Reason != edge.ClientApprovalReason {
+		t.Errorf("CSR %s approved by %+v, want edgeforge (reason %s)", name, c, edge.ClientApprovalReason)
+	}
+	t.Logf("CSR %s by %s: approved by edgeforge and signed", name, issued.Spec.Username)
 
 	// 3. The node registers itself with the signed certificate, carrying the pool label.
 	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	certutil "k8s.io/client-go/util/cert"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/edge"
@@ -25,9 +26,13 @@ import (
 
 // What a leaked join token can and cannot do, tried against the real API server as its holder
 // would (docs/security.md): it authenticates as the pool's bootstrap group and may request a
-// node client certificate, which is what it is for; it reads no Secret (not even the join Secret
+// node client certificate for a new node, which is what it is for, but not for an existing
+// node's name; it reads no Secret (not even the join Secret
 // it came from), no Node and no Pod, creates no Pod and labels no Node; and it stops working
 // once its pool is deleted.
+// takenNodeName is a node of no pool that hack/cluster.sh creates.
+const takenNodeName = "worker-1"
+
 func TestLeakedJoinToken(t *testing.T) {
 	pool := "e2e-leak-" + randomHex(3)
 	ec := &v1alpha1.EdgeCluster{
@@ -86,27 +91,60 @@ func TestLeakedJoinToken(t *testing.T) {
 		&certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: "any"}}, metav1.UpdateOptions{})
 	forbidden("approve a CSR", err)
 
-	// What it can do: ask for a node client certificate (kube-controller-manager approves it;
-	// edgeforge then admits that node to this pool only, unless another pool holds it).
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	// What it can do: ask for a node client certificate for a new node, which edgeforge
+	// approves (and admits that node to this pool once it registers). It cannot take an
+	// existing node's name: that request is denied and no certificate is issued, although
+	// kube-controller-manager runs (it approves nothing for edgeforge's tokens).
+	request := func(node string) *certificatesv1.CertificateSigningRequest {
+		t.Helper()
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csrPEM, err := certutil.MakeCSR(key, &pkix.Name{CommonName: "system:node:" + node, Organization: []string{"system:nodes"}}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csr, err := leaked.CertificatesV1().CertificateSigningRequests().Create(ctx, &certificatesv1.CertificateSigningRequest{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "leak-"},
+			Spec: certificatesv1.CertificateSigningRequestSpec{Request: csrPEM, SignerName: certificatesv1.KubeAPIServerClientKubeletSignerName,
+				Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("the token's one purpose, a node client CSR, failed: %v", err)
+		}
+		t.Cleanup(func() { deleteCSR(csr.Name) })
+		if !slices.Contains(csr.Spec.Groups, edge.PoolGroup(pool)) {
+			t.Errorf("the CSR carries groups %v, without the pool's", csr.Spec.Groups)
+		}
+		return csr
+	}
+	decision := func(csr *certificatesv1.CertificateSigningRequest) *certificatesv1.CertificateSigningRequest {
+		t.Helper()
+		live := &certificatesv1.CertificateSigningRequest{}
+		waitFor(t, time.Minute, "CSR "+csr.Name+" to be decided", func(ctx context.Context) (bool, error) {
+			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(csr), live); err != nil {
+				return false, err
+			}
+			return len(live.Status.Conditions) > 0, nil
+		})
+		return live
+	}
+	newNode := decision(request(pool + "-x"))
+	if c := newNode.Status.Conditions[0]; c.Type != certificatesv1.CertificateApproved || c.Reason != edge.ClientApprovalReason {
+		t.Errorf("a new node's CSR: %s %s %q, want approved by edgeforge", c.Type, c.Reason, c.Message)
+	}
+	taken := request(takenNodeName)
+	denied := decision(taken)
+	if c := denied.Status.Conditions[0]; c.Type != certificatesv1.CertificateDenied || c.Reason != edge.ClientDenialReason {
+		t.Errorf("a CSR for existing node %s: %s %s %q, want denied by edgeforge", takenNodeName, c.Type, c.Reason, c.Message)
+	}
+	time.Sleep(2 * time.Second) // kube-controller-manager's signer would have acted by now
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(taken), denied); err != nil {
 		t.Fatal(err)
 	}
-	csrPEM, err := certutil.MakeCSR(key, &pkix.Name{CommonName: "system:node:" + pool + "-x", Organization: []string{"system:nodes"}}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := leaked.CertificatesV1().CertificateSigningRequests().Create(ctx, &certificatesv1.CertificateSigningRequest{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "leak-"},
-		Spec: certificatesv1.CertificateSigningRequestSpec{Request: csrPEM, SignerName: certificatesv1.KubeAPIServerClientKubeletSignerName,
-			Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("the token's one purpose, a node client CSR, failed: %v", err)
-	}
-	t.Cleanup(func() { deleteCSR(csr.Name) })
-	if !slices.Contains(csr.Spec.Groups, edge.PoolGroup(pool)) {
-		t.Errorf("the CSR carries groups %v, without the pool's", csr.Spec.Groups)
+	if len(denied.Status.Certificate) > 0 || len(denied.Status.Conditions) != 1 {
+		t.Fatalf("a certificate for existing node %s was issued to the token (conditions %+v)", takenNodeName, denied.Status.Conditions)
 	}
 
 	// Deleting the pool deletes its token: the leaked copy stops authenticating.

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -134,6 +135,8 @@ func (e *Env) StartManager(setup func(ctrl.Manager) error, opts ...ManagerOption
 	}
 	m.opts.Metrics = metricsserver.Options{BindAddress: "0"}
 	m.opts.HealthProbeBindAddress = "0"
+	// A test may run a second manager with the same controllers (e.g. with other credentials).
+	m.opts.Controller.SkipNameValidation = ptr.To(true)
 	mgr, err := ctrl.NewManager(m.config, m.opts)
 	if err != nil {
 		return nil, err
