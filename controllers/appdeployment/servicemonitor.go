@@ -133,7 +133,8 @@ func (r *Reconciler) monitorSelectedBy(ctx context.Context, sm *monitoringv1.Ser
 	if err != nil {
 		return nil, "", false, err
 	}
-	m := monitoring.Monitor{Kind: monitoring.KindServiceMonitor, Namespace: sm.Namespace, Name: sm.Name, Labels: sm.Labels}
+	m := monitoring.Monitor{Kind: monitoring.KindServiceMonitor, Namespace: sm.Namespace, Name: sm.Name, Labels: sm.Labels,
+		FileAccess: monitoring.ServiceMonitorFileAccess(sm)}
 	by, why = monitoring.SelectedBy(m, nsLabels, proms)
 	return by, why, unserved, nil
 }

@@ -363,7 +363,9 @@ func KeepManagedFields(manager string) func(any) (any, error) {
 // edgeforge object keeps what KeepManagedFields keeps; any other becomes a stub of its identity,
 // labels, owner references and edgeforge.io/adopt annotation, all the controllers read of a
 // stranger (to refuse or adopt it). A tenant's look-alikes then cost the operator a few hundred
-// bytes each, not their specs.
+// bytes each, not their specs. Cluster-scoped objects (a stack's ClusterRoles and bindings, which
+// cannot have a namespaced owner) keep what KeepManagedFields keeps: only cluster admins can
+// create them, not tenants.
 func KeepOwnedOnly(manager string) func(any) (any, error) {
 	keep := KeepManagedFields(manager)
 	return func(in any) (any, error) {
@@ -371,7 +373,8 @@ func KeepOwnedOnly(manager string) func(any) (any, error) {
 		if !ok {
 			return in, nil
 		}
-		if ref := metav1.GetControllerOf(obj); ref != nil && strings.HasPrefix(ref.APIVersion, v1alpha1.GroupVersion.Group+"/") {
+		if ref := metav1.GetControllerOf(obj); obj.GetNamespace() == "" ||
+			(ref != nil && strings.HasPrefix(ref.APIVersion, v1alpha1.GroupVersion.Group+"/")) {
 			return keep(in)
 		}
 		stub, ok := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)

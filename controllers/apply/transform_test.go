@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -60,6 +61,22 @@ func TestKeepOwnedOnly(t *testing.T) {
 				t.Fatalf("a child lost its spec or edgeforge's managedFields: %+v", d)
 			}
 		})
+	}
+}
+
+// A cluster-scoped object (a stack's ClusterRole: no namespaced owner possible, and only cluster
+// admins can make one) keeps its rules and edgeforge's managedFields.
+func TestKeepOwnedOnlyClusterScoped(t *testing.T) {
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "edgeforge:team:main:prometheus",
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "edgeforge"}, {Manager: "kubectl"}}},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}}}}
+	out, err := KeepOwnedOnly("edgeforge")(role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*rbacv1.ClusterRole)
+	if len(got.Rules) != 1 || len(got.ManagedFields) != 1 || got.ManagedFields[0].Manager != "edgeforge" {
+		t.Fatalf("cluster-scoped object trimmed to a stub: %+v", got)
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 
 // Nothing ignored silently: status.prometheus lists the monitors the stack's Prometheus selects
 // and the edgeforge-made ones in its namespace it does not, and follows monitors that come, go
-// or change their labels. A Namespace-scoped stack lists nothing of other namespaces.
+// or change their labels. A Namespace-scoped stack lists nothing of other namespaces, and no
+// monitor that prometheus-operator refuses for reading the Prometheus pod's files.
 func TestStatusListsSelectedAndIgnoredMonitors(t *testing.T) {
 	ns, other := newNamespace(t), newNamespace(t)
 	newStack(t, ns, "team", func(s *v1alpha1.MonitoringStackSpec) {
@@ -32,6 +33,13 @@ func TestStatusListsSelectedAndIgnoredMonitors(t *testing.T) {
 	app := monitor(ns, "app", map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue})
 	monitor(ns, "someone-elses", map[string]string{"team": "b"})
 	monitor(other, "elsewhere", map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, "team": "a"})
+	// Matches the selector but reads the Prometheus pod's token: prometheus-operator drops it
+	// (arbitraryFSAccessThroughSMs.deny), so the status does not claim it is scraped.
+	thief := monitor(ns, "thief", map[string]string{"team": "a"})
+	thief.Spec.Endpoints[0].BearerTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token" //nolint:staticcheck // the attack
+	if err := k8s.Update(ctx(t), thief); err != nil {
+		t.Fatal(err)
+	}
 	pm := &monitoringv1.PodMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pods", Labels: map[string]string{"team": "a"}},
 		Spec: monitoringv1.PodMonitorSpec{PodMetricsEndpoints: []monitoringv1.PodMetricsEndpoint{{Port: ptrTo("http")}}}}
 	if err := k8s.Create(ctx(t), pm); err != nil {

@@ -11,7 +11,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
@@ -50,8 +49,8 @@ type Reconciler struct {
 	// CRDs are served.
 	ctrl     controller.Controller
 	operator *optionalcrd.Watcher
-	// monitors watches every ServiceMonitor and PodMonitor of the cluster as metadata (labels
-	// decide selection), for status.prometheus.monitors and ignoredMonitors.
+	// monitors watches every ServiceMonitor and PodMonitor of the cluster, trimmed to labels and
+	// file accesses (monitoring.TrimMonitor), for status.prometheus.monitors and ignoredMonitors.
 	monitors *optionalcrd.Watcher
 }
 
@@ -188,7 +187,8 @@ func (r *Reconciler) observe(ctx context.Context, p *pass) (skeleton.Result, err
 	return skeleton.Result{}, r.observeMonitors(ctx, p)
 }
 
-// observeMonitors lists the ServiceMonitors and PodMonitors in the stack's reach (metadata).
+// observeMonitors lists the ServiceMonitors and PodMonitors in the stack's reach (trimmed by
+// monitoring.TrimMonitor: labels, and the file accesses prometheus-operator refuses).
 func (r *Reconciler) observeMonitors(ctx context.Context, p *pass) error {
 	if r.monitors == nil {
 		return nil // a Reconciler without a manager (tests): no monitor cache
@@ -197,15 +197,20 @@ func (r *Reconciler) observeMonitors(ctx context.Context, p *pass) error {
 	if !monitoring.ClusterScoped(p.stack) {
 		opts = append(opts, client.InNamespace(p.stack.Namespace))
 	}
-	for _, gvk := range []schema.GroupVersionKind{monitoring.GVKServiceMonitor, monitoring.GVKPodMonitor} {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := r.monitors.Reader().List(ctx, list, opts...); err != nil {
-			return err
-		}
-		for _, m := range list.Items {
-			p.obs.Monitors = append(p.obs.Monitors, monitoring.Monitor{Kind: gvk.Kind, Namespace: m.Namespace, Name: m.Name, Labels: m.Labels})
-		}
+	sms := &monitoringv1.ServiceMonitorList{}
+	if err := r.monitors.Reader().List(ctx, sms, opts...); err != nil {
+		return err
+	}
+	for _, m := range sms.Items {
+		p.obs.Monitors = append(p.obs.Monitors, monitoring.Monitor{Kind: monitoring.KindServiceMonitor, Namespace: m.Namespace, Name: m.Name,
+			Labels: m.Labels, FileAccess: monitoring.ServiceMonitorFileAccess(&m)})
+	}
+	pms := &monitoringv1.PodMonitorList{}
+	if err := r.monitors.Reader().List(ctx, pms, opts...); err != nil {
+		return err
+	}
+	for _, m := range pms.Items {
+		p.obs.Monitors = append(p.obs.Monitors, monitoring.Monitor{Kind: monitoring.KindPodMonitor, Namespace: m.Namespace, Name: m.Name, Labels: m.Labels})
 	}
 	return nil
 }

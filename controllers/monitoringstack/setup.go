@@ -58,8 +58,10 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	}
 	owned, err := skeleton.PrivateCache(mgr, cache.Options{
 		DefaultLabelSelector: labels.NewSelector().Add(*labelled),
-		// edgeforge's managedFields entry stays: "already current" is decided from it.
-		DefaultTransform: apply.KeepManagedFields(settings.FieldOwner),
+		// edgeforge's managedFields entry stays: "already current" is decided from it. Anyone
+		// may label their ConfigMaps edgeforge.io/monitoringstack: what no stack controls is
+		// cached as a stub (apply.KeepOwnedOnly).
+		DefaultTransform: apply.KeepOwnedOnly(settings.FieldOwner),
 	})
 	if err != nil {
 		return err
@@ -107,7 +109,7 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	}
 	r.ctrl = c
 	r.operator = optionalcrd.NewWithCache(owned, mgr.GetScheme(), operatorKinds)
-	if r.monitors, err = optionalcrd.NewMetadata(mgr, monitorKinds, cache.TransformStripManagedFields()); err != nil {
+	if r.monitors, err = optionalcrd.New(mgr, monitorKinds, labels.Everything(), monitoring.TrimMonitor); err != nil {
 		return err
 	}
 	return nil

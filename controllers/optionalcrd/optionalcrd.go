@@ -107,8 +107,6 @@ type Watcher struct {
 	cache  cache.Cache
 	scheme *runtime.Scheme
 
-	// metadataOnly: the kinds are watched and read as metadata (PartialObjectMetadata).
-	metadataOnly bool
 
 	mu       sync.Mutex
 	watching bool
@@ -139,24 +137,8 @@ func New(mgr ctrl.Manager, kinds Kinds, selector labels.Selector, transform tool
 	return NewWithCache(c, mgr.GetScheme(), kinds), nil
 }
 
-// NewMetadata is New for kinds whose objects matter only by their metadata (labels, names):
-// every object of the kinds, cached and read as metadata.PartialObjectMetadata, through transform.
-func NewMetadata(mgr ctrl.Manager, kinds Kinds, transform toolscache.TransformFunc) (*Watcher, error) {
-	w, err := New(mgr, kinds, labels.Everything(), transform)
-	if err != nil {
-		return nil, err
-	}
-	w.metadataOnly = true
-	return w, nil
-}
-
-// Object is an empty object of gvk as the watcher caches it: typed, or metadata only.
+// Object is an empty object of gvk as the watcher caches it.
 func (w *Watcher) Object(gvk schema.GroupVersionKind) (client.Object, error) {
-	if w.metadataOnly {
-		m := &metav1.PartialObjectMetadata{}
-		m.SetGroupVersionKind(gvk)
-		return m, nil
-	}
 	o, err := w.scheme.New(gvk)
 	if err != nil {
 		return nil, err

@@ -31,6 +31,53 @@ type Monitor struct {
 	Namespace string
 	Name      string
 	Labels    map[string]string
+	// FileAccess says why prometheus-operator refuses the monitor for a Prometheus with
+	// arbitraryFSAccessThroughSMs.deny (every stack's): an endpoint reads a file of the
+	// Prometheus pod (ServiceMonitorFileAccess); "" when it does not.
+	FileAccess string
+}
+
+// ServiceMonitorFileAccess says why prometheus-operator drops sm from a Prometheus that denies
+// arbitrary file system access through ServiceMonitors (as it checks: an endpoint's
+// bearerTokenFile, or a tlsConfig caFile, certFile or keyFile), or "".
+func ServiceMonitorFileAccess(sm *monitoringv1.ServiceMonitor) string {
+	for i, e := range sm.Spec.Endpoints {
+		//nolint:staticcheck // the deprecated field is exactly what is checked
+		if e.BearerTokenFile != "" {
+			return fmt.Sprintf("endpoint %d reads a bearer token file, which the stack's Prometheus forbids (arbitraryFSAccessThroughSMs.deny): use bearerTokenSecret or authorization", i)
+		}
+		if t := e.TLSConfig; t != nil && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "") {
+			return fmt.Sprintf("endpoint %d's tlsConfig reads files (caFile, certFile or keyFile), which the stack's Prometheus forbids (arbitraryFSAccessThroughSMs.deny): use the ca, cert and keySecret fields", i)
+		}
+	}
+	return ""
+}
+
+// TrimMonitor is the cache transform of the monitors the operator watches: identity and labels,
+// and of a ServiceMonitor only the endpoints' file accesses (ServiceMonitorFileAccess), which is
+// all selection reads. A cluster's monitors then cost a few hundred bytes each.
+func TrimMonitor(in any) (any, error) {
+	switch m := in.(type) {
+	case *monitoringv1.ServiceMonitor:
+		out := &monitoringv1.ServiceMonitor{ObjectMeta: trimmedMeta(m.ObjectMeta)}
+		for _, e := range m.Spec.Endpoints {
+			var kept monitoringv1.Endpoint
+			kept.BearerTokenFile = e.BearerTokenFile //nolint:staticcheck // see ServiceMonitorFileAccess
+			if t := e.TLSConfig; t != nil && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "") {
+				kept.TLSConfig = &monitoringv1.TLSConfig{TLSFilesConfig: monitoringv1.TLSFilesConfig{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile}}
+			}
+			out.Spec.Endpoints = append(out.Spec.Endpoints, kept)
+		}
+		return out, nil
+	case *monitoringv1.PodMonitor:
+		return &monitoringv1.PodMonitor{ObjectMeta: trimmedMeta(m.ObjectMeta)}, nil
+	}
+	return in, nil
+}
+
+func trimmedMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		Generation: m.Generation, Labels: m.Labels, DeletionTimestamp: m.DeletionTimestamp}
 }
 
 func (m Monitor) String() string { return fmt.Sprintf("%s %s/%s", m.Kind, m.Namespace, m.Name) }
@@ -94,10 +141,14 @@ func (s Selection) Reaches(m Monitor, nsLabels map[string]string) (bool, string)
 	return true, ""
 }
 
-// Selects: the selection picks the monitor (whose namespace has nsLabels); if not, why not.
+// Selects: the selection picks the monitor (whose namespace has nsLabels) and prometheus-operator
+// keeps it; if not, why not.
 func (s Selection) Selects(m Monitor, nsLabels map[string]string) (bool, string) {
 	if ok, why := s.Reaches(m, nsLabels); !ok {
 		return false, why
+	}
+	if m.FileAccess != "" {
+		return false, m.FileAccess
 	}
 	lsel := s.Monitors[m.Kind]
 	if lsel == nil {
@@ -148,7 +199,7 @@ func Monitors(stack *v1alpha1.MonitoringStack, all []Monitor, nsLabels func(stri
 		case m.MadeByEdgeforge():
 			out.IgnoredCount++
 			if len(out.Ignored) < v1alpha1.MaxListedMonitors {
-				if sel, err := metav1.LabelSelectorAsSelector(s.Monitors[m.Kind]); err == nil {
+				if sel, err := metav1.LabelSelectorAsSelector(s.Monitors[m.Kind]); err == nil && m.FileAccess == "" {
 					why = fmt.Sprintf("its labels do not match spec.prometheus.serviceMonitorSelector (%s)", sel)
 				}
 				out.Ignored = append(out.Ignored, v1alpha1.IgnoredMonitor{Kind: m.Kind, Namespace: m.Namespace, Name: m.Name, Reason: why})

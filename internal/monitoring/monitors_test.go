@@ -117,6 +117,36 @@ func TestMonitors(t *testing.T) {
 		})
 	}
 
+	t.Run("a monitor reading files of the Prometheus pod is not selected: prometheus-operator drops it", func(t *testing.T) {
+		tenant := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: "monitoring", Name: "steal", Labels: map[string]string{"team": "a"}},
+			Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "web"},
+				{Port: "x", BearerTokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token"}}}}
+		keyFile := monitoringv1.Endpoint{Port: "x"}
+		keyFile.TLSConfig = &monitoringv1.TLSConfig{TLSFilesConfig: monitoringv1.TLSFilesConfig{KeyFile: "/etc/prometheus/secrets/key"}}
+		tlsFiles := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: "monitoring", Name: "tls", Labels: edgeforgeMade},
+			Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{keyFile}}}
+		var ms []Monitor
+		for _, sm := range []*monitoringv1.ServiceMonitor{tenant, tlsFiles} {
+			// As the cache holds them: trimmed, and still telling.
+			trimmed, err := TrimMonitor(sm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tsm := trimmed.(*monitoringv1.ServiceMonitor)
+			if tsm.Spec.Endpoints[0].Port != "" || len(tsm.Annotations) > 0 {
+				t.Fatalf("TrimMonitor kept more than identity, labels and file accesses: %+v", tsm)
+			}
+			ms = append(ms, Monitor{Kind: KindServiceMonitor, Namespace: sm.Namespace, Name: sm.Name, Labels: sm.Labels, FileAccess: ServiceMonitorFileAccess(tsm)})
+		}
+		st := Monitors(stack(nil), ms, noLabels)
+		if st.SelectedCount != 0 || st.IgnoredCount != 1 || st.Ignored[0].Name != "tls" || !strings.Contains(st.Ignored[0].Reason, "tlsConfig reads files") {
+			t.Fatalf("selected %v, ignored %+v: want none selected, the edgeforge-made one ignored for its files", st.Selected, st.Ignored)
+		}
+		if why := ms[0].FileAccess; !strings.Contains(why, "bearer token file") {
+			t.Fatalf("bearerTokenFile: %q", why)
+		}
+	})
+
 	t.Run("lists are capped, counts are not", func(t *testing.T) {
 		var many []Monitor
 		for i := range v1alpha1.MaxListedMonitors + 20 {
