@@ -441,6 +441,7 @@ real_write_env() {
     for ((i = 1; i <= real_nodes; i++)); do ips+=("$(real_node_ip "$i")") nss+=("$(real_netns "$i")"); done
     echo "REAL_NODE_IPS=\"${ips[*]}\""
     echo "REAL_NODE_NETNS=\"${nss[*]}\""
+    echo "REAL_NODES_DIR=$nodes_dir"
     echo "GIT_BASE_URL=http://$real_host_ip:$git_port"
     echo "GIT_DIR_ROOT=$state/git"
     cat "$state/images.env"
