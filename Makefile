@@ -94,7 +94,8 @@ FUZZTIME ?= 60s
 # package:target of every fuzz target (go test -fuzz runs one target of one package at a time).
 FUZZ_TARGETS = internal/imagebuild:FuzzParseDigest internal/imagebuild:FuzzImageWithDigest \
   internal/imagebuild:FuzzInlineContextFiles internal/edge:FuzzShellQuote internal/edge:FuzzServingCSRDecision \
-  internal/edge:FuzzClientCSRPool internal/edge:FuzzPlanNodeTemplateTaints internal/monitoring:FuzzGrafanaINI
+  internal/edge:FuzzClientCSRPool internal/edge:FuzzClientCSRDecision internal/edge:FuzzPlanNodeTemplateTaints \
+  internal/monitoring:FuzzGrafanaINI
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each; their seed corpora also run in `make test`.

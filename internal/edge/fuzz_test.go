@@ -15,6 +15,7 @@ import (
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
@@ -159,6 +160,48 @@ func FuzzClientCSRPool(f *testing.F) {
 		}
 		if !slices.Contains(csr.Spec.Groups, PoolGroup(pool)) && !strings.Contains(pool, ":") {
 			t.Fatalf("pool %q does not map back to its group (groups %q)", pool, groups)
+		}
+	})
+}
+
+// A pool's token gets a client certificate approved only for a well-formed kubelet request
+// (CN system:node:<n>, O system:nodes only, no names) of a node that does not exist or is the
+// pool's member; whatever the subject, SANs and the existing node's membership.
+func FuzzClientCSRDecision(f *testing.F) {
+	f.Add("edge-1", "system:nodes", "", "", false)
+	f.Add("edge-1", "system:nodes", "", "site-a", true)
+	f.Add("master-1", "system:nodes", "", "", true)
+	f.Add("edge-1", "system:nodes,system:masters", "", "", false)
+	f.Add("edge-1", "system:nodes", "kubernetes.default.svc", "site-b", true)
+	f.Fuzz(func(t *testing.T, node, orgs, dns, member string, exists bool) {
+		tmpl := x509.CertificateRequest{Subject: pkix.Name{CommonName: "system:node:" + node, Organization: strings.Split(orgs, ",")}}
+		if dns != "" {
+			tmpl.DNSNames = []string{dns}
+		}
+		req, ok := tryCSR(tmpl)
+		if !ok {
+			return
+		}
+		csr := &certificatesv1.CertificateSigningRequest{Spec: certificatesv1.CertificateSigningRequestSpec{
+			SignerName: certificatesv1.KubeAPIServerClientKubeletSignerName,
+			Username:   "system:bootstrap:abcdef",
+			Groups:     []string{"system:bootstrappers", NodeBootstrapGroup, PoolGroup("site-a")},
+			Usages:     []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth},
+			Request:    req,
+		}}
+		var live *corev1.Node
+		if exists {
+			live = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node, Labels: map[string]string{}}}
+			if member != "" {
+				live.Labels[v1alpha1.LabelEdgeClusterMember] = member
+			}
+		}
+		decision, why := ClientCSRDecision("site-a", csr, live)
+		if decision != Approve {
+			return
+		}
+		if orgs != "system:nodes" || dns != "" || (live != nil && MemberOf(live) != "site-a") {
+			t.Fatalf("approved node %q (O %q, DNS %q, exists %v, member %q): %s", node, orgs, dns, exists, member, why)
 		}
 	})
 }

@@ -33,7 +33,8 @@ const (
 )
 
 // startOperator installs config/default without the Deployment, builds bin/manager into the
-// cluster dir and starts it with the ServiceAccount's identity. Its log is operatorLog.
+// cluster dir and starts it with the ServiceAccount's identity (mainOperator). Its log is
+// operatorLog.
 func startOperator(ctx context.Context) (stop func(), err error) {
 	out, err := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", "render-default.sh"), "controller:e2e").Output()
 	if err != nil {
@@ -59,32 +60,29 @@ func startOperator(ctx context.Context) (stop func(), err error) {
 		return nil, fmt.Errorf("apply config/default: %w", err)
 	}
 
-	kubeconfig, err := serviceAccountKubeconfig(ctx)
-	if err != nil {
+	if operatorKubeconfig, err = serviceAccountKubeconfig(ctx); err != nil {
 		return nil, err
 	}
 	// Stat main.go so that go test's cache sees the operator's entry point (see cache_test.go).
 	if _, err := os.Stat(filepath.Join(repoRoot, "main.go")); err != nil {
 		return nil, err
 	}
-	binary := filepath.Join(clusterDir, "manager")
-	build := exec.CommandContext(ctx, "go", "build", "-o", binary, ".")
+	operatorBinary = filepath.Join(clusterDir, "manager")
+	build := exec.CommandContext(ctx, "go", "build", "-o", operatorBinary, ".")
 	build.Dir = repoRoot
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build manager: %w\n%s", err, out)
 	}
-
 	operatorLog = filepath.Join(clusterDir, "operator.log")
-	logFile, err := os.Create(operatorLog)
-	if err != nil {
+	if mainOperator, err = runOperator("operator", mainOperatorArgs()); err != nil {
 		return nil, err
 	}
-	// The same arguments as the Deployment's container, minus what only makes sense in a pod.
-	args := []string{"--kubeconfig", kubeconfig, "--namespace", operatorNamespace,
-		"--health-probe-bind-address", "127.0.0.1:0", "--zap-devel",
-		// Cluster-wide MonitoringStacks: the operator's namespace (Pod Security restricted: no
-		// node-exporter) and a privileged monitoring namespace, as docs/monitoringstack.md advises.
-		"--cluster-monitoring-namespaces", operatorNamespace + "," + clusterMonitoringNamespace}
+	return func() { mainOperator.stop() }, nil
+}
+
+// mainOperatorArgs are the suite's operator's flags beyond those of every replica (runOperator).
+func mainOperatorArgs() []string {
+	var args []string
 	if len(realEnv) > 0 {
 		// The metrics endpoint (HTTPS, token and RBAC checked) on the real tier's bridge, where a
 		// real Prometheus on a real node can scrape it (TestRealMonitoring).
@@ -92,6 +90,31 @@ func startOperator(ctx context.Context) (stop func(), err error) {
 	} else {
 		args = append(args, "--metrics-bind-address", "0")
 	}
+	return args
+}
+
+// operatorProcess is one running operator binary.
+type operatorProcess struct {
+	name   string
+	cmd    *exec.Cmd
+	log    string
+	exited chan error
+}
+
+// runOperator starts the built operator as the ServiceAccount, logging to <clusterDir>/<name>.log,
+// with the Deployment's arguments (minus what only makes sense in a pod) and extra.
+func runOperator(name string, extra []string) (*operatorProcess, error) {
+	logPath := filepath.Join(clusterDir, name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	operatorLogs = append(operatorLogs, logPath)
+	args := []string{"--kubeconfig", operatorKubeconfig, "--namespace", operatorNamespace,
+		"--health-probe-bind-address", "127.0.0.1:0", "--zap-devel",
+		// Cluster-wide MonitoringStacks: the operator's namespace (Pod Security restricted: no
+		// node-exporter) and a privileged monitoring namespace, as docs/monitoringstack.md advises.
+		"--cluster-monitoring-namespaces", operatorNamespace + "," + clusterMonitoringNamespace}
 	if len(realEnv) > 0 {
 		// The images of the real tier, built here: what runs on the real nodes must be pullable.
 		args = append(args, "--kaniko-image", realEnv["KANIKO_IMAGE"],
@@ -100,31 +123,43 @@ func startOperator(ctx context.Context) (stop func(), err error) {
 			// Debian's Prometheus, whose version is the image's tag.
 			"--prometheus-version", realEnv["PROMETHEUS_IMAGE"][strings.LastIndex(realEnv["PROMETHEUS_IMAGE"], ":")+1:])
 	}
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(operatorBinary, append(args, extra...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
 		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
+	p := &operatorProcess{name: name, cmd: cmd, log: logPath, exited: make(chan error, 1)}
+	go func() {
+		p.exited <- cmd.Wait()
 		_ = logFile.Close()
-		return nil, fmt.Errorf("the operator exited at start (%v); log: %s", err, operatorLog)
+	}()
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		return nil, fmt.Errorf("the operator exited at start (%v); log: %s", err, logPath)
 	case <-time.After(2 * time.Second):
 	}
-	fmt.Fprintf(os.Stderr, "e2e: operator running as %s/%s (pid %d), log %s\n", operatorNamespace, operatorSA, cmd.Process.Pid, operatorLog)
-	return func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		_ = logFile.Close()
-	}, nil
+	fmt.Fprintf(os.Stderr, "e2e: %s running as %s/%s (pid %d), log %s\n", name, operatorNamespace, operatorSA, cmd.Process.Pid, logPath)
+	return p, nil
+}
+
+// stop sends SIGTERM (SIGKILL after 15 s) and waits for the process to exit.
+func (p *operatorProcess) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+	case <-time.After(15 * time.Second):
+		p.kill()
+	}
+}
+
+// kill sends SIGKILL and waits for the process to exit.
+func (p *operatorProcess) kill() {
+	_ = p.cmd.Process.Kill()
+	err := <-p.exited
+	p.exited <- err
 }
 
 // serviceAccountKubeconfig writes a kubeconfig that authenticates as the operator's
@@ -145,24 +180,30 @@ func serviceAccountKubeconfig(ctx context.Context) (string, error) {
 	return path, clientcmd.WriteToFile(*kc, path)
 }
 
-// forbiddenInOperatorLog returns the log lines where the API server's authorization refused the operator.
+// forbiddenInOperatorLog returns the lines of every operator process's log where the API
+// server's authorization refused the operator.
 func forbiddenInOperatorLog() ([]string, error) {
-	f, err := os.Open(operatorLog)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
 	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		// (A namespace being deleted refuses new objects with "forbidden ... because it is being
-		// terminated": admission, not RBAC.)
-		if strings.Contains(sc.Text(), "forbidden") && !strings.Contains(sc.Text(), "because it is being terminated") {
-			lines = append(lines, sc.Text())
+	for _, path := range operatorLogs {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			// (A namespace being deleted refuses new objects with "forbidden ... because it is
+			// being terminated": admission, not RBAC.)
+			if strings.Contains(sc.Text(), "forbidden") && !strings.Contains(sc.Text(), "because it is being terminated") {
+				lines = append(lines, filepath.Base(path)+": "+sc.Text())
+			}
+		}
+		_ = f.Close()
+		if err := sc.Err(); err != nil {
+			return nil, err
 		}
 	}
-	return lines, sc.Err()
+	return lines, nil
 }
 
 func exitDetail(err error) error {

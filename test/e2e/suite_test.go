@@ -32,6 +32,13 @@ var (
 	k8sClient      client.Client         // uncached client with scheme above
 	operatorOpts   = settings.Defaults() // options of the operator the suite runs
 	operatorLog    string                // where the operator's log goes: <clusterDir>/operator.log
+	// operatorKubeconfig and operatorBinary are what every operator process of the suite runs
+	// with: the ServiceAccount's token, and the binary built from this tree.
+	operatorKubeconfig, operatorBinary string
+	// mainOperator is the suite's operator (a test may stop it and start another).
+	mainOperator *operatorProcess
+	// operatorLogs are the logs of every operator process the suite started.
+	operatorLogs []string
 	// realNodes is how many real (kubelet + containerd) nodes the e2e cluster runs:
 	// EDGEFORGE_E2E_REAL_NODES, default 2; 0 leaves the real tier out.
 	realNodes = 2
