@@ -84,6 +84,11 @@ test-deps: ## Install the Debian packages the tests need (prometheus, runc, CNI 
 test-short: controlplane ## Run unit and envtest tests only (no local cluster).
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_E2E=0 go test ./... -timeout 15m $(GOTESTFLAGS)
 
+.PHONY: test-reliability
+test-reliability: test-deps controlplane realbins ## Reliability suite on a fresh local cluster (kwok nodes): operator kill storm, leader failover (docs/reliability.md).
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_RELIABILITY=1 EDGEFORGE_E2E_REAL_NODES=0 \
+	  go test ./test/e2e/ -run 'TestKillStorm|TestLeaderFailover' -count=1 -timeout 30m -v $(GOTESTFLAGS)
+
 .PHONY: bench
 bench: controlplane ## Measure the performance budget (DESIGN.md): 1,000-node edge pool; 1,000 AppDeployments converging (<= 1.3x direct); no writes at rest.
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" EDGEFORGE_SCALE_TEST=1 go test ./controllers/edgecluster/ -run TestPoolOf1000Nodes -count=1 -v -timeout 20m $(GOTESTFLAGS)

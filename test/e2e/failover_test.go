@@ -26,6 +26,7 @@ import (
 // only that the takeover happens). The suite's own operator (no leader election) steps aside
 // meanwhile and is restarted afterwards.
 func TestLeaderFailover(t *testing.T) {
+	requireReliability(t)
 	mainOperator.stop()
 	t.Cleanup(func() {
 		p, err := runOperator("operator-after-failover", mainOperatorArgs())

@@ -43,19 +43,19 @@ func TestRealKubeletCannotClaimAPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	patch := func(key, value string) error {
-		_, err := asKubelet.CoreV1().Nodes().Patch(t.Context(), node, types.MergePatchType,
+	patch := func(ctx context.Context, key, value string) error {
+		_, err := asKubelet.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType,
 			[]byte(`{"metadata":{"labels":{"`+key+`":"`+value+`"}}}`), metav1.PatchOptions{})
 		return err
 	}
-	if err := patch(edgePoolLabel, pool); !apierrors.IsForbidden(err) {
+	if err := patch(t.Context(), edgePoolLabel, pool); !apierrors.IsForbidden(err) {
 		t.Fatalf("the kubelet set its own membership label %s=%s: %v, want Forbidden (NodeRestriction)", edgePoolLabel, pool, err)
 	}
-	if err := patch(v1alpha1.LabelEdgeCluster, pool); err != nil {
+	if err := patch(t.Context(), v1alpha1.LabelEdgeCluster, pool); err != nil {
 		t.Fatalf("the kubelet may label its own Node (the claim): %v", err)
 	}
 	t.Cleanup(func() { // back to the claim its join command made
-		if err := patch(v1alpha1.LabelEdgeCluster, realPool()); err != nil {
+		if err := patch(context.Background(), v1alpha1.LabelEdgeCluster, realPool()); err != nil {
 			t.Errorf("restoring %s's claim: %v", node, err)
 		}
 	})
