@@ -85,9 +85,9 @@ test-short: controlplane ## Run unit and envtest tests only (no local cluster).
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_E2E=0 go test ./... -timeout 15m $(GOTESTFLAGS)
 
 .PHONY: test-reliability
-test-reliability: test-deps controlplane realbins ## Reliability suite on a fresh local cluster (kwok nodes): operator kill storm, leader failover (docs/reliability.md).
+test-reliability: test-deps controlplane realbins ## Reliability suite on a fresh local cluster (kwok nodes): operator kill storm, leader failover, API server restarts (docs/reliability.md).
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_RELIABILITY=1 EDGEFORGE_E2E_REAL_NODES=0 \
-	  go test ./test/e2e/ -run 'TestKillStorm|TestLeaderFailover' -count=1 -timeout 30m -v $(GOTESTFLAGS)
+	  go test ./test/e2e/ -run 'TestKillStorm|TestLeaderFailover|TestAPIServerRestarts' -count=1 -timeout 30m -v $(GOTESTFLAGS)
 
 .PHONY: bench
 bench: controlplane ## Measure the performance budget (DESIGN.md): 1,000-node edge pool; 1,000 AppDeployments converging (<= 1.3x direct); no writes at rest.

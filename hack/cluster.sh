@@ -234,6 +234,29 @@ cmd_node() {
   esac
 }
 
+# cmd_apiserver kill|start: SIGKILL kube-apiserver, or start it again with the flags of "up"
+# (for tests of API server restarts; etcd keeps the state).
+cmd_apiserver() {
+  [ -d "$state" ] || die "no cluster in $state: run 'hack/cluster.sh up' first"
+  load_recorded_env
+  real_nodes=${real_nodes_recorded:-0}
+  case "${1:-}" in
+    kill)
+      is_ours kube-apiserver || die "kube-apiserver of $state is not running"
+      kill -KILL "$(cat "$(pidfile kube-apiserver)")"
+      local k
+      for ((k = 0; k < 100; k++)); do is_ours kube-apiserver || break; sleep 0.1; done
+      rm -f "$(pidfile kube-apiserver)"
+      log "kube-apiserver killed"
+      ;;
+    start)
+      is_ours kube-apiserver && die "kube-apiserver of $state is already running"
+      start_apiserver
+      ;;
+    *) die "usage: $0 apiserver kill|start" ;;
+  esac
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
@@ -241,8 +264,9 @@ case "${1:-}" in
   operator) cmd_operator ;;
   join) cmd_join ;;
   node) cmd_node "${2:-}" "${3:-}" ;;
+  apiserver) cmd_apiserver "${2:-}" ;;
   *)
-    echo "usage: $0 up|down|status|operator|join|node" >&2
+    echo "usage: $0 up|down|status|operator|join|node|apiserver" >&2
     exit 2
     ;;
 esac

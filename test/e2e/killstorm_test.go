@@ -185,17 +185,30 @@ func TestKillStorm(t *testing.T) {
 
 	// No panic in any operator's log.
 	for _, path := range logs {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
+		for _, l := range grepLog(t, path, "panic") {
+			t.Errorf("%s: %s", path, l)
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "panic") {
-				t.Errorf("%s: %s", path, sc.Text())
-			}
-		}
-		_ = f.Close()
 	}
+}
+
+// grepLog returns the lines of the log at path that contain substr.
+func grepLog(t *testing.T, path, substr string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), substr) {
+			lines = append(lines, sc.Text())
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }
