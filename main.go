@@ -24,6 +24,7 @@ import (
 
 	edgeforgev1alpha1 "github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers"
+	"github.com/edgeforge/edgeforge/controllers/reconnect"
 	"github.com/edgeforge/edgeforge/internal/settings"
 )
 
@@ -124,11 +125,16 @@ func main() {
 		setupLog.Error(err, "invalid flags")
 		os.Exit(1)
 	}
+	if err := reconnect.Init(cfg); err != nil {
+		setupLog.Error(err, "cannot probe the API server's readiness")
+		os.Exit(1)
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Controller: controllerOpts,
 		Scheme:     scheme,
 		// Cache only what edgeforge owns (label-selected), not every Job/Pod/Deployment/Service.
-		Cache:                   cache.Options{ByObject: byObject},
+		// Informers come back within a second of the API server's return (controllers/reconnect).
+		Cache:                   cache.Options{ByObject: byObject, NewInformer: reconnect.NewInformer},
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,

@@ -31,6 +31,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/edgeforge/edgeforge/controllers/reconnect"
 )
 
 // SyncTimeout bounds the wait for a new watch's cache to sync; a reconcile that times out returns
@@ -107,7 +109,6 @@ type Watcher struct {
 	cache  cache.Cache
 	scheme *runtime.Scheme
 
-
 	mu       sync.Mutex
 	watching bool
 }
@@ -127,6 +128,7 @@ func New(mgr ctrl.Manager, kinds Kinds, selector labels.Selector, transform tool
 		Mapper:               mgr.GetRESTMapper(),
 		DefaultLabelSelector: selector,
 		DefaultTransform:     transform,
+		NewInformer:          reconnect.NewInformer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the cache of %s: %w", strings.Join(kinds.Names(), ", "), err)

@@ -3,6 +3,8 @@ package skeleton
 import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	"github.com/edgeforge/edgeforge/controllers/reconnect"
 )
 
 // Caches. A kind reads what it owns or references through one of three caches:
@@ -16,10 +18,12 @@ import (
 //   - controllers/optionalcrd's watcher for kinds whose CRDs may arrive after the start.
 
 // PrivateCache makes a cache of the kind's own, with the manager's HTTP client, scheme and REST
-// mapper, and has the manager start it with its other caches (before the controllers) and wait
+// mapper and informers that wait out an unreachable API server (controllers/reconnect), and has
+// the manager start it with its other caches (before the controllers) and wait
 // for it to sync.
 func PrivateCache(mgr ctrl.Manager, opts cache.Options) (cache.Cache, error) {
 	opts.HTTPClient, opts.Scheme, opts.Mapper = mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper()
+	opts.NewInformer = reconnect.NewInformer
 	c, err := cache.New(mgr.GetConfig(), opts)
 	if err != nil {
 		return nil, err
