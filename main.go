@@ -8,6 +8,7 @@ import (
 	"os"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -69,6 +70,11 @@ func main() {
 		"Prometheus version of MonitoringStacks without spec.prometheus.version (empty: prometheus-operator's default).")
 	flag.StringVar(&opts.KubeStateMetricsImage, "kube-state-metrics-image", settings.DefaultKubeStateMetricsImage,
 		"kube-state-metrics image for MonitoringStacks.")
+	var shard string
+	flag.StringVar(&shard, "watch-label-selector", "",
+		"Reconcile only the edgeforge objects whose labels match this selector (e.g. edgeforge.io/shard=a, or "+
+			"!edgeforge.io/shard for the default shard): several operators split the work, each with its own selector "+
+			"and leader election lease (docs/install.md, Sharding). Empty: every object.")
 	flag.IntVar(&api.concurrency, "concurrency", 1,
 		"Reconciles each controller (each kind) runs at once: MaxConcurrentReconciles. controller-runtime's default is 1.")
 	flag.Float64Var(&api.qps, "kube-api-qps", -1,
@@ -119,6 +125,14 @@ func main() {
 		setupLog.Error(err, "invalid cache options")
 		os.Exit(1)
 	}
+	if opts.Shard, err = labels.Parse(shard); err != nil {
+		setupLog.Error(err, "invalid --watch-label-selector")
+		os.Exit(1)
+	}
+	if opts.Shard.Empty() {
+		opts.Shard = nil
+	}
+	controllers.Shard(byObject, opts.Shard)
 	cfg := ctrl.GetConfigOrDie()
 	controllerOpts, err := api.apply(cfg)
 	if err != nil {
@@ -138,7 +152,7 @@ func main() {
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
-		LeaderElectionID:        "edgeforge.edgeforge.io",
+		LeaderElectionID:        controllers.LeaderElectionID(opts.Shard),
 		LeaderElectionNamespace: opts.Namespace,
 		// Give up leadership on shutdown so a new replica takes over at once.
 		LeaderElectionReleaseOnCancel: true,

@@ -5,12 +5,15 @@ package controllers
 
 import (
 	"fmt"
+	"hash/fnv"
 	"reflect"
 
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/appdeployment"
 	"github.com/edgeforge/edgeforge/controllers/edgecluster"
 	"github.com/edgeforge/edgeforge/controllers/imagebuild"
@@ -76,4 +79,29 @@ func plainSameSelection(a, b cache.ByObject) bool {
 	sameTransform := (a.Transform == nil) == (b.Transform == nil) &&
 		(a.Transform == nil || reflect.ValueOf(a.Transform).Pointer() == reflect.ValueOf(b.Transform).Pointer())
 	return plain(a) && plain(b) && sameTransform && a.Label.String() == b.Label.String()
+}
+
+// Shard narrows the manager's cache to this operator's shard (--watch-label-selector) of the
+// kinds whose objects are many: ImageBuilds, AppDeployments and MonitoringStacks of other shards
+// are never cached. EdgeClusters stay cached whole, since an app or a build of any shard may be
+// placed on any pool; the skeleton leaves the pools of other shards alone. An AppDeployment and
+// the ImageBuild it follows must be in the same shard.
+func Shard(byObject map[client.Object]cache.ByObject, sel labels.Selector) {
+	if sel == nil || sel.Empty() {
+		return
+	}
+	for _, obj := range []client.Object{&v1alpha1.ImageBuild{}, &v1alpha1.AppDeployment{}, &v1alpha1.MonitoringStack{}} {
+		byObject[obj] = cache.ByObject{Label: sel}
+	}
+}
+
+// LeaderElectionID is the name of the leader election lease of the operator of a shard: one
+// per selector, so the replicas of each shard elect their own leader.
+func LeaderElectionID(sel labels.Selector) string {
+	if sel == nil || sel.Empty() {
+		return "edgeforge.edgeforge.io"
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(sel.String()))
+	return fmt.Sprintf("edgeforge-shard-%08x.edgeforge.io", h.Sum32())
 }

@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,6 +42,8 @@ type Reconciler struct {
 	// prometheuses watches every Prometheus of the cluster (their monitor selectors only), to
 	// tell whether one selects an app's ServiceMonitor (nil in tests: Client reads them).
 	prometheuses *optionalcrd.Watcher
+	// Shard selects the objects this operator reconciles (settings.Options.Shard); nil: all.
+	Shard labels.Selector
 }
 
 // +kubebuilder:rbac:groups=edgeforge.io,resources=appdeployments,verbs=get;list;watch
@@ -75,6 +78,7 @@ type Reconciler struct {
 // on.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	sk := skeleton.Reconciler[*v1alpha1.AppDeployment, *pass]{
+		Shard:     r.Shard,
 		Client:    r.Client,
 		Recorder:  r.Recorder,
 		NewObject: func() *v1alpha1.AppDeployment { return &v1alpha1.AppDeployment{} },

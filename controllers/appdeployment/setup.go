@@ -42,12 +42,13 @@ const (
 // ImageBuilds and EdgeClusters AppDeployments reference (field indexes), and watches the
 // metadata of prometheus-operator's ServiceMonitor CRD so apps with spec.metrics get their
 // ServiceMonitor as soon as it is installed. The ServiceMonitor watch itself starts then.
-func SetupWithManager(mgr ctrl.Manager, _ settings.Options) error {
+func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 	r := &Reconciler{
 		Client:     mgr.GetClient(),
 		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("edgeforge-appdeployment"),
 		RESTMapper: mgr.GetRESTMapper(),
+		Shard:      opts.Shard,
 	}
 	by := childCacheOptions()
 	optional, err := optionalcrd.New(mgr, serviceMonitorKinds, by.Label, by.Transform)

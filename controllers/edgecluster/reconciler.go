@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -44,6 +45,8 @@ type Reconciler struct {
 	// notified remembers, per pool and node, the NotReady episode (its start) a NodeNotReady
 	// event was recorded for, so each episode is reported once.
 	notified map[string]map[string]time.Time
+	// Shard selects the objects this operator reconciles (settings.Options.Shard); nil: all.
+	Shard labels.Selector
 }
 
 // The pool itself.
@@ -131,6 +134,7 @@ func (p *pass) requeueAfter(d time.Duration) {
 // reports its nodes.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	sk := skeleton.Reconciler[*v1alpha1.EdgeCluster, *pass]{
+		Shard:     r.Shard,
 		Client:    r.Client,
 		Recorder:  r.Recorder,
 		NewObject: func() *v1alpha1.EdgeCluster { return &v1alpha1.EdgeCluster{} },

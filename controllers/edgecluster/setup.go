@@ -77,6 +77,7 @@ func setup(mgr ctrl.Manager, opts settings.Options, clk clock.PassiveClock) erro
 		Recorder:  mgr.GetEventRecorder("edgeforge-edgecluster"),
 		Namespace: opts.Namespace,
 		Clock:     clk,
+		Shard:     opts.Shard,
 	}
 	m := &mapper{c: mgr.GetClient(), cache: c, namespace: opts.Namespace}
 	return ctrl.NewControllerManagedBy(mgr).

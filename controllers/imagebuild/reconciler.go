@@ -9,6 +9,7 @@ import (
 	"errors"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -32,6 +33,8 @@ type Reconciler struct {
 	// BuildRequests and BuildLimits are the default build resources (--build-default-requests,
 	// --build-default-limits).
 	BuildRequests, BuildLimits corev1.ResourceList
+	// Shard selects the objects this operator reconciles (settings.Options.Shard); nil: all.
+	Shard labels.Selector
 }
 
 // +kubebuilder:rbac:groups=edgeforge.io,resources=imagebuilds,verbs=get;list;watch
@@ -67,6 +70,7 @@ type Reconciler struct {
 // newer status; the skeleton then retries shortly, having written and announced nothing.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	sk := skeleton.Reconciler[*v1alpha1.ImageBuild, *pass]{
+		Shard:     r.Shard,
 		Client:    r.Client,
 		Recorder:  r.Recorder,
 		NewObject: func() *v1alpha1.ImageBuild { return &v1alpha1.ImageBuild{} },

@@ -48,6 +48,7 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		ExecutorImage: image,
 		BuildRequests: opts.BuildRequests,
 		BuildLimits:   opts.BuildLimits,
+		Shard:         opts.Shard,
 	}
 	if err := index.Register(context.Background(), mgr.GetFieldIndexer(), &v1alpha1.ImageBuild{},
 		index.Field[*v1alpha1.ImageBuild]{Name: indexEdgeCluster, Extract: edgeClusterNames},

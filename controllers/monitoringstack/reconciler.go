@@ -112,6 +112,7 @@ func (r *Reconciler) reader(gvk schema.GroupVersionKind) client.Reader {
 // only when it changed.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	sk := skeleton.Reconciler[*v1alpha1.MonitoringStack, *pass]{
+		Shard:     r.Options.Shard,
 		Client:    r.Client,
 		Recorder:  r.Recorder,
 		NewObject: func() *v1alpha1.MonitoringStack { return &v1alpha1.MonitoringStack{} },

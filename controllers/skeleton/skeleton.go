@@ -27,6 +27,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -67,6 +68,10 @@ type Reconciler[O Object, S any] struct {
 	// Summarize, when set, decides the conditions from what the pass found. It runs after the
 	// steps (and after a stall was marked), whatever the outcome.
 	Summarize func(ctx context.Context, s S, out Outcome)
+	// Shard, when set, is this operator's share of the objects (--watch-label-selector): an
+	// object whose labels it does not match is another operator's and is left untouched, however
+	// it was enqueued (a watch of nodes or children maps to objects of every shard).
+	Shard labels.Selector
 }
 
 // Reconcile runs one pass of the skeleton for the object named by req.
@@ -74,6 +79,9 @@ func (r *Reconciler[O, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	obj := r.NewObject()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.Shard != nil && !r.Shard.Matches(labels.Set(obj.GetLabels())) {
+		return ctrl.Result{}, nil
 	}
 	p := NewPatcher(r.Client, obj, r.OptimisticLock)
 	if !obj.GetDeletionTimestamp().IsZero() {

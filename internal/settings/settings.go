@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Pinned default images. Operators override them with flags; an ImageBuild or a
@@ -52,6 +53,9 @@ type Options struct {
 	// ClusterMonitoringNamespaces are the namespaces where a MonitoringStack may have scope
 	// Cluster (--cluster-monitoring-namespaces; default: Namespace).
 	ClusterMonitoringNamespaces []string
+	// Shard selects the edgeforge objects this operator reconciles (--watch-label-selector): its
+	// shard of them when several operators split the work. nil: all of them.
+	Shard labels.Selector
 }
 
 // NamespaceList splits a comma-separated flag value into namespaces; empty: def alone.
