@@ -228,9 +228,66 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 		t.Errorf("serving CSR conditions %+v, want approved by edgeforge", c)
 	}
 
+	// 5b. As the attacker on the node would try: a serving certificate that also names the API
+	// server (kubernetes.default.svc) is denied by edgeforge, with the reason.
+	greedyPEM, err := certutil.MakeCSR(servingKey, &pkix.Name{CommonName: "system:node:" + joinNode, Organization: []string{"system:nodes"}},
+		[]string{joinNode, "kubernetes.default.svc"}, []net.IP{net.ParseIP(joinNodeIP)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gName, _, err := csr.RequestCertificate(asNode, greedyPEM, "", certificatesv1.KubeletServingSignerName, nil,
+		[]certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth}, servingKey)
+	if err != nil {
+		t.Fatalf("creating a greedy kubelet-serving CSR as the node: %v", err)
+	}
+	t.Cleanup(func() { deleteCSR(gName) })
+	waitFor(t, time.Minute, "the greedy serving CSR denied", func(ctx context.Context) (bool, error) {
+		g := &certificatesv1.CertificateSigningRequest{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: gName}, g); err != nil {
+			return false, err
+		}
+		c := g.Status.Conditions
+		return len(c) > 0 && c[0].Type == certificatesv1.CertificateDenied && c[0].Reason == edge.DenialReason &&
+			strings.Contains(c[0].Message, "kubernetes.default.svc") && len(g.Status.Certificate) == 0, nil
+	})
+
+	// 5c. The node claims, in its own taint record, that edgeforge added an admin's quarantine
+	// taint; when the template drops its taint, edgeforge removes only its own.
+	quarantine := corev1.Taint{Key: "admin.example.com/quarantine", Value: "true", Effect: corev1.TaintEffectNoExecute}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: joinNode}, node); err != nil {
+		t.Fatal(err)
+	}
+	orig := node.DeepCopy()
+	node.Spec.Taints = append(node.Spec.Taints, quarantine)
+	if err := k8sClient.Patch(t.Context(), node, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asNode.CoreV1().Nodes().Patch(t.Context(), joinNode, "application/merge-patch+json",
+		[]byte(`{"metadata":{"annotations":{"`+v1alpha1.AnnotationNodeTemplateTaints+`":"admin.example.com/quarantine:NoExecute,edgeforge.io/edge:NoSchedule"}}}`),
+		metav1.PatchOptions{}); err != nil {
+		t.Fatalf("the node rewriting its own taint record: %v", err)
+	}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: joinPool}, ec); err != nil {
+		t.Fatal(err)
+	}
+	patch = client.MergeFrom(ec.DeepCopy())
+	ec.Spec.NodeTemplate.Taints = nil
+	if err := k8sClient.Patch(t.Context(), ec, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the template's taint removed from the node", func(ctx context.Context) (bool, error) {
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: joinNode}, node); err != nil {
+			return false, err
+		}
+		return !slices.ContainsFunc(node.Spec.Taints, func(tn corev1.Taint) bool { return tn.Key == "edgeforge.io/edge" }), nil
+	})
+	if !slices.ContainsFunc(node.Spec.Taints, func(tn corev1.Taint) bool { return tn.Key == quarantine.Key }) {
+		t.Errorf("the admin's quarantine taint was removed on the node's word: taints %v", node.Spec.Taints)
+	}
+
 	// 6. The heartbeats stop (kwok lets go of the node): the node lifecycle controller marks it
 	// NotReady after its grace period, and the pool turns Degraded after spec.health's.
-	orig := node.DeepCopy()
+	orig = node.DeepCopy()
 	delete(node.Annotations, kwokAnnotation)
 	if err := k8sClient.Patch(t.Context(), node, client.MergeFrom(orig)); err != nil {
 		t.Fatal(err)
