@@ -9,6 +9,8 @@ import "time"
 const (
 	// DefaultTokenTTL is spec.join.tokenTTL's default.
 	DefaultTokenTTL = 24 * time.Hour
+	// DefaultTolerateDisconnectionFor is spec.autonomy.tolerateDisconnectionFor's default.
+	DefaultTolerateDisconnectionFor = time.Hour
 	// DefaultBuildsHistoryLimit is the default of spec.successfulBuildsHistoryLimit and
 	// spec.failedBuildsHistoryLimit.
 	DefaultBuildsHistoryLimit int32 = 3
@@ -23,6 +25,23 @@ func (s *EdgeClusterSpec) TokenTTL() time.Duration {
 		return DefaultTokenTTL
 	}
 	return s.Join.TokenTTL.Duration
+}
+
+// DisconnectionTolerance is how long the pool's app pods stay on an unreachable or not-ready
+// node (spec.autonomy.tolerateDisconnectionFor); forever is true for "Forever". A value the
+// schema would have refused reads as the default.
+func (s *EdgeClusterSpec) DisconnectionTolerance() (d time.Duration, forever bool) {
+	if s.Autonomy == nil || s.Autonomy.TolerateDisconnectionFor == "" {
+		return DefaultTolerateDisconnectionFor, false
+	}
+	if s.Autonomy.TolerateDisconnectionFor == DisconnectionForever {
+		return 0, true
+	}
+	d, err := time.ParseDuration(s.Autonomy.TolerateDisconnectionFor)
+	if err != nil || d < time.Second {
+		return DefaultTolerateDisconnectionFor, false
+	}
+	return d, false
 }
 
 // JoinMethods are the methods join commands are rendered for (spec.join.methods).

@@ -61,7 +61,30 @@ type EdgeClusterSpec struct {
 	// the node's own name only. What the node reports about itself (its addresses) grants nothing.
 	// +optional
 	ServingCertificates *ServingCertificatePolicy `json:"servingCertificates,omitempty"`
+
+	// Autonomy is how the pool's workloads ride out a lost link to the control plane.
+	// +kubebuilder:default={}
+	// +optional
+	Autonomy *AutonomySpec `json:"autonomy,omitempty"`
 }
+
+// AutonomySpec says how long a pool's workloads stay put while its nodes cannot reach the
+// control plane.
+type AutonomySpec struct {
+	// TolerateDisconnectionFor is how long the pods AppDeployments place on the pool stay on a
+	// node that is unreachable or not ready (their tolerations of node.kubernetes.io/unreachable
+	// and node.kubernetes.io/not-ready, NoExecute), as a duration such as 24h, or Forever.
+	// Kubernetes' own default, 5m, evicts a site's pods after a short WAN cut. A toleration of
+	// those keys in spec.placement.tolerations wins. Default: 1h.
+	// +kubebuilder:default="1h"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self == 'Forever' || (self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('1s'))",message="spec.autonomy.tolerateDisconnectionFor must be a duration of at least 1s such as 30m or 24h, or Forever"
+	// +optional
+	TolerateDisconnectionFor string `json:"tolerateDisconnectionFor,omitempty"`
+}
+
+// DisconnectionForever is spec.autonomy.tolerateDisconnectionFor's value for "never evict".
+const DisconnectionForever = "Forever"
 
 // ServingCertificatePolicy limits the names and addresses of members' serving certificates.
 type ServingCertificatePolicy struct {

@@ -3,6 +3,7 @@ package appdeployment
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
@@ -44,13 +46,19 @@ func TestPlacementOnEdgeCluster(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = k8s.Delete(ctx(t), ec) })
 
+	// The pool's autonomy (default 1h): its pods stay through a lost link that long.
+	disconnection := []corev1.Toleration{
+		{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](3600)},
+		{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](3600)},
+	}
 	wantTolerations := func(taintTolerations ...corev1.Toleration) func(*appsv1.Deployment) error {
 		return func(d *appsv1.Deployment) error {
 			ps := d.Spec.Template.Spec
 			if ps.NodeSelector[v1alpha1.LabelEdgeClusterMember] != pool {
 				return fmt.Errorf("nodeSelector %v", ps.NodeSelector)
 			}
-			want := append(taintTolerations, corev1.Toleration{Key: "gpu", Operator: corev1.TolerationOpExists})
+			// The pool's taints, its autonomy, then the user's own.
+			want := slices.Concat(taintTolerations, disconnection, []corev1.Toleration{{Key: "gpu", Operator: corev1.TolerationOpExists}})
 			if !reflect.DeepEqual(ps.Tolerations, want) {
 				return fmt.Errorf("tolerations %+v, want %+v", ps.Tolerations, want)
 			}
@@ -74,6 +82,19 @@ func TestPlacementOnEdgeCluster(t *testing.T) {
 		return k8s.Update(ctx(t), ec)
 	})
 	deployment(t, key, "tolerates the new taint", wantTolerations(
+		corev1.Toleration{Key: "edgeforge.io/edge", Operator: corev1.TolerationOpEqual, Value: "true", Effect: corev1.TaintEffectNoSchedule},
+		corev1.Toleration{Key: "site", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute}))
+
+	// The pool rides out any disconnection: no limit on the tolerations.
+	eventually(t, "making the pool autonomous for ever", func() error {
+		if err := k8s.Get(ctx(t), client.ObjectKeyFromObject(ec), ec); err != nil {
+			return err
+		}
+		ec.Spec.Autonomy = &v1alpha1.AutonomySpec{TolerateDisconnectionFor: v1alpha1.DisconnectionForever}
+		return k8s.Update(ctx(t), ec)
+	})
+	disconnection[0].TolerationSeconds, disconnection[1].TolerationSeconds = nil, nil
+	deployment(t, key, "tolerates a lost link for ever", wantTolerations(
 		corev1.Toleration{Key: "edgeforge.io/edge", Operator: corev1.TolerationOpEqual, Value: "true", Effect: corev1.TaintEffectNoSchedule},
 		corev1.Toleration{Key: "site", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute}))
 }

@@ -111,7 +111,12 @@ func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeClust
 	if len(selector) > 0 {
 		ps.WithNodeSelector(selector)
 	}
-	for _, tol := range edge.PoolTolerations(pool) {
+	var userTolerations []corev1.Toleration
+	if pl != nil {
+		userTolerations = pl.Tolerations
+	}
+	tolerations := append(edge.PoolTolerations(pool), edge.DisconnectionTolerations(pool, userTolerations)...)
+	for _, tol := range tolerations {
 		ps.WithTolerations(applyConfigOf[corev1ac.TolerationApplyConfiguration](&tol))
 	}
 	if pl != nil {

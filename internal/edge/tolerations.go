@@ -2,8 +2,10 @@ package edge
 
 import (
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
@@ -28,6 +30,35 @@ func PoolTolerations(pool *v1alpha1.EdgeCluster) []corev1.Toleration {
 		tol := corev1.Toleration{Key: t.Key, Effect: t.Effect, Operator: corev1.TolerationOpEqual, Value: t.Value}
 		if t.Value == "" {
 			tol.Operator, tol.Value = corev1.TolerationOpExists, ""
+		}
+		out = append(out, tol)
+	}
+	return out
+}
+
+// disconnectionTaintKeys are the taints the node lifecycle controller puts on a node that stops
+// reporting (unreachable) or reports NotReady; with NoExecute they evict pods that do not
+// tolerate them (Kubernetes' default toleration: 5 minutes).
+var disconnectionTaintKeys = []string{corev1.TaintNodeUnreachable, corev1.TaintNodeNotReady}
+
+// DisconnectionTolerations keep the pool's app pods on their nodes through a lost link for
+// spec.autonomy.tolerateDisconnectionFor (no limit for Forever), except for a key the user
+// already tolerates (spec.placement.tolerations, given as user): the user's toleration wins.
+func DisconnectionTolerations(pool *v1alpha1.EdgeCluster, user []corev1.Toleration) []corev1.Toleration {
+	if pool == nil {
+		return nil
+	}
+	d, forever := pool.Spec.DisconnectionTolerance()
+	var out []corev1.Toleration
+	for _, key := range disconnectionTaintKeys {
+		if slices.ContainsFunc(user, func(t corev1.Toleration) bool {
+			return t.Key == key || (t.Key == "" && t.Operator == corev1.TolerationOpExists)
+		}) {
+			continue
+		}
+		tol := corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute}
+		if !forever {
+			tol.TolerationSeconds = ptr.To(int64(d / time.Second))
 		}
 		out = append(out, tol)
 	}

@@ -65,14 +65,15 @@ func TestDefaultsAreApplied(t *testing.T) {
 			"spec.strategy.progressDeadlineSeconds": int64(600),
 		},
 		"EdgeCluster": {
-			"spec.join.methods":               []any{"kubeadm"},
-			"spec.join.tokenTTL":              "24h",
-			"spec.health.notReadyGracePeriod": "5m",
-			"spec.minReadyNodes":              int64(1),
-			"spec.approveServingCSRs":         nil, // off unless asked
-			"spec.nodeTemplate":               nil,
-			"spec.join.apiServerEndpoint":     nil,
-			"spec.expectedNodes":              nil,
+			"spec.join.methods":                      []any{"kubeadm"},
+			"spec.join.tokenTTL":                     "24h",
+			"spec.autonomy.tolerateDisconnectionFor": "1h",
+			"spec.health.notReadyGracePeriod":        "5m",
+			"spec.minReadyNodes":                     int64(1),
+			"spec.approveServingCSRs":                nil, // off unless asked
+			"spec.nodeTemplate":                      nil,
+			"spec.join.apiServerEndpoint":            nil,
+			"spec.expectedNodes":                     nil,
 		},
 		"MonitoringStack": {
 			"spec.prometheus.replicas":               int64(1),
@@ -152,6 +153,9 @@ func goDefaultsAgree(t *testing.T, got *unstructured.Unstructured) {
 		empty := &v1alpha1.EdgeClusterSpec{}
 		if ec.Spec.TokenTTL() != empty.TokenTTL() {
 			t.Errorf("token TTL: schema default %s, Go default %s", ec.Spec.TokenTTL(), empty.TokenTTL())
+		}
+		if d, f := ec.Spec.DisconnectionTolerance(); d != v1alpha1.DefaultTolerateDisconnectionFor || f {
+			t.Errorf("disconnection tolerance: schema default %s (forever %v), Go default %s", d, f, v1alpha1.DefaultTolerateDisconnectionFor)
 		}
 		if !reflect.DeepEqual(ec.Spec.JoinMethods(), empty.JoinMethods()) {
 			t.Errorf("join methods: schema default %v, Go default %v", ec.Spec.JoinMethods(), empty.JoinMethods())

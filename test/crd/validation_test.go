@@ -139,6 +139,9 @@ var invalidCases = []invalidCase{
 	{"join methods: unknown", "EdgeCluster", `spec: {join: {methods: [rke]}}`, "spec.join.methods[0]", "Unsupported value"},
 	{"join methods: duplicate", "EdgeCluster", `spec: {join: {methods: [k3s, k3s]}}`, "spec.join.methods[1]", "Duplicate value"},
 	{"join methods: empty", "EdgeCluster", `spec: {join: {methods: []}}`, "spec.join.methods", "at least 1 items"},
+	{"autonomy: not a duration", "EdgeCluster", `spec: {autonomy: {tolerateDisconnectionFor: "a day"}}`, "spec.autonomy.tolerateDisconnectionFor", "a duration of at least 1s such as 30m or 24h, or Forever"},
+	{"autonomy: forever in lower case", "EdgeCluster", `spec: {autonomy: {tolerateDisconnectionFor: forever}}`, "spec.autonomy.tolerateDisconnectionFor", "or Forever"},
+	{"autonomy: zero", "EdgeCluster", `spec: {autonomy: {tolerateDisconnectionFor: 0s}}`, "spec.autonomy.tolerateDisconnectionFor", "at least 1s"},
 	{"join tokenTTL: too short", "EdgeCluster", `spec: {join: {tokenTTL: 5m}}`, "spec.join.tokenTTL", "between 10m and 168h"},
 	{"join tokenTTL: too long", "EdgeCluster", `spec: {join: {tokenTTL: 200h}}`, "spec.join.tokenTTL", "between 10m and 168h"},
 	{"join apiServerEndpoint: scheme", "EdgeCluster", `spec: {join: {apiServerEndpoint: "https://203.0.113.10:6443"}}`, "spec.join.apiServerEndpoint", "host:port without a scheme"},
@@ -263,6 +266,9 @@ func TestWave2ValidObjectsAreAccepted(t *testing.T) {
 		{"placement: a pool narrowed by nodeSelector", "AppDeployment", `spec: {placement: {edgeClusterRef: {name: site-a}, nodeSelector: {kubernetes.io/arch: arm64}}}`},
 		{"placement: nodeSelector repeating the pool", "AppDeployment", `spec: {placement: {edgeClusterRef: {name: site-a}, nodeSelector: {edgeforge.io/edge-cluster: site-a}}}`},
 		{"pull secrets and service account", "AppDeployment", `spec: {imagePullSecrets: [{name: a}, {name: b}], serviceAccountName: web.sa-1}`},
+		{"autonomy: a day", "EdgeCluster", `spec: {autonomy: {tolerateDisconnectionFor: 24h}}`},
+		{"autonomy: a fraction", "EdgeCluster", `spec: {autonomy: {tolerateDisconnectionFor: 1.5h}}`},
+		{"autonomy: forever", "EdgeCluster", `spec: {autonomy: {tolerateDisconnectionFor: Forever}}`},
 		{"prometheus version and placement", "MonitoringStack", `spec: {prometheus: {version: v3.16.0, nodeSelector: {edgeforge.io/edge-cluster: site-a}, tolerations: [{key: edgeforge.io/edge, operator: Exists}]}}`},
 	} {
 		t.Run(tc.kind+"/"+tc.name, func(t *testing.T) {
