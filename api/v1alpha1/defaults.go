@@ -11,6 +11,8 @@ const (
 	DefaultTokenTTL = 24 * time.Hour
 	// DefaultTolerateDisconnectionFor is spec.autonomy.tolerateDisconnectionFor's default.
 	DefaultTolerateDisconnectionFor = time.Hour
+	// DefaultDisconnectedThreshold is spec.autonomy.disconnectedThreshold's default (percent).
+	DefaultDisconnectedThreshold int32 = 70
 	// DefaultBuildsHistoryLimit is the default of spec.successfulBuildsHistoryLimit and
 	// spec.failedBuildsHistoryLimit.
 	DefaultBuildsHistoryLimit int32 = 3
@@ -42,6 +44,15 @@ func (s *EdgeClusterSpec) DisconnectionTolerance() (d time.Duration, forever boo
 		return DefaultTolerateDisconnectionFor, false
 	}
 	return d, false
+}
+
+// DisconnectedThreshold is the percentage of unreachable members that makes the pool
+// Disconnected (spec.autonomy.disconnectedThreshold).
+func (s *EdgeClusterSpec) DisconnectedThreshold() int32 {
+	if s.Autonomy == nil || s.Autonomy.DisconnectedThreshold == nil {
+		return DefaultDisconnectedThreshold
+	}
+	return *s.Autonomy.DisconnectedThreshold
 }
 
 // JoinMethods are the methods join commands are rendered for (spec.join.methods).

@@ -81,6 +81,15 @@ type AutonomySpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == 'Forever' || (self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('1s'))",message="spec.autonomy.tolerateDisconnectionFor must be a duration of at least 1s such as 30m or 24h, or Forever"
 	// +optional
 	TolerateDisconnectionFor string `json:"tolerateDisconnectionFor,omitempty"`
+
+	// DisconnectedThreshold is the percentage of member nodes that, unreachable at once, make
+	// the pool Disconnected: one condition and one event for the site instead of a failure per
+	// node. Default: 70.
+	// +kubebuilder:default=70
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	DisconnectedThreshold *int32 `json:"disconnectedThreshold,omitempty"`
 }
 
 // DisconnectionForever is spec.autonomy.tolerateDisconnectionFor's value for "never evict".
@@ -374,6 +383,12 @@ type EdgeClusterStatus struct {
 	// ObservedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// DisconnectedSince is when the pool became Disconnected (unset while it is connected).
+	// +optional
+	DisconnectedSince *metav1.Time `json:"disconnectedSince,omitempty"`
+	// LastDisconnection is the pool's last disconnection that ended: when, and for how long.
+	// +optional
+	LastDisconnection *Disconnection `json:"lastDisconnection,omitempty"`
 	// TotalNodes is the number of member nodes.
 	// +optional
 	TotalNodes int32 `json:"totalNodes"`
@@ -431,6 +446,20 @@ type EdgeClusterStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
+// Disconnection is a time the pool was Disconnected.
+type Disconnection struct {
+	// Since is when the pool became Disconnected.
+	Since metav1.Time `json:"since"`
+	// Until is when it was connected again.
+	Until metav1.Time `json:"until"`
+	// Duration is how long it was away, e.g. 12m3s.
+	Duration string `json:"duration"`
+}
+
+// ConditionDisconnected is True when at least spec.autonomy.disconnectedThreshold percent of the
+// pool's member nodes are unreachable (their Ready condition Unknown: they stopped reporting).
+const ConditionDisconnected = "Disconnected"
+
 // ConditionDegraded is True when member nodes have been NotReady longer than the grace period.
 const ConditionDegraded = "Degraded"
 
@@ -468,6 +497,11 @@ const (
 	// Secrets in kube-system, where bootstrap tokens live (its Role there is missing, as after
 	// an OLM install before bundle/kube-system-rbac.yaml is applied).
 	EdgeClusterReasonBootstrapTokensForbidden = "BootstrapTokensForbidden"
+	// EdgeClusterReasonNodesUnreachable (Disconnected=True): at least the threshold of member
+	// nodes are unreachable.
+	EdgeClusterReasonNodesUnreachable = "NodesUnreachable"
+	// EdgeClusterReasonConnected (Disconnected=False): fewer are.
+	EdgeClusterReasonConnected = "Connected"
 	// EdgeClusterReasonDeleting: the finalizer is removing tokens, join commands and node templates.
 	EdgeClusterReasonDeleting = "Deleting"
 )
@@ -482,6 +516,10 @@ const (
 	EdgeClusterEventNodeNotReady = "NodeNotReady"
 	// EdgeClusterEventNodeReady: NotReady nodes are Ready again.
 	EdgeClusterEventNodeReady = "NodeReady"
+	// EdgeClusterEventDisconnected: the pool became Disconnected (one event for the site).
+	EdgeClusterEventDisconnected = "Disconnected"
+	// EdgeClusterEventReconnected: the pool is connected again; the message says after how long.
+	EdgeClusterEventReconnected = "Reconnected"
 	// EdgeClusterEventTokenRotated: a new bootstrap token replaced the previous one.
 	EdgeClusterEventTokenRotated = "TokenRotated"
 	// EdgeClusterEventNodeAdmitted: a node that joined with the pool's bootstrap token was made a

@@ -121,3 +121,56 @@ func gauge(t *testing.T, pool, ready string) float64 {
 	}
 	return v
 }
+
+// A site's link goes down: when enough members stop reporting (Ready Unknown), the pool is
+// Disconnected with one event (not a NodeNotReady per node); when they report again it is
+// connected, and status and an event say how long it was away.
+func TestDisconnectedPool(t *testing.T) {
+	for _, n := range []string{"site-1", "site-2", "site-3"} {
+		edgeNode(t, n, "site", nil)
+	}
+	newPool(t, "site", v1alpha1.EdgeClusterSpec{
+		Autonomy: &v1alpha1.AutonomySpec{DisconnectedThreshold: ptr.To[int32](60), TolerateDisconnectionFor: "24h"},
+		Health:   &v1alpha1.HealthSpec{NotReadyGracePeriod: &metav1.Duration{Duration: time.Minute}},
+	})
+	waitForPool(t, "site", "connected", func(ec *v1alpha1.EdgeCluster) bool {
+		return condIs(ec, v1alpha1.ConditionDisconnected, metav1.ConditionFalse) && ec.Status.ReadyNodes == 3
+	})
+
+	// Two of three stop reporting: 67% >= 60%.
+	setReady(t, "site-1", corev1.ConditionUnknown, clk.Now())
+	setReady(t, "site-2", corev1.ConditionUnknown, clk.Now())
+	waitForPool(t, "site", "Disconnected", func(ec *v1alpha1.EdgeCluster) bool {
+		return condIs(ec, v1alpha1.ConditionDisconnected, metav1.ConditionTrue) && ec.Status.DisconnectedSince != nil
+	})
+	// Past the grace period they are Degraded too, but the site is one event, not two failures.
+	clk.Step(2 * time.Minute)
+	poke(t, "site")
+	ec := waitForPool(t, "site", "Degraded while Disconnected", func(ec *v1alpha1.EdgeCluster) bool {
+		return condIs(ec, v1alpha1.ConditionDegraded, metav1.ConditionTrue) && condIs(ec, v1alpha1.ConditionDisconnected, metav1.ConditionTrue)
+	})
+	if c := condition(ec, v1alpha1.ConditionDisconnected); c.Reason != v1alpha1.EdgeClusterReasonNodesUnreachable || !strings.Contains(c.Message, "2 of 3") {
+		t.Errorf("Disconnected condition %+v", c)
+	}
+	events := strings.Join(waitForEvent(t, "site", v1alpha1.EdgeClusterEventDisconnected), "\n")
+	if !strings.Contains(events, "stay on their nodes for 24h0m0s") {
+		t.Errorf("Disconnected event %q does not say how long the pods stay", events)
+	}
+	if notReady := poolEvents(t, "site", v1alpha1.EdgeClusterEventNodeNotReady); len(notReady) > 0 {
+		t.Errorf("a disconnected site reported node failures: %v", notReady)
+	}
+
+	// The link is back.
+	setReady(t, "site-1", corev1.ConditionTrue, clk.Now())
+	setReady(t, "site-2", corev1.ConditionTrue, clk.Now())
+	ec = waitForPool(t, "site", "connected again", func(ec *v1alpha1.EdgeCluster) bool {
+		return condIs(ec, v1alpha1.ConditionDisconnected, metav1.ConditionFalse) && ec.Status.LastDisconnection != nil
+	})
+	if ec.Status.DisconnectedSince != nil || ec.Status.LastDisconnection.Duration == "" {
+		t.Errorf("after reconnection: disconnectedSince %v, lastDisconnection %+v", ec.Status.DisconnectedSince, ec.Status.LastDisconnection)
+	}
+	events = strings.Join(waitForEvent(t, "site", v1alpha1.EdgeClusterEventReconnected), "\n")
+	if !strings.Contains(events, "connected again after "+ec.Status.LastDisconnection.Duration) {
+		t.Errorf("Reconnected event %q does not say how long the pool was away (%s)", events, ec.Status.LastDisconnection.Duration)
+	}
+}

@@ -58,6 +58,7 @@ func (r *Reconciler) reconcileNodes(ctx context.Context, p *pass) error {
 	p.ec.Status.AppliedTaints = edge.AppliedTaints(p.ec.Spec.NodeTemplate, applied, nodes)
 
 	h := edge.EvaluateHealth(members, &p.ec.Spec, p.now)
+	r.recordDisconnection(p, h)
 	r.recordNodeEvents(p, h)
 	r.recordUnadmitted(p, unadmitted)
 	st := &p.ec.Status
@@ -186,9 +187,29 @@ func (r *Reconciler) recordNodeEvents(p *pass, h edge.PoolHealth) {
 		}
 		r.notified[ec.Name] = next
 	})
-	if len(fresh) > 0 {
+	// While the pool is Disconnected, its Disconnected event speaks for the site, not one per node.
+	if len(fresh) > 0 && ec.Status.DisconnectedSince == nil {
 		p.patcher.Eventf(r.Recorder, ec, nil, corev1.EventTypeWarning, v1alpha1.EdgeClusterEventNodeNotReady, "Degrade",
 			"%d node(s) NotReady for longer than %s: %s", len(fresh), edge.GracePeriod(&ec.Spec), edge.NameList(fresh, 10))
+	}
+}
+
+// recordDisconnection keeps status.disconnectedSince and lastDisconnection, with one event when
+// the pool becomes Disconnected and one when it is connected again, saying after how long.
+func (r *Reconciler) recordDisconnection(p *pass, h edge.PoolHealth) {
+	ch := edge.UpdateDisconnection(&p.ec.Status, h.Disconnected(&p.ec.Spec), p.now)
+	switch {
+	case ch.Began:
+		d, forever := p.ec.Spec.DisconnectionTolerance()
+		stay := "for " + d.String()
+		if forever {
+			stay = "with no limit"
+		}
+		p.patcher.Eventf(r.Recorder, p.ec, nil, corev1.EventTypeWarning, v1alpha1.EdgeClusterEventDisconnected, "Disconnect",
+			"%s; the pool's app pods stay on their nodes %s (spec.autonomy.tolerateDisconnectionFor)", h.DisconnectedMessage(&p.ec.Spec), stay)
+	case ch.Ended:
+		p.patcher.Eventf(r.Recorder, p.ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventReconnected, "Reconnect",
+			"the pool is connected again after %s (%d of %d member node(s) unreachable now)", ch.Away, h.Unreachable, h.Total)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
@@ -67,6 +68,9 @@ type PoolHealth struct {
 	Nodes []v1alpha1.EdgeNodeStatus
 	Total int32
 	Ready int32
+	// Unreachable members: their Ready condition is Unknown (the node lifecycle controller's mark
+	// for a node that stopped reporting), as when the site's link is down.
+	Unreachable int32
 	// Missing is expectedNodes - total when positive.
 	Missing int32
 	// Unhealthy are the members NotReady for longer than the grace period, sorted.
@@ -83,6 +87,9 @@ func EvaluateHealth(members []corev1.Node, spec *v1alpha1.EdgeClusterSpec, now t
 	for i := range members {
 		st := NodeStatus(&members[i])
 		h.Nodes = append(h.Nodes, st)
+		if c := readyCondition(&members[i]); c != nil && c.Status == corev1.ConditionUnknown {
+			h.Unreachable++
+		}
 		if st.Ready {
 			h.Ready++
 			continue
@@ -219,4 +226,42 @@ func MinReadyNodes(spec *v1alpha1.EdgeClusterSpec) int32 {
 		return *spec.MinReadyNodes
 	}
 	return 1
+}
+
+// Disconnected: at least the pool's spec.autonomy.disconnectedThreshold percent of its members
+// (and at least one) are unreachable.
+func (h PoolHealth) Disconnected(spec *v1alpha1.EdgeClusterSpec) bool {
+	return h.Total > 0 && h.Unreachable > 0 && int64(h.Unreachable)*100 >= int64(spec.DisconnectedThreshold())*int64(h.Total)
+}
+
+// DisconnectedMessage says why the pool is, or is not, Disconnected.
+func (h PoolHealth) DisconnectedMessage(spec *v1alpha1.EdgeClusterSpec) string {
+	return fmt.Sprintf("%d of %d member node(s) unreachable; the pool is Disconnected at %d%% (spec.autonomy.disconnectedThreshold)",
+		h.Unreachable, h.Total, spec.DisconnectedThreshold())
+}
+
+// DisconnectionChange is what a pass changed about the pool's disconnection.
+type DisconnectionChange struct {
+	// Began: the pool became Disconnected in this pass.
+	Began bool
+	// Ended: it was Disconnected and is connected again; Away is for how long.
+	Ended bool
+	Away  time.Duration
+}
+
+// UpdateDisconnection records in st whether the pool is disconnected at now: disconnectedSince
+// while it is, lastDisconnection once it ends.
+func UpdateDisconnection(st *v1alpha1.EdgeClusterStatus, disconnected bool, now time.Time) DisconnectionChange {
+	switch {
+	case disconnected && st.DisconnectedSince == nil:
+		since := metav1.NewTime(now)
+		st.DisconnectedSince = &since
+		return DisconnectionChange{Began: true}
+	case !disconnected && st.DisconnectedSince != nil:
+		away := now.Sub(st.DisconnectedSince.Time).Round(time.Second)
+		st.LastDisconnection = &v1alpha1.Disconnection{Since: *st.DisconnectedSince, Until: metav1.NewTime(now), Duration: away.String()}
+		st.DisconnectedSince = nil
+		return DisconnectionChange{Ended: true, Away: away}
+	}
+	return DisconnectionChange{}
 }

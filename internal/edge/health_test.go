@@ -164,3 +164,64 @@ func TestNameList(t *testing.T) {
 		t.Error(got)
 	}
 }
+
+// A pool is Disconnected when at least spec.autonomy.disconnectedThreshold percent of its
+// members are unreachable (Ready Unknown), not merely NotReady.
+func TestDisconnected(t *testing.T) {
+	node := func(name string, ready corev1.ConditionStatus) corev1.Node {
+		return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{
+			{Type: corev1.NodeReady, Status: ready, LastTransitionTime: metav1.NewTime(t0.Add(-time.Hour))}}}}
+	}
+	spec := func(threshold int32) *v1alpha1.EdgeClusterSpec {
+		s := &v1alpha1.EdgeClusterSpec{}
+		if threshold > 0 {
+			s.Autonomy = &v1alpha1.AutonomySpec{DisconnectedThreshold: ptr.To(threshold)}
+		}
+		return s
+	}
+	u, r, f := corev1.ConditionUnknown, corev1.ConditionTrue, corev1.ConditionFalse
+	for _, tc := range []struct {
+		name      string
+		states    []corev1.ConditionStatus
+		threshold int32
+		want      bool
+	}{
+		{"no members", nil, 0, false},
+		{"all Ready", []corev1.ConditionStatus{r, r, r}, 0, false},
+		{"7 of 10 unreachable: the default 70%", []corev1.ConditionStatus{u, u, u, u, u, u, u, r, r, r}, 0, true},
+		{"6 of 10 unreachable: below 70%", []corev1.ConditionStatus{u, u, u, u, u, u, r, r, r, r}, 0, false},
+		{"NotReady but reporting is not unreachable", []corev1.ConditionStatus{f, f, f}, 0, false},
+		{"1 of 2 at 50%", []corev1.ConditionStatus{u, r}, 50, true},
+		{"the one node of a pool", []corev1.ConditionStatus{u}, 100, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var members []corev1.Node
+			for i, st := range tc.states {
+				members = append(members, node(fmt.Sprintf("n%d", i), st))
+			}
+			s := spec(tc.threshold)
+			if got := EvaluateHealth(members, s, t0).Disconnected(s); got != tc.want {
+				t.Fatalf("Disconnected = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// disconnectedSince while it lasts; on reconnection lastDisconnection says how long it was away.
+func TestUpdateDisconnection(t *testing.T) {
+	st := &v1alpha1.EdgeClusterStatus{}
+	if ch := UpdateDisconnection(st, false, t0); ch != (DisconnectionChange{}) || st.DisconnectedSince != nil {
+		t.Fatalf("connected: %+v %+v", ch, st)
+	}
+	if ch := UpdateDisconnection(st, true, t0); !ch.Began || st.DisconnectedSince == nil || !st.DisconnectedSince.Time.Equal(t0) {
+		t.Fatalf("disconnecting: %+v %+v", ch, st)
+	}
+	if ch := UpdateDisconnection(st, true, t0.Add(time.Minute)); ch != (DisconnectionChange{}) || !st.DisconnectedSince.Time.Equal(t0) {
+		t.Fatalf("still disconnected: %+v %+v", ch, st)
+	}
+	ch := UpdateDisconnection(st, false, t0.Add(12*time.Minute+3*time.Second))
+	if !ch.Ended || ch.Away != 12*time.Minute+3*time.Second || st.DisconnectedSince != nil ||
+		st.LastDisconnection == nil || st.LastDisconnection.Duration != "12m3s" || !st.LastDisconnection.Since.Time.Equal(t0) {
+		t.Fatalf("reconnected: %+v %+v", ch, st.LastDisconnection)
+	}
+}

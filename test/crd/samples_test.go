@@ -68,6 +68,7 @@ func TestDefaultsAreApplied(t *testing.T) {
 			"spec.join.methods":                      []any{"kubeadm"},
 			"spec.join.tokenTTL":                     "24h",
 			"spec.autonomy.tolerateDisconnectionFor": "1h",
+			"spec.autonomy.disconnectedThreshold":    int64(70),
 			"spec.health.notReadyGracePeriod":        "5m",
 			"spec.minReadyNodes":                     int64(1),
 			"spec.approveServingCSRs":                nil, // off unless asked
@@ -153,6 +154,9 @@ func goDefaultsAgree(t *testing.T, got *unstructured.Unstructured) {
 		empty := &v1alpha1.EdgeClusterSpec{}
 		if ec.Spec.TokenTTL() != empty.TokenTTL() {
 			t.Errorf("token TTL: schema default %s, Go default %s", ec.Spec.TokenTTL(), empty.TokenTTL())
+		}
+		if got, want := ec.Spec.DisconnectedThreshold(), empty.DisconnectedThreshold(); got != want {
+			t.Errorf("disconnected threshold: schema default %d, Go default %d", got, want)
 		}
 		if d, f := ec.Spec.DisconnectionTolerance(); d != v1alpha1.DefaultTolerateDisconnectionFor || f {
 			t.Errorf("disconnection tolerance: schema default %s (forever %v), Go default %s", d, f, v1alpha1.DefaultTolerateDisconnectionFor)

@@ -141,6 +141,8 @@ var invalidCases = []invalidCase{
 	{"join methods: empty", "EdgeCluster", `spec: {join: {methods: []}}`, "spec.join.methods", "at least 1 items"},
 	{"autonomy: not a duration", "EdgeCluster", `spec: {autonomy: {tolerateDisconnectionFor: "a day"}}`, "spec.autonomy.tolerateDisconnectionFor", "a duration of at least 1s such as 30m or 24h, or Forever"},
 	{"autonomy: forever in lower case", "EdgeCluster", `spec: {autonomy: {tolerateDisconnectionFor: forever}}`, "spec.autonomy.tolerateDisconnectionFor", "or Forever"},
+	{"autonomy: threshold 0", "EdgeCluster", `spec: {autonomy: {disconnectedThreshold: 0}}`, "spec.autonomy.disconnectedThreshold", "greater than or equal to 1"},
+	{"autonomy: threshold over 100", "EdgeCluster", `spec: {autonomy: {disconnectedThreshold: 101}}`, "spec.autonomy.disconnectedThreshold", "less than or equal to 100"},
 	{"autonomy: zero", "EdgeCluster", `spec: {autonomy: {tolerateDisconnectionFor: 0s}}`, "spec.autonomy.tolerateDisconnectionFor", "at least 1s"},
 	{"join tokenTTL: too short", "EdgeCluster", `spec: {join: {tokenTTL: 5m}}`, "spec.join.tokenTTL", "between 10m and 168h"},
 	{"join tokenTTL: too long", "EdgeCluster", `spec: {join: {tokenTTL: 200h}}`, "spec.join.tokenTTL", "between 10m and 168h"},
