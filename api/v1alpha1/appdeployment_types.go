@@ -412,6 +412,9 @@ const ConditionServiceMonitorReady = "ServiceMonitorReady"
 const (
 	// AppDeploymentReasonRolledOut: every replica of the current generation is updated and available.
 	AppDeploymentReasonRolledOut = "RolledOut"
+	// AppDeploymentReasonPoolDisconnected: the app's EdgeCluster is Disconnected; its Deployment
+	// is left as it is (no rollout, no rollback) until the pool reconnects.
+	AppDeploymentReasonPoolDisconnected = "PoolDisconnected"
 	// AppDeploymentReasonRollingOut: the Deployment is rolling out the current generation.
 	AppDeploymentReasonRollingOut = "RollingOut"
 	// AppDeploymentReasonWaitingForBuild: spec.imageFrom's ImageBuild has not produced an image yet.

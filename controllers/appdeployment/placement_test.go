@@ -9,12 +9,14 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/test/testenv"
 )
 
 // An app placed on a missing EdgeCluster stalls; once the pool exists its pods select the pool's
@@ -97,4 +99,62 @@ func TestPlacementOnEdgeCluster(t *testing.T) {
 	deployment(t, key, "tolerates a lost link for ever", wantTolerations(
 		corev1.Toleration{Key: "edgeforge.io/edge", Operator: corev1.TolerationOpEqual, Value: "true", Effect: corev1.TaintEffectNoSchedule},
 		corev1.Toleration{Key: "site", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute}))
+}
+
+// While the app's pool is Disconnected, its Deployment is left as it is: a new image waits (the
+// status says so) and rolls out once the pool reconnects.
+func TestRolloutPausesWhileThePoolIsDisconnected(t *testing.T) {
+	ns := namespace(t)
+	pool := "pool-" + strings.ToLower(rand.String(6))
+	ec := &v1alpha1.EdgeCluster{ObjectMeta: metav1.ObjectMeta{Name: pool}}
+	if err := k8s.Create(ctx(t), ec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx(t), ec) })
+	a := newApp(t, ns, "site", func(a *v1alpha1.AppDeployment) {
+		a.Spec.Image = "registry.test/web:1"
+		a.Spec.Placement = &v1alpha1.Placement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: pool}}
+	})
+	key := client.ObjectKeyFromObject(a)
+	testenv.RollOut(t, k8s, key, timeout)
+	waitFor(t, key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.AppDeploymentReasonRolledOut)
+
+	setDisconnected := func(status metav1.ConditionStatus) {
+		t.Helper()
+		eventually(t, "the pool's Disconnected condition "+string(status), func() error {
+			if err := k8s.Get(ctx(t), client.ObjectKeyFromObject(ec), ec); err != nil {
+				return err
+			}
+			meta.SetStatusCondition(&ec.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionDisconnected, Status: status,
+				Reason: v1alpha1.EdgeClusterReasonNodesUnreachable, Message: "test", ObservedGeneration: ec.Generation})
+			return k8s.Status().Update(ctx(t), ec)
+		})
+	}
+	setDisconnected(metav1.ConditionTrue)
+	eventually(t, "a new image", func() error {
+		if err := k8s.Get(ctx(t), key, a); err != nil {
+			return err
+		}
+		a.Spec.Image = "registry.test/web:2"
+		return k8s.Update(ctx(t), a)
+	})
+	got := waitFor(t, key, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.AppDeploymentReasonPoolDisconnected)
+	if c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReconciling); !strings.Contains(c.Message, "then registry.test/web:2 rolls out") {
+		t.Errorf("Reconciling message %q does not say what waits", c.Message)
+	}
+	d := &appsv1.Deployment{}
+	if err := k8s.Get(ctx(t), key, d); err != nil {
+		t.Fatal(err)
+	}
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != "registry.test/web:1" {
+		t.Fatalf("the Deployment of an app on a disconnected pool changed to %s", img)
+	}
+
+	setDisconnected(metav1.ConditionFalse)
+	deployment(t, key, "the new image once the pool is back", func(d *appsv1.Deployment) error {
+		if img := d.Spec.Template.Spec.Containers[0].Image; img != "registry.test/web:2" {
+			return fmt.Errorf("image %s", img)
+		}
+		return nil
+	})
 }

@@ -54,7 +54,8 @@ func TestPoolReservedForOtherNamespaces(t *testing.T) {
 	})
 	deployment(t, key, "placed on the pool", func(d *appsv1.Deployment) error {
 		ps := d.Spec.Template.Spec
-		if ps.NodeSelector[v1alpha1.LabelEdgeClusterMember] != pool.Name || len(ps.Tolerations) != 1 {
+		// The pool's taint, and its autonomy's unreachable and not-ready tolerations.
+		if ps.NodeSelector[v1alpha1.LabelEdgeClusterMember] != pool.Name || len(ps.Tolerations) != 3 || ps.Tolerations[0].Key != "edgeforge.io/edge" {
 			return fmt.Errorf("nodeSelector %v, tolerations %v", ps.NodeSelector, ps.Tolerations)
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -84,8 +85,9 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToApp), builder.WithPredicates(startFailingChanged())).
 		Watches(&v1alpha1.ImageBuild{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexImageBuild, true)),
 			builder.WithPredicates(buildOutcomeChanged())).
+		// A pool's spec (taints, autonomy) and whether it is Disconnected (rollouts pause).
 		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false)),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, disconnectedChanged()))).
 		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), serviceMonitorKinds, r.withMetrics)).
 		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), prometheusKinds, r.withMetrics)).
 		Build(r)
@@ -215,4 +217,16 @@ func startFailingChanged() predicate.Predicate {
 		UpdateFunc:  func(e event.UpdateEvent) bool { return failing(e.ObjectOld) != failing(e.ObjectNew) },
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
+}
+
+// disconnectedChanged passes an EdgeCluster update that turns its Disconnected condition on or off.
+func disconnectedChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		was, is := e.ObjectOld.(*v1alpha1.EdgeCluster), e.ObjectNew.(*v1alpha1.EdgeCluster)
+		if was == nil || is == nil {
+			return false
+		}
+		return meta.IsStatusConditionTrue(was.Status.Conditions, v1alpha1.ConditionDisconnected) !=
+			meta.IsStatusConditionTrue(is.Status.Conditions, v1alpha1.ConditionDisconnected)
+	}}
 }

@@ -112,35 +112,21 @@ func (r *Reconciler) resolvePlacement(ctx context.Context, s *pass) (skeleton.Re
 
 // applyWorkload decides which image runs (following the spec, or rolling back), then applies
 // the Deployment, Service, Ingress, HPA and PDB the spec asks for and deletes those it no longer
-// asks for. A child that already carries everything edgeforge would apply is left alone.
+// asks for. A child that already carries everything edgeforge would apply is left alone. While
+// the app's pool is Disconnected, the Deployment is left as it is (app.DecideRollout).
 func (r *Reconciler) applyWorkload(ctx context.Context, s *pass) (skeleton.Result, error) {
 	obj := s.app
 	s.decision = app.DecideRollout(app.RolloutInput{
-		Target:          s.target,
-		RollbackEnabled: app.RollbackEnabled(obj),
-		LastGoodImage:   obj.Status.LastGoodImage,
-		FailedImage:     obj.Status.FailedImage,
-		Deployment:      s.deployment,
+		Target:           s.target,
+		RollbackEnabled:  app.RollbackEnabled(obj),
+		LastGoodImage:    obj.Status.LastGoodImage,
+		FailedImage:      obj.Status.FailedImage,
+		Deployment:       s.deployment,
+		PoolDisconnected: s.pool != nil && meta.IsStatusConditionTrue(s.pool.Status.Conditions, v1alpha1.ConditionDisconnected),
 	})
-	if err := r.handOverReplicas(ctx, s); err != nil {
-		return skeleton.Result{}, err
-	}
-
-	running := app.RunningImage(s.deployment)
-	desired := app.DesiredDeployment(obj, s.decision.Image, s.pool, s.build)
-	applied, err := r.reconcileChild(ctx, obj, child(obj, &appsv1.Deployment{}, desired))
-	if err != nil {
-		return skeleton.Result{}, err
-	}
-	if applied {
-		// The apply response (now in desired) is the Deployment as it is after this apply.
-		d, err := asDeployment(desired)
-		if err != nil {
+	if !s.decision.Paused {
+		if err := r.applyDeployment(ctx, s); err != nil {
 			return skeleton.Result{}, err
-		}
-		s.deployment = d
-		if running != s.decision.Image {
-			r.recordRollout(s, running)
 		}
 	}
 
@@ -155,6 +141,31 @@ func (r *Reconciler) applyWorkload(ctx context.Context, s *pass) (skeleton.Resul
 		}
 	}
 	return skeleton.Result{}, nil
+}
+
+// applyDeployment applies the Deployment of the decided image (handing replicas over to an HPA
+// first, when autoscaling was just turned on) and records a rollout that began.
+func (r *Reconciler) applyDeployment(ctx context.Context, s *pass) error {
+	obj := s.app
+	if err := r.handOverReplicas(ctx, s); err != nil {
+		return err
+	}
+	running := app.RunningImage(s.deployment)
+	desired := app.DesiredDeployment(obj, s.decision.Image, s.pool, s.build)
+	applied, err := r.reconcileChild(ctx, obj, child(obj, &appsv1.Deployment{}, desired))
+	if err != nil || !applied {
+		return err
+	}
+	// The apply response (now in desired) is the Deployment as it is after this apply.
+	d, err := asDeployment(desired)
+	if err != nil {
+		return err
+	}
+	s.deployment = d
+	if running != s.decision.Image {
+		r.recordRollout(s, running)
+	}
+	return nil
 }
 
 // handOverReplicas runs once when spec.autoscaling is turned on for a running Deployment. The

@@ -23,6 +23,8 @@ type RolloutInput struct {
 	LastGoodImage, FailedImage string
 	// Deployment is the live Deployment, nil before it was created.
 	Deployment *appsv1.Deployment
+	// PoolDisconnected: the app's pool (spec.placement.edgeClusterRef) is Disconnected.
+	PoolDisconnected bool
 }
 
 // RolloutDecision says which image the Deployment runs.
@@ -33,6 +35,11 @@ type RolloutDecision struct {
 	FailedImage string
 	// RolledBack is true on the one pass that rolls back (for the event and the metric).
 	RolledBack bool
+	// Paused: the app's pool is Disconnected, so the Deployment is left as it is (no rollout,
+	// no rollback) until it reconnects; Waiting is the image that would roll out ("" when it
+	// already runs).
+	Paused  bool
+	Waiting string
 }
 
 // RollbackEnabled reads spec.rollback.enabled (default true).
@@ -48,7 +55,18 @@ func RollbackEnabled(app *v1alpha1.AppDeployment) bool {
 //     controller does not flip back to a known-bad image; a new Target (new spec.image, new
 //     build digest) ends this;
 //   - otherwise: run Target.
+//
+// While the app's pool is Disconnected and a Deployment runs, nothing changes: its nodes could
+// pull no new image and report no progress, and a rollback on a missed deadline would be a
+// rollback of an unobservable site.
 func DecideRollout(in RolloutInput) RolloutDecision {
+	if running := RunningImage(in.Deployment); in.PoolDisconnected && in.Deployment != nil {
+		dec := RolloutDecision{Image: running, FailedImage: in.FailedImage, Paused: true}
+		if running != in.Target {
+			dec.Waiting = in.Target
+		}
+		return dec
+	}
 	canRollBack := in.RollbackEnabled && in.LastGoodImage != "" && in.Target != in.LastGoodImage
 	switch {
 	case !canRollBack:

@@ -84,6 +84,13 @@ func TestDecideRollout(t *testing.T) {
 			RolloutDecision{Image: next}},
 		{"deadline condition not yet for the current generation", RolloutInput{Target: bad, RollbackEnabled: true, LastGoodImage: good,
 			Deployment: deployment(bad, 2, depState{observed: false, deadline: true})}, RolloutDecision{Image: bad}},
+		// The pool is Disconnected: nothing changes on the site until it reconnects.
+		{"pool disconnected: a new image waits", RolloutInput{Target: next, RollbackEnabled: true, LastGoodImage: good, Deployment: deployment(good, 2, complete), PoolDisconnected: true},
+			RolloutDecision{Image: good, Paused: true, Waiting: next}},
+		{"pool disconnected: a missed deadline is not rolled back", RolloutInput{Target: bad, RollbackEnabled: true, LastGoodImage: good, Deployment: deployment(bad, 2, stuck), PoolDisconnected: true},
+			RolloutDecision{Image: bad, Paused: true}},
+		{"pool disconnected before anything ran: the first rollout is made", RolloutInput{Target: good, RollbackEnabled: true, PoolDisconnected: true},
+			RolloutDecision{Image: good}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := DecideRollout(tc.in); got != tc.want {

@@ -89,6 +89,12 @@ func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDec
 	}
 	meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionRolledBack)
 	switch {
+	case dec.Paused && (dec.Waiting != "" || !p.Complete):
+		msg := fmt.Sprintf("EdgeCluster %s is Disconnected: the Deployment is left as it is (running %s) until the pool reconnects", PoolName(app), dec.Image)
+		if dec.Waiting != "" {
+			msg += fmt.Sprintf("; then %s rolls out", dec.Waiting)
+		}
+		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonPoolDisconnected, msg)
 	case d == nil || !p.Observed:
 		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonRollingOut,
 			fmt.Sprintf("Waiting for the Deployment controller to pick up the new template of Deployment %s (image %s)", app.Name, dec.Image))
@@ -147,4 +153,12 @@ func deadlineMessage(app *v1alpha1.AppDeployment, d *appsv1.Deployment, image st
 		msg += " (" + p.DeadlineMessage + ")"
 	}
 	return msg + "; not rolled back: " + why + ". Check the pods (image, probes, resources, placement) and fix the spec or the image"
+}
+
+// PoolName is the app's pool (spec.placement.edgeClusterRef), "" when it has none.
+func PoolName(app *v1alpha1.AppDeployment) string {
+	if pl := app.Spec.Placement; pl != nil && pl.EdgeClusterRef != nil {
+		return pl.EdgeClusterRef.Name
+	}
+	return ""
 }
