@@ -46,8 +46,8 @@ const (
 // join Secret authenticates a node client CSR (allowed by the RBAC edgeforge created), which
 // edgeforge approves and kube-controller-manager signs; with that certificate the node registers itself,
 // carrying the pool label, and becomes a Ready, templated member; its kubelet-serving CSR is
-// approved by edgeforge. Then its heartbeats stop and the pool turns Degraded after the grace
-// period.
+// approved by edgeforge. Then its heartbeats stop: the pool turns Degraded after the grace
+// period, and Disconnected (its only node is unreachable).
 func TestEdgeClusterRealJoin(t *testing.T) {
 	// Only edgeforge's bootstrap RBAC may let the token in: set aside the equivalent bindings
 	// hack/cluster.sh creates (as kubeadm would) for the length of the test.
@@ -303,13 +303,19 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 		t.Errorf("Degraded %s after the node became NotReady, before the %s grace period", degradedAfter, grace)
 	}
 	t.Logf("heartbeats stopped; NotReady at %s, Degraded %s after the stop", n.NotReadySince.Format(time.RFC3339), time.Since(stopped).Round(time.Second))
-	waitFor(t, 30*time.Second, "a NodeNotReady event", func(ctx context.Context) (bool, error) {
+	// The node lifecycle controller marks the silent node unreachable (Ready Unknown): the pool's
+	// only member, so the site is Disconnected, with one Disconnected event for it (not a
+	// NodeNotReady per node).
+	if !isCondition(ec, v1alpha1.ConditionDisconnected, metav1.ConditionTrue) || ec.Status.DisconnectedSince == nil {
+		t.Errorf("a pool whose only node stopped reporting is not Disconnected: %+v", ec.Status.Conditions)
+	}
+	waitFor(t, 30*time.Second, "a Disconnected event", func(ctx context.Context) (bool, error) {
 		list := &corev1.EventList{}
 		if err := k8sClient.List(ctx, list, client.MatchingFields{"involvedObject.name": joinPool}); err != nil {
 			return false, err
 		}
 		for _, e := range list.Items {
-			if e.Reason == v1alpha1.EdgeClusterEventNodeNotReady && strings.Contains(e.Message, joinNode) {
+			if e.Reason == v1alpha1.EdgeClusterEventDisconnected && strings.Contains(e.Message, "1 of 1 member node(s) unreachable") {
 				return true, nil
 			}
 		}
