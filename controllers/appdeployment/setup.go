@@ -139,10 +139,10 @@ func imageBuildName(a *v1alpha1.AppDeployment) []string {
 }
 
 func edgeClusterName(a *v1alpha1.AppDeployment) []string {
-	if a.Spec.Placement == nil || a.Spec.Placement.EdgeClusterRef == nil {
-		return nil
+	if pool := app.PoolName(a); pool != "" {
+		return []string{pool}
 	}
-	return []string{a.Spec.Placement.EdgeClusterRef.Name}
+	return nil
 }
 
 func hasMetrics(a *v1alpha1.AppDeployment) []string {

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/internal/edge"
@@ -15,7 +16,16 @@ import (
 // The bootstrap RBAC exists while pools do, is re-created when deleted, and goes with the
 // last pool.
 func TestBootstrapRBAC(t *testing.T) {
+	// An earlier version's auto-approval binding, made by edgeforge: deleted on upgrade.
+	retired := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: edge.RetiredBootstrapRBACBindingNames[0],
+		Labels: map[string]string{v1alpha1.LabelName: edge.BootstrapRBACName}},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:certificates.k8s.io:certificatesigningrequests:nodeclient"},
+		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: edge.NodeBootstrapGroup}}}
+	create(t, retired)
 	newPool(t, "rbac", v1alpha1.EdgeClusterSpec{})
+	waitFor(t, "the retired auto-approval binding deleted", func() (bool, error) {
+		return apierrors.IsNotFound(get(t, "", retired.Name, &rbacv1.ClusterRoleBinding{})), nil
+	})
 	crb := &rbacv1.ClusterRoleBinding{}
 	for i, name := range edge.BootstrapRBACBindingNames {
 		waitFor(t, "ClusterRoleBinding "+name, func() (bool, error) { return get(t, "", name, crb) == nil, nil })

@@ -3,6 +3,7 @@ package edgecluster
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -24,36 +26,31 @@ import (
 // ones kubeadm creates, under edgeforge's names). They serve every pool, so any pool creates
 // them and the last one deleted removes them.
 func (r *Reconciler) reconcileBootstrapRBAC(ctx context.Context, p *pass) error {
-	var created []string
+	// The bindings bootstrap tokens need, and those of earlier versions that must go (one let
+	// kube-controller-manager approve any node name): deleted only when edgeforge made them.
+	children := map[string]runtime.ApplyConfiguration{}
 	for _, want := range edge.BootstrapRBAC() {
+		children[*want.Name] = want
+	}
+	for _, name := range edge.RetiredBootstrapRBACBindingNames {
+		children[name] = nil
+	}
+	var created []string
+	for _, name := range slices.Sorted(maps.Keys(children)) {
 		out, err := apply.New(r.Client, r.APIReader, settings.FieldOwner).Reconcile(ctx, p.ec, apply.Child{
-			Live: &rbacv1.ClusterRoleBinding{}, Key: client.ObjectKey{Name: *want.Name}, Reader: r.Cache, Desired: want,
+			Live: &rbacv1.ClusterRoleBinding{}, Key: client.ObjectKey{Name: name}, Reader: r.Cache, Desired: children[name],
 			Owned: func(live client.Object) bool { return live.GetLabels()[v1alpha1.LabelName] == edge.BootstrapRBACName },
 		})
 		if err != nil {
 			return apply.AsStall(err, v1alpha1.EdgeClusterReasonChildRejected)
 		}
 		if out.Created {
-			created = append(created, *want.Name)
+			created = append(created, name)
 		}
 	}
 	if len(created) > 0 {
 		r.Recorder.Eventf(p.ec, nil, corev1.EventTypeNormal, v1alpha1.EdgeClusterEventBootstrapRBACCreated, "CreateRBAC",
 			"created ClusterRoleBindings %s so bootstrap tokens can request node certificates", edge.NameList(created, 3))
-	}
-	// An earlier version's binding let kube-controller-manager approve any node name: gone.
-	for _, name := range edge.RetiredBootstrapRBACBindingNames {
-		crb := &rbacv1.ClusterRoleBinding{}
-		if err := r.Cache.Get(ctx, client.ObjectKey{Name: name}, crb); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			return err
-		}
-		if err := r.Delete(ctx, crb, client.Preconditions{UID: &crb.UID}); client.IgnoreNotFound(err) != nil {
-			return err
-		}
-		ctrl.LoggerFrom(ctx).Info("deleted a retired bootstrap ClusterRoleBinding", "name", name)
 	}
 	return nil
 }

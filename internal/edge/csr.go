@@ -102,26 +102,9 @@ func ServingCSRDecision(pool string, policy *v1alpha1.ServingCertificatePolicy, 
 
 // servingRequestProblem is what is wrong with a member's serving request, or "".
 func servingRequestProblem(nodeName string, policy *v1alpha1.ServingCertificatePolicy, csr *certificatesv1.CertificateSigningRequest) string {
-	for _, u := range csr.Spec.Usages {
-		switch u {
-		case certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, certificatesv1.UsageServerAuth:
-		default:
-			return fmt.Sprintf("usage %q is not for serving", u)
-		}
-	}
-	if !slices.Contains(csr.Spec.Usages, certificatesv1.UsageServerAuth) {
-		return "no server auth usage"
-	}
-	block, _ := pem.Decode(csr.Spec.Request)
-	if block == nil || block.Type != "CERTIFICATE REQUEST" {
-		return "spec.request is not a PEM CERTIFICATE REQUEST"
-	}
-	req, err := x509.ParseCertificateRequest(block.Bytes)
-	if err != nil {
-		return "spec.request does not parse: " + err.Error()
-	}
-	if err := req.CheckSignature(); err != nil {
-		return "the request's signature is invalid: " + err.Error()
+	req, why := kubeletRequest(csr, certificatesv1.UsageServerAuth, "serving")
+	if why != "" {
+		return why
 	}
 	switch {
 	case req.Subject.CommonName != nodeUserPrefix+nodeName:
@@ -146,6 +129,34 @@ func servingRequestProblem(nodeName string, policy *v1alpha1.ServingCertificateP
 		}
 	}
 	return ""
+}
+
+// kubeletRequest checks what a kubelet's serving and client requests share: usages only digital
+// signature, key encipherment and purpose (which must be there; what names the certificate kind
+// in the message), and spec.request a validly signed PEM CERTIFICATE REQUEST, which it returns.
+func kubeletRequest(csr *certificatesv1.CertificateSigningRequest, purpose certificatesv1.KeyUsage, what string) (*x509.CertificateRequest, string) {
+	for _, u := range csr.Spec.Usages {
+		switch u {
+		case certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, purpose:
+		default:
+			return nil, fmt.Sprintf("usage %q is not for %s", u, what)
+		}
+	}
+	if !slices.Contains(csr.Spec.Usages, purpose) {
+		return nil, fmt.Sprintf("no %s usage", purpose)
+	}
+	block, _ := pem.Decode(csr.Spec.Request)
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return nil, "spec.request is not a PEM CERTIFICATE REQUEST"
+	}
+	req, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, "spec.request does not parse: " + err.Error()
+	}
+	if err := req.CheckSignature(); err != nil {
+		return nil, "the request's signature is invalid: " + err.Error()
+	}
+	return req, ""
 }
 
 // dnsNameProblem: a serving certificate of node may name the node, or <node>.<suffix> for a

@@ -130,23 +130,9 @@ func ClientCSRDecision(pool string, csr *certificatesv1.CertificateSigningReques
 // clientRequestProblem is what is wrong with a kubelet's client certificate request for node, or
 // "" (kube-controller-manager's approver checks the same shape).
 func clientRequestProblem(node string, csr *certificatesv1.CertificateSigningRequest) string {
-	for _, u := range csr.Spec.Usages {
-		switch u {
-		case certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, certificatesv1.UsageClientAuth:
-		default:
-			return fmt.Sprintf("usage %q is not for a client certificate", u)
-		}
-	}
-	if !slices.Contains(csr.Spec.Usages, certificatesv1.UsageClientAuth) {
-		return "no client auth usage"
-	}
-	block, _ := pem.Decode(csr.Spec.Request)
-	req, err := x509.ParseCertificateRequest(block.Bytes) // ClientCSRPool parsed it already
-	if err != nil {
-		return "spec.request does not parse: " + err.Error()
-	}
-	if err := req.CheckSignature(); err != nil {
-		return "the request's signature is invalid: " + err.Error()
+	req, why := kubeletRequest(csr, certificatesv1.UsageClientAuth, "a client certificate")
+	if why != "" {
+		return why
 	}
 	switch {
 	case !slices.Equal(req.Subject.Organization, []string{nodesGroup}):

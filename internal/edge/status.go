@@ -33,11 +33,11 @@ type Pass struct {
 func Summarize(ec *v1alpha1.EdgeCluster, p Pass) {
 	conds, gen := &ec.Status.Conditions, ec.Generation
 	if h := p.Health; h != nil {
+		status, reason := metav1.ConditionFalse, v1alpha1.EdgeClusterReasonConnected
 		if h.Disconnected(&ec.Spec) {
-			conditions.Set(conds, v1alpha1.ConditionDisconnected, metav1.ConditionTrue, gen, v1alpha1.EdgeClusterReasonNodesUnreachable, h.DisconnectedMessage(&ec.Spec))
-		} else {
-			conditions.Set(conds, v1alpha1.ConditionDisconnected, metav1.ConditionFalse, gen, v1alpha1.EdgeClusterReasonConnected, h.DisconnectedMessage(&ec.Spec))
+			status, reason = metav1.ConditionTrue, v1alpha1.EdgeClusterReasonNodesUnreachable
 		}
+		conditions.Set(conds, v1alpha1.ConditionDisconnected, status, gen, reason, h.DisconnectedMessage(&ec.Spec))
 		grace := GracePeriod(&ec.Spec)
 		if msg := h.DegradedMessage(grace); msg != "" {
 			conditions.Set(conds, v1alpha1.ConditionDegraded, metav1.ConditionTrue, gen, v1alpha1.EdgeClusterReasonNodesNotReady, msg)

@@ -40,7 +40,8 @@ func TestLeaderFailover(t *testing.T) {
 	ns := createNamespace(t, "e2e-failover")
 	replicas := map[string]*operatorProcess{}
 	addrs := map[string]string{}
-	for _, name := range []string{"replica-a", "replica-b"} {
+	startReplica := func(name string) {
+		t.Helper()
 		addrs[name] = freeLocalAddr(t)
 		p, err := runOperator(name, []string{"--leader-elect", "--metrics-bind-address", addrs[name], "--metrics-secure=false"})
 		if err != nil {
@@ -49,45 +50,39 @@ func TestLeaderFailover(t *testing.T) {
 		replicas[name] = p
 		t.Cleanup(p.stop)
 	}
-	leaders := func(ctx context.Context) []string {
-		var out []string
-		for name, p := range replicas {
-			if p.running() && leading(ctx, addrs[name]) {
-				out = append(out, name)
+	// oneLeader waits until exactly one running replica reports leader_election_master_status 1
+	// and returns it; two at once fail the test (split brain).
+	oneLeader := func(what string, timeout time.Duration) string {
+		t.Helper()
+		var leader string
+		waitFor(t, timeout, what, func(ctx context.Context) (bool, error) {
+			var l []string
+			for name, p := range replicas {
+				if p.running() && leading(ctx, addrs[name]) {
+					l = append(l, name)
+				}
 			}
-		}
-		return out
+			if len(l) > 1 {
+				return false, fmt.Errorf("split brain: %v all report leader_election_master_status 1", l)
+			}
+			if len(l) == 1 {
+				leader = l[0]
+			}
+			return len(l) == 1, nil
+		})
+		return leader
 	}
-	var leader string
-	waitFor(t, time.Minute, "one replica to lead", func(ctx context.Context) (bool, error) {
-		l := leaders(ctx)
-		if len(l) > 1 {
-			return false, fmt.Errorf("split brain: %v all report leader_election_master_status 1", l)
-		}
-		if len(l) == 1 {
-			leader = l[0]
-		}
-		return len(l) == 1, nil
-	})
+	startReplica("replica-a")
+	startReplica("replica-b")
+	leader := oneLeader("one replica to lead", time.Minute)
 	appReady(t, ns, "first", 30*time.Second)
 
 	handover := func(how string, stop func(*operatorProcess), app string) time.Duration {
 		t.Helper()
-		old := replicas[leader]
 		began := time.Now()
-		stop(old)
+		stop(replicas[leader])
 		createApp(t, ns, app)
-		var next string
-		waitFor(t, 90*time.Second, "the other replica to lead after the leader's "+how, func(ctx context.Context) (bool, error) {
-			l := leaders(ctx)
-			if len(l) > 1 {
-				return false, fmt.Errorf("split brain: %v", l)
-			}
-			if len(l) == 1 {
-				next = l[0]
-			}
-			return len(l) == 1, nil
-		})
+		next := oneLeader("the other replica to lead after the leader's "+how, 90*time.Second)
 		appReady(t, ns, app, 90*time.Second)
 		took := time.Since(began)
 		t.Logf("leader %s %s: %s leads and reconciled a new AppDeployment %s later", leader, how, next, took.Round(100*time.Millisecond))
@@ -96,14 +91,7 @@ func TestLeaderFailover(t *testing.T) {
 	}
 	killed := handover("SIGKILLed", (*operatorProcess).kill, "after-kill")
 	// Start a fresh standby in place of the killed one, then hand over gracefully.
-	name := "replica-c"
-	addrs[name] = freeLocalAddr(t)
-	p, err := runOperator(name, []string{"--leader-elect", "--metrics-bind-address", addrs[name], "--metrics-secure=false"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	replicas[name] = p
-	t.Cleanup(p.stop)
+	startReplica("replica-c")
 	termed := handover("SIGTERMed", (*operatorProcess).stop, "after-term")
 	t.Logf("failover: SIGKILL %s (lease expiry), SIGTERM %s (released lease)", killed.Round(100*time.Millisecond), termed.Round(100*time.Millisecond))
 	if termed >= killed {
