@@ -4,14 +4,18 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -45,6 +49,31 @@ type Option func(*envtest.Environment)
 func WithPrometheusOperatorCRDs() Option {
 	return func(e *envtest.Environment) {
 		e.CRDDirectoryPaths = append(e.CRDDirectoryPaths, PrometheusOperatorCRDDir())
+	}
+}
+
+// WithAuditLog makes the API server write an audit log (JSON lines, one event per request
+// completed, metadata only) of the requests of user to path: requests counted where they arrive,
+// not by the client that sends them (AuditEvents reads the log).
+func WithAuditLog(path, user string) Option {
+	return func(e *envtest.Environment) {
+		policy := filepath.Join(filepath.Dir(path), "audit-policy.yaml")
+		content := fmt.Sprintf(`apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+- level: Metadata
+  users: [%q]
+- level: None
+`, user)
+		if err := os.WriteFile(policy, []byte(content), 0o600); err != nil {
+			panic(err) // a test's temporary directory that cannot be written to
+		}
+		api := e.ControlPlane.GetAPIServer().Configure()
+		api.Set("audit-policy-file", policy)
+		api.Set("audit-log-path", path)
+		api.Set("audit-log-format", "json")
+		api.Set("audit-log-mode", "blocking")
 	}
 }
 
@@ -87,6 +116,16 @@ func Start(opts ...Option) (*Env, error) {
 		return nil, err
 	}
 	return &Env{Config: cfg, Client: c, Scheme: s, env: e}, nil
+}
+
+// UserConfig returns a client config that authenticates as a new user of the API server, in
+// groups (e.g. system:masters), to tell its requests apart from the test's own (WithAuditLog).
+func (e *Env) UserConfig(name string, groups ...string) (*rest.Config, error) {
+	u, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return u.Config(), nil
 }
 
 // Stop stops the API server and etcd.
@@ -201,4 +240,61 @@ func RepoRoot() string {
 // PrometheusOperatorCRDDir is where `make manifests` writes prometheus-operator's CRDs.
 func PrometheusOperatorCRDDir() string {
 	return filepath.Join(RepoRoot(), "test", "crds", "prometheus-operator")
+}
+
+// AuditEvent is one request of an audit log written by WithAuditLog.
+type AuditEvent struct {
+	Verb       string    `json:"verb"`
+	RequestURI string    `json:"requestURI"`
+	UserAgent  string    `json:"userAgent"`
+	Received   time.Time `json:"requestReceivedTimestamp"`
+	ObjectRef  *struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+	} `json:"objectRef"`
+	ResponseStatus *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+}
+
+// Resource is the event's resource[/subresource], or its path for a non-resource request.
+func (a AuditEvent) Resource() string {
+	switch {
+	case a.ObjectRef == nil:
+		path, _, _ := strings.Cut(a.RequestURI, "?")
+		return path
+	case a.ObjectRef.Subresource != "":
+		return a.ObjectRef.Resource + "/" + a.ObjectRef.Subresource
+	}
+	return a.ObjectRef.Resource
+}
+
+// Code is the response's HTTP status code (0 when the log has none).
+func (a AuditEvent) Code() int {
+	if a.ResponseStatus == nil {
+		return 0
+	}
+	return a.ResponseStatus.Code
+}
+
+// AuditEvents reads the audit log at path: the requests received in [from, to).
+func AuditEvents(path string, from, to time.Time) ([]AuditEvent, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	var events []AuditEvent
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var ev AuditEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if !ev.Received.Before(from) && ev.Received.Before(to) {
+			events = append(events, ev)
+		}
+	}
+	return events, sc.Err()
 }
