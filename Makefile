@@ -85,9 +85,11 @@ test-short: controlplane ## Run unit and envtest tests only (no local cluster).
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_E2E=0 go test ./... -timeout 15m $(GOTESTFLAGS)
 
 .PHONY: test-reliability
-test-reliability: test-deps controlplane realbins ## Reliability suite on a fresh local cluster (kwok nodes): operator kill storm, leader failover, API server restarts (docs/reliability.md).
+test-reliability: test-deps controlplane realbins ## Reliability suite: a request flood on envtest; then on a fresh local cluster (kwok nodes) an operator kill storm, leader failover, API server restarts, the operator cut off during a token rotation (docs/reliability.md).
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_RELIABILITY=1 \
+	  go test ./controllers/ -run 'TestRequestRateUnderFlood' -count=1 -timeout 10m -v $(GOTESTFLAGS)
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_RELIABILITY=1 EDGEFORGE_E2E_REAL_NODES=0 \
-	  go test ./test/e2e/ -run 'TestKillStorm|TestLeaderFailover|TestAPIServerRestarts' -count=1 -timeout 30m -v $(GOTESTFLAGS)
+	  go test ./test/e2e/ -run 'TestKillStorm|TestLeaderFailover|TestAPIServerRestarts|TestOperatorCutOffDuringTokenRotation' -count=1 -timeout 30m -v $(GOTESTFLAGS)
 
 .PHONY: bench
 bench: controlplane ## Measure the performance budget (DESIGN.md): 1,000-node edge pool; 1,000 AppDeployments converging (<= 1.3x direct); no writes at rest.
