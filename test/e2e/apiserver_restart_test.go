@@ -17,8 +17,9 @@ import (
 // kube-apiserver is SIGKILLed and started again 3 times (outages of 10, 30 and 60 s) under a
 // running operator (issue 15). After each restart a new AppDeployment is reconciled (its
 // Deployment made: the operator's part) and becomes Ready (kube-controller-manager's part too);
-// both times are reported. Nothing that existed before is recreated or duplicated, and the
-// operator logs that it lost and regained the API server.
+// both times are reported. Nothing that existed before is recreated or duplicated, no informer
+// fails a list or watch across the restarts (each waits for the API server to be ready:
+// controllers/reconnect), and the operator logs that it lost and regained the API server.
 func TestAPIServerRestarts(t *testing.T) {
 	requireReliability(t)
 	ns := createNamespace(t, "e2e-apiserver")
@@ -73,6 +74,14 @@ func TestAPIServerRestarts(t *testing.T) {
 	}
 	if len(deps.Items) != 6 {
 		t.Errorf("%d Deployments for 6 AppDeployments", len(deps.Items))
+	}
+	// The informers waited for the API server to be ready instead of failing into client-go's
+	// backoff (up to a minute): no reflector reports a failed list or watch (a restarted API
+	// server refuses connections, then answers 403 until its authorizer has synced).
+	for _, what := range []string{"Failed to watch", "Failed to list", "failed to list"} {
+		for _, l := range grepLog(t, mainOperator.log, what) {
+			t.Errorf("an informer failed across the restarts instead of waiting for the API server: %.300s", l)
+		}
 	}
 	if lines := grepLog(t, mainOperator.log, "API server reachable again"); len(lines) < 3 {
 		t.Errorf("the operator logged %d reconnections for 3 restarts: %v", len(lines), lines)
