@@ -6,6 +6,7 @@
 #        hack/cluster.sh operator                   start (or restart) bin/manager against the cluster
 #        hack/cluster.sh join                       real nodes join REAL_POOL through its join Secret
 #        hack/cluster.sh node stop|start <i>        stop or start the kubelet of real node i
+#        hack/cluster.sh node cut|heal <i>          cut or restore real node i's network (its veth)
 #
 # Everything lives in the state dir ${EDGEFORGE_CLUSTER_DIR:-<repo>/.cluster}: certificates,
 # etcd data, logs, pidfiles and the admin kubeconfig at <state>/kubeconfig.
@@ -220,17 +221,21 @@ cmd_join() {
   real_join
 }
 
-# cmd_node stop|start <i>: the kubelet of real node i (for tests of node loss).
+# cmd_node stop|start|cut|heal <i>: the kubelet of real node i, or its network: cut takes the
+# host end of the node's veth down, so nothing reaches the node and nothing leaves it (a WAN cut:
+# its processes keep running), heal brings it up again (for tests of node loss and network cuts).
 cmd_node() {
   local verb=${1:-} i=${2:-}
-  [[ "$i" =~ ^[1-9]$ ]] || die "usage: $0 node stop|start <i>"
+  [[ "$i" =~ ^[1-9]$ ]] || die "usage: $0 node stop|start|cut|heal <i>"
   load_recorded_env
   real_nodes=${real_nodes_recorded:-0} realbin=${realbin_recorded:-}
   ((i <= real_nodes)) || die "there is no real node $i (REAL_NODES=$real_nodes)"
   case "$verb" in
     stop) stop "kubelet@$(real_node_name "$i")" ;;
     start) is_ours "kubelet@$(real_node_name "$i")" || real_kubelet_start "$i" ;;
-    *) die "usage: $0 node stop|start <i>" ;;
+    cut) ip link set "$(real_veth "$i")" down && log "$(real_node_name "$i")'s network cut" ;;
+    heal) ip link set "$(real_veth "$i")" up && log "$(real_node_name "$i")'s network restored" ;;
+    *) die "usage: $0 node stop|start|cut|heal <i>" ;;
   esac
 }
 

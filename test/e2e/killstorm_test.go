@@ -74,7 +74,57 @@ func TestKillStorm(t *testing.T) {
 		}
 	}
 
-	// The storm: the suite's operator goes, then operators that live 2-4 s each.
+	logs := stormOperator(t, kills)
+	checkStormOutcome(t, ns, builds, 3*builds, 10*time.Minute, logs)
+}
+
+// The kill storm, smaller, on the real tier (issue 15): real Kaniko builds push to the real
+// registry, and the apps following them pull the digests onto real nodes, while the operator is
+// SIGKILLed 8 times, 2-4 s apart. Then the same checks as TestKillStorm, and containerd on the
+// real nodes runs each build's digest.
+func TestRealKillStorm(t *testing.T) {
+	requireRealTier(t)
+	const builds, kills = 2, 8
+	ns := createNamespace(t, "e2e-real-storm")
+	createRegistrySecret(t, ns, "regcred", realEnv["REGISTRY_PASSWORD"])
+	ctx := t.Context()
+	pool := &v1alpha1.EdgeClusterReference{Name: realPool()}
+	for i := range builds {
+		ib := &v1alpha1.ImageBuild{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("b%03d", i)},
+			Spec: v1alpha1.ImageBuildSpec{
+				Source: v1alpha1.BuildSource{Inline: &v1alpha1.InlineSource{Dockerfile: webDockerfile(""), Files: map[string]string{"index.html": fmt.Sprintf("storm %d", i)}}},
+				Output: v1alpha1.BuildOutput{Image: fmt.Sprintf("%s/%s/b%03d:1", realEnv["REGISTRY"], ns, i),
+					PushSecretRef: &v1alpha1.LocalObjectReference{Name: "regcred"}, Insecure: true},
+				RunOn:   &v1alpha1.BuildPlacement{EdgeClusterRef: pool},
+				Timeout: &metav1.Duration{Duration: 5 * time.Minute},
+			}}
+		follower := &v1alpha1.AppDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("f%03d", i)},
+			Spec: v1alpha1.AppDeploymentSpec{ImageFrom: &v1alpha1.ImageSource{ImageBuildRef: v1alpha1.LocalObjectReference{Name: ib.Name}},
+				Replicas: ptr.To[int32](1), Ports: []v1alpha1.AppPort{{Name: "http", ContainerPort: 8080}}, Placement: &v1alpha1.Placement{EdgeClusterRef: pool}}}
+		plain := &v1alpha1.AppDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("p%03d", i)},
+			Spec: v1alpha1.AppDeploymentSpec{Image: realEnv["DEMOAPP_IMAGE"], Replicas: ptr.To[int32](1),
+				Ports: []v1alpha1.AppPort{{Name: "http", ContainerPort: 8080}}, Placement: &v1alpha1.Placement{EdgeClusterRef: pool}}}
+		for _, o := range []client.Object{ib, follower, plain} {
+			if err := k8sClient.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	logs := stormOperator(t, kills)
+	checkStormOutcome(t, ns, builds, 2*builds, 6*time.Minute, logs)
+	for i := range builds {
+		ib := &v1alpha1.ImageBuild{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: fmt.Sprintf("b%03d", i)}, ib); err != nil {
+			t.Fatal(err)
+		}
+		checkAppPods(t, ns, fmt.Sprintf("f%03d", i), ib.Status.Digest)
+	}
+}
+
+// stormOperator replaces the suite's operator by operators that live 2-4 s each and are
+// SIGKILLed, kills times, then starts the suite's operator again. It returns every log.
+func stormOperator(t *testing.T, kills int) []string {
+	t.Helper()
 	mainOperator.kill()
 	began := time.Now()
 	var logs []string
@@ -93,9 +143,18 @@ func TestKillStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	mainOperator = p
-	logs = append(logs, p.log)
+	return append(logs, p.log)
+}
 
-	waitFor(t, 10*time.Minute, "every ImageBuild and AppDeployment Ready after the storm", func(ctx context.Context) (bool, error) {
+// checkStormOutcome waits until the builds ImageBuilds and nApps AppDeployments of ns are Ready,
+// then checks what a storm must not break: exactly one Job per build number of each ImageBuild,
+// no child without its live owner, each following app (f<i>, following b<i>) on its build's
+// digest, no panic in any of the logs.
+func checkStormOutcome(t *testing.T, ns string, builds, nApps int, timeout time.Duration, logs []string) {
+	t.Helper()
+	began := time.Now()
+	ctx := t.Context()
+	waitFor(t, timeout, "every ImageBuild and AppDeployment Ready after the storm", func(ctx context.Context) (bool, error) {
 		ibs := &v1alpha1.ImageBuildList{}
 		apps := &v1alpha1.AppDeploymentList{}
 		if err := k8sClient.List(ctx, ibs, client.InNamespace(ns)); err != nil {
@@ -115,9 +174,9 @@ func TestKillStorm(t *testing.T) {
 				notReady++
 			}
 		}
-		return notReady == 0 && len(ibs.Items) == builds && len(apps.Items) == 3*builds, nil
+		return notReady == 0 && len(ibs.Items) == builds && len(apps.Items) == nApps, nil
 	})
-	t.Logf("converged %s after the storm began", time.Since(began).Round(time.Second))
+	t.Logf("converged %s after the storm ended", time.Since(began).Round(time.Second))
 
 	// Exactly one Job per build number of each ImageBuild.
 	jobs := &batchv1.JobList{}
