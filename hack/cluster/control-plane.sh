@@ -10,10 +10,28 @@ start_etcd() {
   wait_for etcd "etcd /health" curl -fsS --max-time 5 "$etcd_url/health"
 }
 
+# audit_policy: the API server's audit log (<state>/logs/audit.log, JSON lines) records every
+# request of the operator's ServiceAccounts (group system:serviceaccounts:edgeforge-system), at
+# metadata level, once completed: tests and benchmarks count the operator's requests where they
+# arrive. Nothing else is logged.
+audit_policy() {
+  cat >"$state/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+- level: Metadata
+  userGroups: ["system:serviceaccounts:edgeforge-system"]
+- level: None
+POLICY
+}
+
 # start_apiserver: bootstrap-token authentication, Node+RBAC authorization and NodeRestriction,
-# as kubeadm configures them, so the join path is the real one.
+# as kubeadm configures them, so the join path is the real one. Pods tolerate an unreachable or
+# NotReady node for 30 s by default instead of 300 s, so a test sees evictions within minutes.
 start_apiserver() {
   local etcd_url=http://127.0.0.1:$etcd_port
+  audit_policy
   # With real nodes the API server must be reachable from their network namespaces: it listens on
   # every address and advertises the bridge address (the endpoint of the kubernetes Service).
   local apiserver_net=(--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --endpoint-reconciler-type none)
@@ -44,6 +62,9 @@ start_apiserver() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$pki/sa.pub" \
     --service-account-signing-key-file "$pki/sa.key" \
+    --default-not-ready-toleration-seconds 30 --default-unreachable-toleration-seconds 30 \
+    --audit-policy-file "$state/audit-policy.yaml" --audit-log-path "$logs/audit.log" \
+    --audit-log-format json --audit-log-maxsize 200 --audit-log-maxbackup 1 \
     --profiling=false
   wait_for kube-apiserver "kube-apiserver /readyz" curl_admin "https://127.0.0.1:$apiserver_port/readyz"
 }
