@@ -68,7 +68,7 @@ func (r *Reconciler) admitJoinedNodes(ctx context.Context, p *pass) error {
 			continue
 		}
 		ac := corev1ac.Node(name).WithLabels(map[string]string{v1alpha1.LabelEdgeClusterMember: p.ec.Name})
-		if err := r.Apply(ctx, ac, client.FieldOwner(membershipFieldManager)); err != nil {
+		if err := r.applyNode(ctx, ac, client.FieldOwner(membershipFieldManager)); err != nil {
 			return fmt.Errorf("admitting node %s: %w", name, err)
 		}
 		p.admit(name)
@@ -125,7 +125,7 @@ func (r *Reconciler) releaseMembers(ctx context.Context, nodes []corev1.Node, po
 			continue
 		}
 		// An empty apply by the membership manager drops the fields it owns, nothing else.
-		if err := r.Apply(ctx, corev1ac.Node(nodes[i].Name), client.FieldOwner(membershipFieldManager)); err != nil && !apierrors.IsNotFound(err) {
+		if err := r.applyNode(ctx, corev1ac.Node(nodes[i].Name), client.FieldOwner(membershipFieldManager)); err != nil {
 			return fmt.Errorf("releasing node %s: %w", nodes[i].Name, err)
 		}
 	}

@@ -9,7 +9,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
@@ -135,11 +137,25 @@ func (r *Reconciler) applyNodeTemplate(ctx context.Context, node *corev1.Node, p
 		}
 	}
 	if plan.Apply != nil {
-		if err := r.Apply(ctx, plan.Apply, client.FieldOwner(edge.FieldManager), client.ForceOwnership); err != nil {
+		if err := r.applyNode(ctx, plan.Apply, client.FieldOwner(edge.FieldManager), client.ForceOwnership); err != nil {
 			return fmt.Errorf("node %s labels and annotations: %w", node.Name, err)
 		}
 	}
 	return nil
+}
+
+// applyNode server-side applies ac to an existing Node. A Node deleted meanwhile is not an error:
+// an apply to a missing object is a create, which the operator may not do (Forbidden) and must
+// not do; the node's watch event ends the matter.
+func (r *Reconciler) applyNode(ctx context.Context, ac *corev1ac.NodeApplyConfiguration, opts ...client.ApplyOption) error {
+	err := r.Apply(ctx, ac, opts...)
+	if err == nil || !(apierrors.IsForbidden(err) || apierrors.IsNotFound(err)) {
+		return err
+	}
+	if getErr := r.APIReader.Get(ctx, client.ObjectKey{Name: *ac.Name}, &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Node"}}); apierrors.IsNotFound(getErr) {
+		return nil
+	}
+	return err
 }
 
 // recordNodeEvents compares the new health with the last status and records what changed:
