@@ -102,6 +102,7 @@ start_kwok() {
     --kubeconfig "$state/kwok.kubeconfig" \
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --node-lease-duration-seconds 40 \
     --server-address "127.0.0.1:$kwok_port" \
     --cidr "$pod_cidr" \
     --config "$repo/hack/kwok/node-stages.yaml" \
