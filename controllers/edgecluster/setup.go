@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -87,7 +88,7 @@ func setup(mgr ctrl.Manager, opts settings.Options, clk clock.PassiveClock) erro
 			predicate.AnnotationChangedPredicate{}, // `kubectl annotate` asks for a reconcile
 		))).
 		WatchesRawSource(source.Kind(c, &corev1.Node{},
-			handler.TypedEnqueueRequestsFromMapFunc(m.nodeToPools),
+			skeleton.CoalescedEnqueue(NodeEventWindow, m.nodeToPools),
 			predicate.TypedFuncs[*corev1.Node]{UpdateFunc: func(e event.TypedUpdateEvent[*corev1.Node]) bool {
 				return edge.NodeChanged(e.ObjectOld, e.ObjectNew) // heartbeats of Ready nodes wake nothing
 			}})).
@@ -106,6 +107,12 @@ func setup(mgr ctrl.Manager, opts settings.Options, clk clock.PassiveClock) erro
 			}))).
 		Complete(r)
 }
+
+// NodeEventWindow coalesces node events: the changes of a pool's nodes within it make one
+// reconcile of the pool and at most one status write (a site's link flapping, or a thousand
+// nodes changing at once, would otherwise write the pool's status once per node). A node's Ready
+// change reaches the status within about this long.
+const NodeEventWindow = time.Second
 
 // canWatchTokens asks the API server (SelfSubjectAccessReview, allowed to every user) whether
 // the operator may list and watch Secrets in kube-system. Without that Role (an OLM install
