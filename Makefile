@@ -84,8 +84,12 @@ test-deps: ## Install the Debian packages the tests need (prometheus, runc, CNI 
 test-short: controlplane ## Run unit and envtest tests only (no local cluster).
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_E2E=0 go test ./... -timeout 15m $(GOTESTFLAGS)
 
+# Seconds each fuzz target runs in `make test-reliability` (`make fuzz` alone: FUZZTIME).
+RELIABILITY_FUZZTIME ?= 20s
+
 .PHONY: test-reliability
-test-reliability: test-deps controlplane realbins ## Reliability suite: a request flood on envtest; then on a fresh local cluster (kwok nodes) an operator kill storm, leader failover, API server restarts, the operator cut off during a token rotation (docs/reliability.md).
+test-reliability: test-deps controlplane realbins ## Reliability suite: every fuzz target for RELIABILITY_FUZZTIME (20s) each, a request flood on envtest, then on a fresh local cluster (kwok nodes) an operator kill storm, leader failover, API server restarts, the operator cut off during a token rotation (docs/reliability.md).
+	$(MAKE) fuzz FUZZTIME=$(RELIABILITY_FUZZTIME)
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_RELIABILITY=1 \
 	  go test ./controllers/ -run 'TestRequestRateUnderFlood' -count=1 -timeout 10m -v $(GOTESTFLAGS)
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" EDGEFORGE_RELIABILITY=1 EDGEFORGE_E2E_REAL_NODES=0 \

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,6 +28,7 @@ import (
 	certutil "k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/certificate/csr"
 	keyutil "k8s.io/client-go/util/keyutil"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
@@ -285,13 +287,16 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 		t.Errorf("the admin's quarantine taint was removed on the node's word: taints %v", node.Spec.Taints)
 	}
 
-	// 6. The heartbeats stop (kwok lets go of the node): the node lifecycle controller marks it
-	// NotReady after its grace period, and the pool turns Degraded after spec.health's.
+	// 6. The heartbeats stop (kwok lets go of the node, and of its Lease, which it would renew
+	// until the node is deleted: the test takes the Lease over without renewing it, as a dead
+	// kubelet leaves it): the node lifecycle controller marks the node NotReady after its grace
+	// period, and the pool turns Degraded after spec.health's.
 	orig = node.DeepCopy()
 	delete(node.Annotations, kwokAnnotation)
 	if err := k8sClient.Patch(t.Context(), node, client.MergeFrom(orig)); err != nil {
 		t.Fatal(err)
 	}
+	stopLeaseRenewals(t, joinNode)
 	stopped := time.Now()
 	ec = waitForJoinPool(t, 3*time.Minute, "Degraded after the grace period", func(ec *v1alpha1.EdgeCluster) bool {
 		return isCondition(ec, v1alpha1.ConditionDegraded, metav1.ConditionTrue)
@@ -432,4 +437,24 @@ func waitForJoinSecret(t *testing.T, ec *v1alpha1.EdgeCluster) *corev1.Secret {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// stopLeaseRenewals takes node's Lease (kube-node-lease) from kwok: another holder for an hour,
+// the renew time left as it was, so kwok no longer renews it and the node lifecycle controller
+// sees the heartbeats stop.
+func stopLeaseRenewals(t *testing.T, node string) {
+	t.Helper()
+	lease := &coordinationv1.Lease{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: corev1.NamespaceNodeLease, Name: node}, lease); err != nil {
+		if apierrors.IsNotFound(err) {
+			return // no Lease: the node's status heartbeats were all there was
+		}
+		t.Fatal(err)
+	}
+	orig := lease.DeepCopy()
+	lease.Spec.HolderIdentity = ptr.To("e2e-heartbeats-stopped")
+	lease.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
+	if err := k8sClient.Patch(t.Context(), lease, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
 }
