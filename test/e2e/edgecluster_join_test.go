@@ -441,20 +441,38 @@ func waitForJoinSecret(t *testing.T, ec *v1alpha1.EdgeCluster) *corev1.Secret {
 
 // stopLeaseRenewals takes node's Lease (kube-node-lease) from kwok: another holder for an hour,
 // the renew time left as it was, so kwok no longer renews it and the node lifecycle controller
-// sees the heartbeats stop.
+// sees the heartbeats stop. It waits for kwok to have made the Lease, and holds it until the
+// node lifecycle controller has marked the node Unknown.
 func stopLeaseRenewals(t *testing.T, node string) {
 	t.Helper()
-	lease := &coordinationv1.Lease{}
-	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: corev1.NamespaceNodeLease, Name: node}, lease); err != nil {
-		if apierrors.IsNotFound(err) {
-			return // no Lease: the node's status heartbeats were all there was
+	const holder = "e2e-heartbeats-stopped"
+	var lastRenew time.Time
+	waitFor(t, 3*time.Minute, "node "+node+"'s Lease taken from kwok and the node Unknown", func(ctx context.Context) (bool, error) {
+		lease := &coordinationv1.Lease{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: corev1.NamespaceNodeLease, Name: node}, lease); err != nil {
+			return false, client.IgnoreNotFound(err)
 		}
-		t.Fatal(err)
-	}
-	orig := lease.DeepCopy()
-	lease.Spec.HolderIdentity = ptr.To("e2e-heartbeats-stopped")
-	lease.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
-	if err := k8sClient.Patch(t.Context(), lease, client.MergeFrom(orig)); err != nil {
-		t.Fatal(err)
-	}
+		if ptr.Deref(lease.Spec.HolderIdentity, "") != holder {
+			orig := lease.DeepCopy()
+			lease.Spec.HolderIdentity = ptr.To(holder)
+			lease.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
+			if err := k8sClient.Patch(ctx, lease, client.MergeFrom(orig)); err != nil {
+				return false, client.IgnoreNotFound(err)
+			}
+		}
+		if lease.Spec.RenewTime != nil && !lease.Spec.RenewTime.Time.Equal(lastRenew) {
+			lastRenew = lease.Spec.RenewTime.Time
+			t.Logf("Lease of %s last renewed at %s", node, lastRenew.Format(time.RFC3339Nano))
+		}
+		n := &corev1.Node{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: node}, n); err != nil {
+			return false, err
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status == corev1.ConditionUnknown, nil
+			}
+		}
+		return false, nil
+	})
 }
