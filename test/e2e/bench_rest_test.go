@@ -24,9 +24,7 @@ import (
 // performance budget, which fail on their own budgets and take minutes.
 func requireBench(t *testing.T) {
 	t.Helper()
-	if os.Getenv("EDGEFORGE_BENCH") != "1" {
-		t.Skip("a benchmark of the performance budget: make bench runs it (EDGEFORGE_BENCH=1)")
-	}
+	requireGate(t, "EDGEFORGE_BENCH", "a benchmark of the performance budget: make bench runs it")
 }
 
 // P2 of the performance budget (issue 16), on the local cluster: a pool of 1,000 kwok nodes

@@ -28,8 +28,14 @@ import (
 // which CI runs after `make test`: these tests take minutes and stop the suite's operator.
 func requireReliability(t *testing.T) {
 	t.Helper()
-	if os.Getenv("EDGEFORGE_RELIABILITY") != "1" {
-		t.Skip("a reliability test: make test-reliability runs it (EDGEFORGE_RELIABILITY=1)")
+	requireGate(t, "EDGEFORGE_RELIABILITY", "a reliability test: make test-reliability runs it")
+}
+
+// requireGate skips the test unless the environment variable gate is 1, saying why.
+func requireGate(t *testing.T, gate, why string) {
+	t.Helper()
+	if os.Getenv(gate) != "1" {
+		t.Skipf("%s (%s=1)", why, gate)
 	}
 }
 
