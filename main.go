@@ -43,6 +43,7 @@ func init() {
 func main() {
 	var (
 		metricsAddr, probeAddr string
+		pprofAddr              string
 		secureMetrics          bool
 		enableHTTP2            bool
 		leaderElect            bool
@@ -52,6 +53,8 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
 		"Address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP). 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0",
+		"Address Go's pprof endpoints (/debug/pprof/, plain HTTP, no authentication) bind to, e.g. 127.0.0.1:6060. 0 disables them.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS, allowing only authenticated and authorized (RBAC) clients.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
@@ -148,9 +151,10 @@ func main() {
 		Scheme:     scheme,
 		// Cache only what edgeforge owns (label-selected), not every Job/Pod/Deployment/Service.
 		// Informers come back within a second of the API server's return (controllers/reconnect).
-		Cache:                   cache.Options{ByObject: byObject, NewInformer: reconnect.NewInformer},
+		Cache:                   cache.Options{ByObject: byObject, DefaultTransform: controllers.DefaultTransform, NewInformer: reconnect.NewInformer},
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        controllers.LeaderElectionID(opts.Shard),
 		LeaderElectionNamespace: opts.Namespace,

@@ -6,7 +6,10 @@ package controllers
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"reflect"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/appdeployment"
+	"github.com/edgeforge/edgeforge/controllers/apply"
 	"github.com/edgeforge/edgeforge/controllers/edgecluster"
 	"github.com/edgeforge/edgeforge/controllers/imagebuild"
 	"github.com/edgeforge/edgeforge/controllers/monitoringstack"
@@ -105,3 +109,21 @@ func LeaderElectionID(sel labels.Selector) string {
 	_, _ = h.Write([]byte(sel.String()))
 	return fmt.Sprintf("edgeforge-shard-%08x.edgeforge.io", h.Sum32())
 }
+
+// DefaultTransform is the manager cache's transform for every kind without its own
+// (ByObject.Transform): edgeforge's own resources, build Jobs, namespaces. It drops what no
+// reconciler reads yet costs memory per object: the managedFields entries of other managers
+// (apply.KeepManagedFields) and kubectl's last-applied-configuration annotation, a second copy of
+// the spec of every object a user applied client-side.
+func DefaultTransform(in any) (any, error) {
+	if obj, ok := in.(client.Object); ok {
+		if _, ok := obj.GetAnnotations()[corev1.LastAppliedConfigAnnotation]; ok {
+			a := maps.Clone(obj.GetAnnotations())
+			delete(a, corev1.LastAppliedConfigAnnotation)
+			obj.SetAnnotations(a)
+		}
+	}
+	return keepOwnManagedFields(in)
+}
+
+var keepOwnManagedFields = apply.KeepManagedFields(settings.FieldOwner)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -176,6 +177,10 @@ func (e *Env) StartManager(setup func(ctrl.Manager) error, opts ...ManagerOption
 	m.opts.HealthProbeBindAddress = "0"
 	// A test may run a second manager with the same controllers (e.g. with other credentials).
 	m.opts.Controller.SkipNameValidation = ptr.To(true)
+	// EDGEFORGE_TEST_CONCURRENCY=N runs the controllers as --concurrency=N would (make bench-envtest).
+	if n, err := strconv.Atoi(os.Getenv("EDGEFORGE_TEST_CONCURRENCY")); err == nil && n > 0 {
+		m.opts.Controller.MaxConcurrentReconciles = n
+	}
 	mgr, err := ctrl.NewManager(m.config, m.opts)
 	if err != nil {
 		return nil, err

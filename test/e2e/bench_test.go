@@ -1,0 +1,535 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/app"
+	"github.com/edgeforge/edgeforge/internal/settings"
+	"github.com/edgeforge/edgeforge/test/testenv"
+)
+
+// requireBench runs a test only in `make bench` (EDGEFORGE_BENCH=1): benchmarks of the
+// performance budget, which fail on their own budgets and take minutes.
+func requireBench(t *testing.T) {
+	t.Helper()
+	requireGate(t, "EDGEFORGE_BENCH", "a benchmark of the performance budget: make bench runs it")
+}
+
+// benchKnob reads a scale knob of the bench from the environment.
+func benchKnob(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// benchWorkers is how many requests a bench client has in flight, for a floor and for creating
+// the objects the operator works on alike.
+const benchWorkers = 16
+
+// TestBench measures the performance budget (issue 16, docs/performance.md) on the local
+// cluster, with the real kube-controller-manager and scheduler and kwok nodes, and prints one
+// table of the figures of this run. The operator runs as it would be deployed (production
+// logging, default flags) with its pprof endpoint on for the heap and a CPU profile. Each
+// figure fails the test when it misses its budget; the table is printed either way.
+//
+//	P2  API writes in 2 min at rest, a pool of EDGEFORGE_BENCH_NODES (1,000) heartbeating nodes
+//	P5  a node's Ready change -> the pool's status, p99 over 100 changes at that pool size
+//	P1  EDGEFORGE_BENCH_APPS (1,000 and 5,000) AppDeployments Ready vs. the floor
+//	P3  operator peak RSS (VmHWM) at the largest of them + the pool
+//	P4  build -> rollout hand-off p50/p99 over EDGEFORGE_BENCH_BUILDS (100) builds
+//	P6  a pool of EDGEFORGE_BENCH_BIG_POOL (10,000) nodes: its status is written
+func TestBench(t *testing.T) {
+	requireBench(t)
+	tab := &benchTable{}
+	defer func() { fmt.Println(tab.String()) }()
+	op, pprofAddr := benchOperator(t)
+	w := newBenchWatch(t)
+
+	n := benchKnob("EDGEFORGE_BENCH_NODES", 1000)
+	pool := "bench-" + randomHex(3)
+	start := time.Now()
+	benchNodes(t, pool, n, true)
+	createPool(t, pool, &v1alpha1.NodeTemplate{Labels: map[string]v1alpha1.LabelValue{"tier": "bench"}})
+	want := fmt.Sprintf("%d/%d", n, n)
+	waitFor(t, 10*time.Minute, "pool "+pool+" "+want+" Ready with its template on every node", func(ctx context.Context) (bool, error) {
+		ec := &v1alpha1.EdgeCluster{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: pool}, ec); err != nil || ec.Status.Ready != want {
+			return false, err
+		}
+		nodes := &corev1.NodeList{}
+		err := k8sClient.List(ctx, nodes, client.MatchingLabels{v1alpha1.LabelEdgeClusterMember: pool, "tier": "bench"})
+		return err == nil && len(nodes.Items) == n, err
+	})
+	t.Logf("pool of %d heartbeating kwok nodes converged %s after the first node was created", n, time.Since(start).Round(time.Second))
+
+	t.Run("P2", func(t *testing.T) {
+		time.Sleep(20 * time.Second) // settle
+		writes, reads, byKind := writesAtRest(t, 2*time.Minute)
+		tab.add(t, "P2", fmt.Sprintf("API writes in 2 min at rest, %d heartbeating nodes", n), "0",
+			fmt.Sprintf("%d (%d reads) %v", writes, reads, byKind), writes == 0)
+	})
+
+	t.Run("P5", func(t *testing.T) {
+		lat := readyChangeLatencies(t, w, pool, n, benchKnob("EDGEFORGE_BENCH_READY_CHANGES", 100))
+		p50, p99 := percentile(lat, 50), percentile(lat, 99)
+		tab.add(t, "P5", fmt.Sprintf("node Ready change -> pool status, %d changes at %d nodes", len(lat), n), "p99 <= 2s",
+			fmt.Sprintf("p50 %s, p99 %s", p50, p99), p99 <= 2*time.Second)
+	})
+
+	var appCounts []int
+	for _, f := range strings.Split(envOr("EDGEFORGE_BENCH_APPS", "1000,5000"), ",") {
+		if v, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && v > 0 {
+			appCounts = append(appCounts, v)
+		}
+	}
+	for i, apps := range appCounts {
+		last := i == len(appCounts)-1
+		t.Run(fmt.Sprintf("P1-%d", apps), func(t *testing.T) {
+			r := converge(t, w, apps, last, op, pprofAddr)
+			ratio := r.operator.Seconds() / r.floor.Seconds()
+			tab.add(t, "P1", fmt.Sprintf("%d AppDeployments Ready vs. the floor (the same client applying their Deployments and Services directly until the Deployment controller observed them)", apps),
+				"<= 1.3x", fmt.Sprintf("%.2fx (%s vs. %s)", ratio, r.operator.Round(100*time.Millisecond), r.floor.Round(100*time.Millisecond)), ratio <= 1.3)
+			if !last {
+				return
+			}
+			hwm, rss := procMemory(t, op.cmd.Process.Pid)
+			heap := heapInUse(t, pprofAddr)
+			tab.add(t, "P3", fmt.Sprintf("operator peak RSS (VmHWM) at %d AppDeployments + %d nodes", apps, n), "<= 150 MiB",
+				fmt.Sprintf("%d MiB (RSS now %d MiB, Go heap in use %d MiB)", hwm>>20, rss>>20, heap>>20), hwm <= 150<<20)
+		})
+	}
+
+	t.Run("P4", func(t *testing.T) {
+		lat := handoffLatencies(t, w, pool, benchKnob("EDGEFORGE_BENCH_BUILDS", 100))
+		p50, p99 := percentile(lat, 50), percentile(lat, 99)
+		tab.add(t, "P4", fmt.Sprintf("build -> rollout hand-off (Job Complete -> Deployment has the digest), %d builds", len(lat)), "p99 <= 1s",
+			fmt.Sprintf("p50 %s, p99 %s", p50, p99), p99 <= time.Second)
+	})
+
+	t.Run("P6", func(t *testing.T) {
+		big := benchKnob("EDGEFORGE_BENCH_BIG_POOL", 10000)
+		name := "bench-big-" + randomHex(3)
+		benchNodes(t, name, big, false)
+		createPool(t, name, nil)
+		ec := &v1alpha1.EdgeCluster{}
+		waitFor(t, 10*time.Minute, fmt.Sprintf("pool %s's status to count its %d nodes", name, big), func(ctx context.Context) (bool, error) {
+			err := k8sClient.Get(ctx, client.ObjectKey{Name: name}, ec)
+			return err == nil && ec.Status.TotalNodes == int32(big) && ec.Status.ObservedGeneration == ec.Generation, err
+		})
+		raw, err := json.Marshal(ec) // CRDs are stored as JSON: the size etcd holds
+		if err != nil {
+			t.Fatal(err)
+		}
+		const limit = 1536 << 10 // etcd's default request size limit, 1.5 MiB
+		tab.add(t, "P6", fmt.Sprintf("pool of %d nodes: status written, object size", big), "written, < 1.5 MiB",
+			fmt.Sprintf("written: %d nodes listed, %d omitted; %d KiB", len(ec.Status.Nodes), ec.Status.NodesOmitted, len(raw)>>10), len(raw) < limit)
+	})
+}
+
+// benchTable is one run's figures.
+type benchTable struct {
+	mu   sync.Mutex
+	rows [][5]string
+}
+
+func (b *benchTable) add(t *testing.T, id, figure, budget, measured string, pass bool) {
+	t.Helper()
+	verdict := "pass"
+	if !pass {
+		verdict = "FAIL"
+		t.Errorf("%s %s: %s misses its budget %s", id, figure, measured, budget)
+	}
+	t.Logf("%s %s: %s (budget %s)", id, figure, measured, budget)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rows = append(b.rows, [5]string{id, figure, budget, measured, verdict})
+}
+
+func (b *benchTable) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var s strings.Builder
+	fmt.Fprintf(&s, "\nmake bench, %s, %d cores (%s/%s), local cluster (kube-apiserver, kube-controller-manager, kube-scheduler, kwok)\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	s.WriteString("| | figure | budget | measured | |\n|---|---|---|---|---|\n")
+	for _, r := range b.rows {
+		fmt.Fprintf(&s, "| %s |\n", strings.Join(r[:], " | "))
+	}
+	return s.String()
+}
+
+// benchOperator replaces the suite's operator with one run as deployed (production logging,
+// default flags) plus its pprof endpoint, for the heap and a CPU profile; the suite's operator
+// comes back when the test ends.
+func benchOperator(t *testing.T) (*operatorProcess, string) {
+	mainOperator.stop()
+	addr := freeLocalAddr(t)
+	p, err := runOperator("operator-bench", []string{"--metrics-bind-address", "0", "--zap-devel=false", "--pprof-bind-address", addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.stop()
+		if next, err := runOperator("operator-after-bench", mainOperatorArgs()); err != nil {
+			t.Errorf("restarting the suite's operator: %v", err)
+		} else {
+			mainOperator = next
+		}
+	})
+	return p, addr
+}
+
+// benchNodes creates n Nodes, members of pool, and deletes them when the test ends. kwok plays
+// heartbeating kubelets for them when kwok is true; otherwise nobody does (kube-controller-manager
+// marks them Unknown).
+func benchNodes(t *testing.T, pool string, n int, kwok bool) {
+	start := time.Now()
+	inParallel(t, n, func(ctx context.Context, i int) error {
+		name := fmt.Sprintf("%s-%05d", pool, i)
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name,
+			Labels: map[string]string{v1alpha1.LabelEdgeCluster: pool, v1alpha1.LabelEdgeClusterMember: pool,
+				corev1.LabelArchStable: "arm64", corev1.LabelOSStable: "linux", corev1.LabelHostname: name}}}
+		if kwok {
+			node.Annotations = map[string]string{kwokAnnotation: "fake"}
+		}
+		return k8sClient.Create(ctx, node)
+	})
+	t.Cleanup(func() {
+		_ = k8sClient.DeleteAllOf(context.Background(), &corev1.Node{}, client.MatchingLabels{v1alpha1.LabelEdgeClusterMember: pool})
+	})
+	t.Logf("%d nodes of pool %s created in %s", n, pool, time.Since(start).Round(time.Second))
+}
+
+func createPool(t *testing.T, name string, template *v1alpha1.NodeTemplate) {
+	ec := &v1alpha1.EdgeCluster{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.EdgeClusterSpec{NodeTemplate: template}}
+	if err := k8sClient.Create(t.Context(), ec); err != nil {
+		t.Fatal(err)
+	}
+	deleteOnCleanup(t, ec)
+}
+
+// inParallel runs f(0..n-1) with benchWorkers in flight and fails the test on the first error.
+func inParallel(t *testing.T, n int, f func(ctx context.Context, i int) error) {
+	t.Helper()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	sem := make(chan struct{}, benchWorkers)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := f(t.Context(), i); err != nil {
+				mu.Lock()
+				first = cmpOr(first, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		t.Fatal(first)
+	}
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// writesAtRest counts the operator's requests for d, in the API server's audit log of the
+// operator's ServiceAccount (hack/cluster/control-plane.sh): where they arrive, not what the
+// operator says it sent.
+func writesAtRest(t *testing.T, d time.Duration) (writes, reads int, byKind []string) {
+	from := time.Now()
+	time.Sleep(d)
+	to := time.Now()
+	time.Sleep(2 * time.Second) // requests complete before they are logged
+	events, err := testenv.AuditEvents(filepath.Join(clusterDir, "logs", "audit.log"), from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, ev := range events {
+		switch ev.Verb {
+		case "get", "list", "watch":
+			reads++
+		default:
+			count[ev.Verb+" "+ev.Resource()]++
+			writes++
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(count)) {
+		byKind = append(byKind, fmt.Sprintf("%s: %d", k, count[k]))
+	}
+	return writes, reads, byKind
+}
+
+// readyChangeLatencies makes changes nodes of pool not Ready and Ready again, one at a time, the
+// way a user simulates it on the local cluster (the label edgeforge.io/simulate=not-ready, which
+// kwok turns into Ready=False). Each latency runs from the test's watch seeing the node's Ready
+// condition change to its watch seeing the pool's status.readyNodes follow.
+func readyChangeLatencies(t *testing.T, w *benchWatch, pool string, n, changes int) []time.Duration {
+	var lat []time.Duration
+	for i := range changes {
+		node := fmt.Sprintf("%s-%05d", pool, (i/2*7919)%n) // a spread of nodes, each down then up
+		down := i%2 == 0
+		patch := `{"metadata":{"labels":{"edgeforge.io/simulate":null}}}`
+		wantReady := n
+		if down {
+			patch, wantReady = `{"metadata":{"labels":{"edgeforge.io/simulate":"not-ready"}}}`, n-1
+		}
+		mark := time.Now()
+		if err := k8sClient.Patch(t.Context(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node}},
+			client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+			t.Fatal(err)
+		}
+		changed := w.await(t, fmt.Sprintf("node %s Ready=%t", node, !down), time.Minute, func() (time.Time, bool) {
+			return w.nodeReadySince(node, !down, mark)
+		})
+		followed := w.await(t, fmt.Sprintf("pool %s readyNodes %d", pool, wantReady), time.Minute, func() (time.Time, bool) {
+			return w.poolReadySince(pool, wantReady, mark)
+		})
+		lat = append(lat, max(0, followed.Sub(changed)))
+	}
+	return lat
+}
+
+type convergeResult struct{ floor, operator time.Duration }
+
+// converge measures P1 for n apps: the floor, then the operator. The floor is the same client
+// (benchWorkers in flight, no client-side rate limit, as the operator) applying the Deployments
+// and Services the operator would make (internal/app's, minus edgeforge's managed-by label, so
+// the operator does not cache them) until the Deployment controller has observed each one; then
+// n AppDeployments (replicas 0, an image and one port) until each is Ready. With profile, a CPU
+// profile of the operator's first 30 s of work is logged.
+func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProcess, pprofAddr string) convergeResult {
+	c := benchClient(t)
+	spec := func(ns, name string) *v1alpha1.AppDeployment {
+		return &v1alpha1.AppDeployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: v1alpha1.AppDeploymentSpec{Image: "registry.example.com/bench/app:1", Replicas: ptr.To[int32](0),
+				Ports: []v1alpha1.AppPort{{Name: "http", ContainerPort: 8080}}}}
+	}
+	var r convergeResult
+	floorNS := benchNamespace(t, "bench-floor")
+	start := time.Now()
+	inParallel(t, n, func(ctx context.Context, i int) error {
+		a := spec(floorNS, fmt.Sprintf("app-%05d", i))
+		a.UID, a.Generation = "floor", 1
+		d, s := app.DesiredDeployment(a, a.Spec.Image, nil, nil), app.DesiredService(a)
+		delete(d.Labels, "app.kubernetes.io/managed-by")
+		delete(s.Labels, "app.kubernetes.io/managed-by")
+		if err := c.Apply(ctx, d, client.FieldOwner(settings.FieldOwner)); err != nil {
+			return err
+		}
+		return c.Apply(ctx, s, client.FieldOwner(settings.FieldOwner))
+	})
+	w.await(t, fmt.Sprintf("the Deployment controller to observe the floor's %d Deployments", n), time.Hour, func() (time.Time, bool) {
+		return time.Now(), w.observedDeployments(floorNS) == n
+	})
+	r.floor = time.Since(start)
+	t.Logf("floor: %d Deployments + %d Services in %s", n, n, r.floor.Round(100*time.Millisecond))
+
+	appsNS := benchNamespace(t, "bench-apps")
+	start = time.Now()
+	var cpu chan string
+	if profile {
+		cpu = make(chan string, 1)
+		go func() { cpu <- cpuProfileTop(op, pprofAddr, 30*time.Second) }()
+	}
+	inParallel(t, n, func(ctx context.Context, i int) error {
+		return c.Create(ctx, spec(appsNS, fmt.Sprintf("app-%05d", i)))
+	})
+	created := time.Since(start)
+	w.await(t, fmt.Sprintf("%d AppDeployments Ready", n), time.Hour, func() (time.Time, bool) {
+		return time.Now(), w.readyApps(appsNS) == n
+	})
+	r.operator = time.Since(start)
+	t.Logf("operator: %d AppDeployments created in %s, Ready in %s", n, created.Round(100*time.Millisecond), r.operator.Round(100*time.Millisecond))
+	if cpu != nil {
+		t.Logf("where the operator's CPU went in its first 30 s of converging %d apps (go tool pprof -top):\n%s", n, <-cpu)
+	}
+	return r
+}
+
+// benchNamespace creates a namespace whose objects are deleted when the test ends (by deleting it).
+func benchNamespace(t *testing.T, prefix string) string {
+	return createNamespace(t, prefix)
+}
+
+// benchClient is a client with the suite's identity and no client-side rate limit, as the operator.
+func benchClient(t *testing.T) client.Client {
+	cfg := rest.CopyConfig(restConfig)
+	cfg.QPS = -1
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// handoffLatencies runs builds chains of rebuilds: ImageBuilds on pool, each followed by an
+// AppDeployment, rebuilt one after the other (a new build argument each time). Each latency runs
+// from the test's watch seeing the build Job Complete to its watch seeing the app's Deployment
+// carry the digest that build pushed.
+func handoffLatencies(t *testing.T, w *benchWatch, pool string, builds int) []time.Duration {
+	ns := benchNamespace(t, "bench-builds")
+	chains := min(10, builds)
+	var (
+		mu  sync.Mutex
+		lat []time.Duration
+	)
+	inParallel(t, chains, func(ctx context.Context, i int) error {
+		name := fmt.Sprintf("b-%02d", i)
+		ib := &v1alpha1.ImageBuild{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: v1alpha1.ImageBuildSpec{
+				Source: v1alpha1.BuildSource{Inline: &v1alpha1.InlineSource{Dockerfile: "FROM scratch\nARG N\n"}},
+				Output: v1alpha1.BuildOutput{Image: "registry.example.com/bench/" + name + ":1"},
+				RunOn:  &v1alpha1.BuildPlacement{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: pool}}}}
+		a := &v1alpha1.AppDeployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: v1alpha1.AppDeploymentSpec{ImageFrom: &v1alpha1.ImageSource{ImageBuildRef: v1alpha1.LocalObjectReference{Name: name}},
+				Replicas: ptr.To[int32](0)}}
+		if err := k8sClient.Create(ctx, a); err != nil {
+			return err
+		}
+		var digest string
+		for k := range (builds + chains - 1 - i) / chains {
+			if k == 0 {
+				if err := k8sClient.Create(ctx, ib); err != nil {
+					return err
+				}
+			} else {
+				base := ib.DeepCopy()
+				ib.Spec.BuildArgs = []v1alpha1.BuildArg{{Name: "N", Value: strconv.Itoa(k)}}
+				if err := k8sClient.Patch(ctx, ib, client.MergeFrom(base)); err != nil {
+					return err
+				}
+			}
+			gen, previous := ib.Generation, digest
+
+			waitFor(t, 3*time.Minute, fmt.Sprintf("ImageBuild %s generation %d to succeed", name, gen), func(ctx context.Context) (bool, error) {
+				got := &v1alpha1.ImageBuild{}
+				if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ib), got); err != nil {
+					return false, err
+				}
+				digest = got.Status.Digest
+				return got.Status.ObservedGeneration == gen && got.Status.Phase == v1alpha1.BuildPhaseSucceeded && digest != previous, nil
+			})
+			done := w.await(t, "a Complete build Job of "+name, time.Minute, func() (time.Time, bool) {
+				return w.jobComplete(ns, name, k)
+			})
+			rolled := w.await(t, "Deployment "+name+" to carry "+digest, time.Minute, func() (time.Time, bool) {
+				return w.deploymentImage(ns, name, digest)
+			})
+			mu.Lock()
+			lat = append(lat, rolled.Sub(done))
+			mu.Unlock()
+		}
+		return nil
+	})
+	return lat
+}
+
+// percentile is the p-th percentile (nearest rank) of ds, rounded to a millisecond.
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(ds))
+	i := (len(s)*p + 99) / 100
+	return s[max(0, i-1)].Round(time.Millisecond)
+}
+
+// procMemory reads a process's peak and current resident set size (VmHWM, VmRSS), in bytes.
+func procMemory(t *testing.T, pid int) (hwm, rss int64) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[2] == "kB" {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			switch f[0] {
+			case "VmHWM:":
+				hwm = v << 10
+			case "VmRSS:":
+				rss = v << 10
+			}
+		}
+	}
+	return hwm, rss
+}
+
+// heapInUse is the operator's Go heap in use (runtime.MemStats.HeapInuse), from its pprof endpoint.
+func heapInUse(t *testing.T, addr string) int64 {
+	body, err := httpGet("http://" + addr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, "# HeapInuse = "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	t.Fatal("no HeapInuse in the heap profile")
+	return 0
+}
+
+// cpuProfileTop takes a CPU profile of the operator for d and returns go tool pprof's top.
+func cpuProfileTop(op *operatorProcess, addr string, d time.Duration) string {
+	body, err := httpGet(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())))
+	if err != nil {
+		return err.Error()
+	}
+	path := filepath.Join(clusterDir, "operator-bench.cpu.pprof")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		return err.Error()
+	}
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", op.cmd.Path, path).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("%v: %s", err, out)
+	}
+	return string(out)
+}
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url) //nolint:noctx // a local endpoint, bounded by the profile's duration
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return string(b), err
+}
