@@ -20,6 +20,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -211,7 +212,7 @@ func benchNodes(t *testing.T, pool string, n int, kwok bool) {
 		name := fmt.Sprintf("%s-%05d", pool, i)
 		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name,
 			Labels: map[string]string{v1alpha1.LabelEdgeCluster: pool, v1alpha1.LabelEdgeClusterMember: pool,
-				corev1.LabelArchStable: "arm64", corev1.LabelOSStable: "linux", corev1.LabelHostname: name}}}
+				corev1.LabelArchStable: "amd64", corev1.LabelOSStable: "linux", corev1.LabelHostname: name}}}
 		if kwok {
 			node.Annotations = map[string]string{kwokAnnotation: "fake"}
 		}
@@ -327,7 +328,7 @@ type convergeResult struct{ floor, operator time.Duration }
 // converge measures P1 for n apps: the floor, then the operator. The floor is the same client
 // (benchWorkers in flight, no client-side rate limit, as the operator) applying the Deployments
 // and Services the operator would make (internal/app's, minus edgeforge's managed-by label, so
-// the operator does not cache them) until the Deployment controller has observed each one; then
+// the operator does not cache them, and the owner reference) until the Deployment controller has observed each one; then
 // n AppDeployments (replicas 0, an image and one port) until each is Ready. With profile, a CPU
 // profile of the operator's first 30 s of work is logged.
 func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProcess, pprofAddr string) convergeResult {
@@ -344,8 +345,11 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 		a := spec(floorNS, fmt.Sprintf("app-%05d", i))
 		a.UID, a.Generation = "floor", 1
 		d, s := app.DesiredDeployment(a, a.Spec.Image, nil, nil), app.DesiredService(a)
+		// Without edgeforge's label, and without an owner (garbage collection would delete
+		// children of an AppDeployment that does not exist).
 		delete(d.Labels, "app.kubernetes.io/managed-by")
 		delete(s.Labels, "app.kubernetes.io/managed-by")
+		d.OwnerReferences, s.OwnerReferences = nil, nil
 		if err := c.Apply(ctx, d, client.FieldOwner(settings.FieldOwner)); err != nil {
 			return err
 		}
@@ -374,7 +378,7 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 	r.operator = time.Since(start)
 	t.Logf("operator: %d AppDeployments created in %s, Ready in %s", n, created.Round(100*time.Millisecond), r.operator.Round(100*time.Millisecond))
 	if cpu != nil {
-		t.Logf("where the operator's CPU went in its first 30 s of converging %d apps (go tool pprof -top):\n%s", n, <-cpu)
+		t.Logf("where the operator's CPU went in its first 30 s of converging %d apps (go tool pprof -top -cum):\n%s", n, <-cpu)
 	}
 	return r
 }
@@ -433,21 +437,30 @@ func handoffLatencies(t *testing.T, w *benchWatch, pool string, builds int) []ti
 				}
 			}
 			gen, previous := ib.Generation, digest
-
-			waitFor(t, 3*time.Minute, fmt.Sprintf("ImageBuild %s generation %d to succeed", name, gen), func(ctx context.Context) (bool, error) {
+			// (In a goroutine: poll returns errors rather than failing the test.)
+			if err := poll(ctx, 3*time.Minute, func() (bool, error) {
 				got := &v1alpha1.ImageBuild{}
 				if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ib), got); err != nil {
 					return false, err
 				}
 				digest = got.Status.Digest
 				return got.Status.ObservedGeneration == gen && got.Status.Phase == v1alpha1.BuildPhaseSucceeded && digest != previous, nil
-			})
-			done := w.await(t, "a Complete build Job of "+name, time.Minute, func() (time.Time, bool) {
-				return w.jobComplete(ns, name, k)
-			})
-			rolled := w.await(t, "Deployment "+name+" to carry "+digest, time.Minute, func() (time.Time, bool) {
-				return w.deploymentImage(ns, name, digest)
-			})
+			}); err != nil {
+				return fmt.Errorf("ImageBuild %s generation %d to succeed: %w", name, gen, err)
+			}
+			var done, rolled time.Time
+			if err := poll(ctx, time.Minute, func() (ok bool, _ error) {
+				done, ok = w.jobComplete(ns, name, k)
+				return ok, nil
+			}); err != nil {
+				return fmt.Errorf("build Job %d of %s Complete: %w", k, name, err)
+			}
+			if err := poll(ctx, time.Minute, func() (ok bool, _ error) {
+				rolled, ok = w.deploymentImage(ns, name, digest)
+				return ok, nil
+			}); err != nil {
+				return fmt.Errorf("Deployment %s to carry %s: %w", name, digest, err)
+			}
 			mu.Lock()
 			lat = append(lat, rolled.Sub(done))
 			mu.Unlock()
@@ -455,6 +468,11 @@ func handoffLatencies(t *testing.T, w *benchWatch, pool string, builds int) []ti
 		return nil
 	})
 	return lat
+}
+
+// poll checks cond every 20 ms until it holds, fails, or timeout passes.
+func poll(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
+	return wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, timeout, true, func(context.Context) (bool, error) { return cond() })
 }
 
 // percentile is the p-th percentile (nearest rank) of ds, rounded to a millisecond.
@@ -514,7 +532,7 @@ func cpuProfileTop(op *operatorProcess, addr string, d time.Duration) string {
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		return err.Error()
 	}
-	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", op.cmd.Path, path).CombinedOutput()
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=30", op.cmd.Path, path).CombinedOutput()
 	if err != nil {
 		return fmt.Sprintf("%v: %s", err, out)
 	}

@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/edgeforge/edgeforge/internal/settings"
 	"github.com/edgeforge/edgeforge/test/testenv"
@@ -57,6 +59,8 @@ func TestMain(m *testing.M) {
 
 func runSuite(m *testing.M) int {
 	var err error
+	// The suite's own controller-runtime clients and caches log nothing.
+	ctrllog.SetLogger(logr.Discard())
 	repoRoot, err = filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		return fatal(err)
