@@ -339,7 +339,7 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 				Ports: []v1alpha1.AppPort{{Name: "http", ContainerPort: 8080}}}}
 	}
 	var r convergeResult
-	floorNS := benchNamespace(t, "bench-floor")
+	floorNS := createNamespace(t, "bench-floor")
 	start := time.Now()
 	inParallel(t, n, func(ctx context.Context, i int) error {
 		a := spec(floorNS, fmt.Sprintf("app-%05d", i))
@@ -361,7 +361,7 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 	r.floor = time.Since(start)
 	t.Logf("floor: %d Deployments + %d Services in %s", n, n, r.floor.Round(100*time.Millisecond))
 
-	appsNS := benchNamespace(t, "bench-apps")
+	appsNS := createNamespace(t, "bench-apps")
 	start = time.Now()
 	var cpu chan string
 	if profile {
@@ -383,11 +383,6 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 	return r
 }
 
-// benchNamespace creates a namespace whose objects are deleted when the test ends (by deleting it).
-func benchNamespace(t *testing.T, prefix string) string {
-	return createNamespace(t, prefix)
-}
-
 // benchClient is a client with the suite's identity and no client-side rate limit, as the operator.
 func benchClient(t *testing.T) client.Client {
 	cfg := rest.CopyConfig(restConfig)
@@ -404,7 +399,7 @@ func benchClient(t *testing.T) client.Client {
 // from the test's watch seeing the build Job Complete to its watch seeing the app's Deployment
 // carry the digest that build pushed.
 func handoffLatencies(t *testing.T, w *benchWatch, pool string, builds int) []time.Duration {
-	ns := benchNamespace(t, "bench-builds")
+	ns := createNamespace(t, "bench-builds")
 	chains := min(10, builds)
 	var (
 		mu  sync.Mutex

@@ -210,17 +210,15 @@ func (w *benchWatch) readyApps(ns string) int {
 	return n
 }
 
-// await polls cond every 20 ms until it holds, for up to timeout, and returns the time it gives.
+// await polls cond (poll) until it holds, for up to timeout, and returns the time it gives.
 func (w *benchWatch) await(t *testing.T, what string, timeout time.Duration, cond func() (time.Time, bool)) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if at, ok := cond(); ok {
-			return at
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var at time.Time
+	if err := poll(t.Context(), timeout, func() (ok bool, _ error) {
+		at, ok = cond()
+		return ok, nil
+	}); err != nil {
+		t.Fatalf("waiting %s for %s: %v", timeout, what, err)
 	}
+	return at
 }
