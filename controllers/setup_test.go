@@ -35,7 +35,7 @@ func TestCacheOptions(t *testing.T) {
 // kubectl's last-applied copy of the spec.
 func TestDefaultTransform(t *testing.T) {
 	a := &v1alpha1.AppDeployment{ObjectMeta: metav1.ObjectMeta{Name: "web",
-		Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: `{"spec":{}}`, "team": "a"},
+		Annotations:   map[string]string{corev1.LastAppliedConfigAnnotation: `{"spec":{}}`, "team": "a"},
 		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply"}, {Manager: settings.FieldOwner, Subresource: "status"}}},
 		Spec: v1alpha1.AppDeploymentSpec{Image: "web:1"}}
 	out, err := DefaultTransform(a)
