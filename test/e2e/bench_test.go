@@ -38,14 +38,6 @@ func requireBench(t *testing.T) {
 	requireGate(t, "EDGEFORGE_BENCH", "a benchmark of the performance budget: make bench runs it")
 }
 
-// benchKnob reads a scale knob of the bench from the environment.
-func benchKnob(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
 // benchWorkers is how many requests a bench client has in flight, for a floor and for creating
 // the objects the operator works on alike.
 const benchWorkers = 16
@@ -69,7 +61,7 @@ func TestBench(t *testing.T) {
 	op, pprofAddr := benchOperator(t)
 	w := newBenchWatch(t)
 
-	n := benchKnob("EDGEFORGE_BENCH_NODES", 1000)
+	n := scaleKnob("EDGEFORGE_BENCH_NODES", 1000)
 	pool := "bench-" + randomHex(3)
 	start := time.Now()
 	benchNodes(t, pool, n, true)
@@ -94,7 +86,7 @@ func TestBench(t *testing.T) {
 	})
 
 	t.Run("P5", func(t *testing.T) {
-		lat := readyChangeLatencies(t, w, pool, n, benchKnob("EDGEFORGE_BENCH_READY_CHANGES", 100))
+		lat := readyChangeLatencies(t, w, pool, n, scaleKnob("EDGEFORGE_BENCH_READY_CHANGES", 100))
 		p50, p99 := percentile(lat, 50), percentile(lat, 99)
 		tab.add(t, "P5", fmt.Sprintf("node Ready change -> pool status, %d changes at %d nodes", len(lat), n), "p99 <= 2s",
 			fmt.Sprintf("p50 %s, p99 %s", p50, p99), p99 <= 2*time.Second)
@@ -124,14 +116,14 @@ func TestBench(t *testing.T) {
 	}
 
 	t.Run("P4", func(t *testing.T) {
-		lat := handoffLatencies(t, w, pool, benchKnob("EDGEFORGE_BENCH_BUILDS", 100))
+		lat := handoffLatencies(t, w, pool, scaleKnob("EDGEFORGE_BENCH_BUILDS", 100))
 		p50, p99 := percentile(lat, 50), percentile(lat, 99)
 		tab.add(t, "P4", fmt.Sprintf("build -> rollout hand-off (Job Complete -> Deployment has the digest), %d builds", len(lat)), "p99 <= 1s",
 			fmt.Sprintf("p50 %s, p99 %s", p50, p99), p99 <= time.Second)
 	})
 
 	t.Run("P6", func(t *testing.T) {
-		big := benchKnob("EDGEFORGE_BENCH_BIG_POOL", 10000)
+		big := scaleKnob("EDGEFORGE_BENCH_BIG_POOL", 10000)
 		name := "bench-big-" + randomHex(3)
 		benchNodes(t, name, big, false)
 		createPool(t, name, nil)

@@ -29,15 +29,7 @@ import (
 // meanwhile and is restarted afterwards.
 func TestLeaderFailover(t *testing.T) {
 	requireReliability(t)
-	mainOperator.stop()
-	t.Cleanup(func() {
-		p, err := runOperator("operator-after-failover", mainOperatorArgs())
-		if err != nil {
-			t.Errorf("restarting the suite's operator: %v", err)
-			return
-		}
-		mainOperator = p
-	})
+	stepAside(t, "operator-after-failover")
 
 	ns := createNamespace(t, "e2e-failover")
 	replicas := map[string]*operatorProcess{}

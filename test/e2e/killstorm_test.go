@@ -39,8 +39,8 @@ func requireGate(t *testing.T, gate, why string) {
 	}
 }
 
-// stormSize reads a scale knob of the kill storm from the environment.
-func stormSize(name string, def int) int {
+// scaleKnob reads a positive scale knob of a test (kill storm, bench) from the environment.
+func scaleKnob(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
 	}
@@ -55,7 +55,7 @@ func stormSize(name string, def int) int {
 // EDGEFORGE_STORM_KILLS (default 25).
 func TestKillStorm(t *testing.T) {
 	requireReliability(t)
-	builds, kills := stormSize("EDGEFORGE_STORM_BUILDS", 80), stormSize("EDGEFORGE_STORM_KILLS", 25)
+	builds, kills := scaleKnob("EDGEFORGE_STORM_BUILDS", 80), scaleKnob("EDGEFORGE_STORM_KILLS", 25)
 	ns := createNamespace(t, "e2e-storm")
 	ctx := t.Context()
 	for i := range builds {

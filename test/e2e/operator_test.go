@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -222,4 +223,18 @@ const operatorMetricsPort = 18443
 func operatorMetricsAddr() string {
 	host, _, _ := strings.Cut(realEnv["REGISTRY"], ":")
 	return fmt.Sprintf("%s:%d", host, operatorMetricsPort)
+}
+
+// stepAside stops the suite's operator for the rest of the test and starts it again, as name,
+// when the test ends.
+func stepAside(t *testing.T, name string) {
+	mainOperator.stop()
+	t.Cleanup(func() {
+		p, err := runOperator(name, mainOperatorArgs())
+		if err != nil {
+			t.Errorf("restarting the suite's operator: %v", err)
+			return
+		}
+		mainOperator = p
+	})
 }

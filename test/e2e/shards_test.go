@@ -22,15 +22,7 @@ import (
 // Ready too. Each shard holds its own leader election lease. The suite's operator steps aside
 // meanwhile.
 func TestShardedOperators(t *testing.T) {
-	mainOperator.stop()
-	t.Cleanup(func() {
-		p, err := runOperator("operator-after-shards", mainOperatorArgs())
-		if err != nil {
-			t.Errorf("restarting the suite's operator: %v", err)
-			return
-		}
-		mainOperator = p
-	})
+	stepAside(t, "operator-after-shards")
 	const defaultShard, factoryShard = "!edgeforge.io/shard", "edgeforge.io/shard=factory"
 	start := func(name, selector string) {
 		p, err := runOperator(name, []string{"--leader-elect", "--metrics-bind-address", "0", "--watch-label-selector=" + selector})
