@@ -113,10 +113,10 @@ FUZZ_TARGETS = internal/imagebuild:FuzzParseDigest internal/imagebuild:FuzzImage
   internal/monitoring:FuzzGrafanaINI
 
 .PHONY: fuzz
-fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each; their seed corpora also run in `make test`.
+fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each, with Go FUZZ_GOTOOLCHAIN (hack/versions.env); their seed corpora also run in `make test`.
 	@for t in $(FUZZ_TARGETS); do \
 	  echo "== $$t ($(FUZZTIME))"; \
-	  go test ./$${t%%:*} -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  GOTOOLCHAIN=$(FUZZ_GOTOOLCHAIN) go test ./$${t%%:*} -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
 .PHONY: e2e
