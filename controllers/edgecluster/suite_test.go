@@ -178,6 +178,28 @@ func setReady(t *testing.T, name string, ready corev1.ConditionStatus, since tim
 	}
 }
 
+// heartbeat renews a node's Ready heartbeat (as a kubelet does every few seconds) and nothing
+// else; it fails unless the API server recorded a change.
+func heartbeat(t *testing.T, name string) {
+	t.Helper()
+	n := &corev1.Node{}
+	if err := get(t, "", name, n); err != nil {
+		t.Fatal(err)
+	}
+	rv := n.ResourceVersion
+	for i := range n.Status.Conditions {
+		if c := &n.Status.Conditions[i]; c.Type == corev1.NodeReady {
+			c.LastHeartbeatTime = metav1.NewTime(c.LastHeartbeatTime.Add(10 * time.Second))
+		}
+	}
+	if err := k8s.Status().Update(ctxT(t), n); err != nil {
+		t.Fatal(err)
+	}
+	if n.ResourceVersion == rv {
+		t.Fatalf("the heartbeat of %s changed nothing", name)
+	}
+}
+
 // poolEvents returns the notes of the events with reason about the pool.
 func poolEvents(t *testing.T, pool, reason string) []string {
 	t.Helper()
@@ -208,6 +230,17 @@ func waitForEvent(t *testing.T, pool, reason string) []string {
 func reconciles(t *testing.T) float64 {
 	t.Helper()
 	return testenv.Reconciles(t, "edgecluster")
+}
+
+// quiet waits until the controller has not reconciled for two NodeEventWindows: coalesced node
+// events of earlier steps (of this test or another) have been handled.
+func quiet(t *testing.T) {
+	t.Helper()
+	waitFor(t, "the controller to be quiet", func() (bool, error) {
+		n := reconciles(t)
+		time.Sleep(2 * NodeEventWindow)
+		return reconciles(t) == n, nil
+	})
 }
 
 // assertNoWritesAtRest pokes the pool and checks the reconcile that follows writes nothing.
