@@ -31,6 +31,7 @@ type benchWatch struct {
 	jobsDone     map[string][]time.Time          // namespace/imagebuild -> each build Job seen Complete
 	jobSeen      map[string]bool                 // job UIDs seen Complete
 	deployImages map[string]map[string]time.Time // namespace/name -> image -> first seen
+	buildImages  map[string]map[string]time.Time // namespace/imagebuild -> status.latestImage -> first seen
 }
 
 type stamp[T any] struct {
@@ -57,12 +58,13 @@ func newBenchWatch(t *testing.T) *benchWatch {
 		t.Fatal(err)
 	}
 	w := &benchWatch{Cache: c, nodeReady: map[string][]stamp[bool]{}, poolReady: map[string][]stamp[int32]{},
-		jobsDone: map[string][]time.Time{}, jobSeen: map[string]bool{}, deployImages: map[string]map[string]time.Time{}}
+		jobsDone: map[string][]time.Time{}, jobSeen: map[string]bool{}, deployImages: map[string]map[string]time.Time{},
+		buildImages: map[string]map[string]time.Time{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	for obj, seen := range map[client.Object]func(any){
 		&corev1.Node{}: w.node, &v1alpha1.EdgeCluster{}: w.pool, &batchv1.Job{}: w.job,
-		&appsv1.Deployment{}: w.deployment, &v1alpha1.AppDeployment{}: func(any) {},
+		&appsv1.Deployment{}: w.deployment, &v1alpha1.AppDeployment{}: func(any) {}, &v1alpha1.ImageBuild{}: w.build,
 	} {
 		inf, err := c.GetInformer(ctx, obj)
 		if err != nil {
@@ -133,6 +135,39 @@ func (w *benchWatch) deployment(o any) {
 	}
 }
 
+func (w *benchWatch) build(o any) {
+	ib, ok := o.(*v1alpha1.ImageBuild)
+	if !ok || ib.Status.LatestImage == "" {
+		return
+	}
+	key := ib.Namespace + "/" + ib.Name
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buildImages[key] == nil {
+		w.buildImages[key] = map[string]time.Time{}
+	}
+	if _, ok := w.buildImages[key][ib.Status.LatestImage]; !ok {
+		w.buildImages[key][ib.Status.LatestImage] = time.Now()
+	}
+}
+
+// buildImage is when the watch first saw ImageBuild ns/name's status.latestImage carry digest.
+func (w *benchWatch) buildImage(ns, name, digest string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return imageWithDigest(w.buildImages[ns+"/"+name], digest)
+}
+
+// imageWithDigest is when an image of seen (image -> first seen) ending in @digest was seen.
+func imageWithDigest(seen map[string]time.Time, digest string) (time.Time, bool) {
+	for image, at := range seen {
+		if digest != "" && strings.HasSuffix(image, "@"+digest) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // nodeReadySince is when the watch first saw node's Ready become ready after mark.
 func (w *benchWatch) nodeReadySince(node string, ready bool, mark time.Time) (time.Time, bool) {
 	w.mu.Lock()
@@ -171,12 +206,7 @@ func (w *benchWatch) jobComplete(ns, name string, k int) (time.Time, bool) {
 func (w *benchWatch) deploymentImage(ns, name, digest string) (time.Time, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for image, at := range w.deployImages[ns+"/"+name] {
-		if digest != "" && strings.HasSuffix(image, "@"+digest) {
-			return at, true
-		}
-	}
-	return time.Time{}, false
+	return imageWithDigest(w.deployImages[ns+"/"+name], digest)
 }
 
 // observedDeployments counts the Deployments in ns the Deployment controller has observed.
