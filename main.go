@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"math"
 	"os"
+	"runtime/debug"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -178,11 +180,20 @@ func main() {
 		os.Exit(1)
 	}
 
-	setupLog.Info("starting manager", "namespace", opts.Namespace, "kanikoImage", opts.KanikoImage)
+	setupLog.Info("starting manager", "namespace", opts.Namespace, "kanikoImage", opts.KanikoImage,
+		"memoryLimit", memoryLimit())
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "problem running manager")
 		os.Exit(1)
 	}
+}
+
+// memoryLimit is the Go runtime's soft memory limit (GOMEMLIMIT), or "none".
+func memoryLimit() string {
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		return fmt.Sprintf("%dMiB", l>>20)
+	}
+	return "none"
 }
 
 func envOr(key, def string) string {

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/edgeforge/edgeforge/hack/bundle/bundlegen"
 )
@@ -114,6 +117,9 @@ func TestBuildInstaller(t *testing.T) {
 		}
 		if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
 			t.Error("the manager needs resource requests and limits")
+		}
+		if problem := memoryLimitProblem(c); problem != "" {
+			t.Error(problem)
 		}
 		if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {
 			t.Error("the manager pod must run as non-root")
@@ -218,4 +224,28 @@ func TestInstallDocsExplainEveryPermission(t *testing.T) {
 			}
 		}
 	}
+}
+
+// memoryLimitProblem: the manager must run with a GOMEMLIMIT (docs/performance.md, Memory) well
+// under its container's memory limit, so the collector works harder before the kernel's OOM
+// killer would. "" when it does.
+func memoryLimitProblem(c corev1.Container) string {
+	var soft string
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			soft = e.Value
+		}
+	}
+	if soft == "" {
+		return "the manager container sets no GOMEMLIMIT"
+	}
+	// The runtime's suffixes are B, KiB, MiB, GiB, TiB; without the B they are quantities.
+	q, err := resource.ParseQuantity(strings.TrimSuffix(soft, "B"))
+	if err != nil {
+		return fmt.Sprintf("GOMEMLIMIT %q is not a size the Go runtime reads: %v", soft, err)
+	}
+	if hard := c.Resources.Limits.Memory(); q.Value() > hard.Value()*3/4 {
+		return fmt.Sprintf("GOMEMLIMIT %s is over 3/4 of the container's memory limit %s", soft, hard)
+	}
+	return ""
 }

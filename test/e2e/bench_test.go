@@ -170,6 +170,9 @@ func (b *benchTable) String() string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "\nmake bench, %s, %d cores (%s/%s), local cluster (kube-apiserver, kube-controller-manager, kube-scheduler, kwok)\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	if len(operatorEnv) > 0 {
+		fmt.Fprintf(&s, "operator environment as deployed (config/manager/manager.yaml): %s\n\n", strings.Join(operatorEnv, " "))
+	}
 	if args := benchOperatorArgs(); len(args) > 0 {
 		fmt.Fprintf(&s, "operator flags beside the defaults: %s\n\n", strings.Join(args, " "))
 	}

@@ -57,6 +57,9 @@ func startOperator(ctx context.Context) (stop func(), err error) {
 	if deployment == nil {
 		return nil, errors.New("config/default renders no manager Deployment")
 	}
+	if operatorEnv, err = literalEnv(deployment, "manager"); err != nil {
+		return nil, err
+	}
 	if err := applyObjects(ctx, install, ""); err != nil {
 		return nil, fmt.Errorf("apply config/default: %w", err)
 	}
@@ -94,6 +97,36 @@ func mainOperatorArgs() []string {
 	return args
 }
 
+// operatorEnv is the literal environment of the Deployment's manager container (GOMEMLIMIT):
+// every operator process here runs with it, as the pod would.
+var operatorEnv []string
+
+// literalEnv is the NAME=value environment of the Deployment's container (entries with a plain
+// value; those from fieldRef and the like only make sense in a pod).
+func literalEnv(deployment *unstructured.Unstructured, container string) ([]string, error) {
+	containers, _, err := unstructured.NestedSlice(deployment.Object, "spec", "template", "spec", "containers")
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range containers {
+		c, _ := c.(map[string]any)
+		if c["name"] != container {
+			continue
+		}
+		var env []string
+		entries, _, _ := unstructured.NestedSlice(c, "env")
+		for _, e := range entries {
+			e, _ := e.(map[string]any)
+			name, _ := e["name"].(string)
+			if value, ok := e["value"].(string); ok && name != "" {
+				env = append(env, name+"="+value)
+			}
+		}
+		return env, nil
+	}
+	return nil, fmt.Errorf("the manager Deployment has no container %q", container)
+}
+
 // operatorProcess is one running operator binary.
 type operatorProcess struct {
 	name   string
@@ -125,6 +158,7 @@ func runOperator(name string, extra []string) (*operatorProcess, error) {
 			"--prometheus-version", realEnv["PROMETHEUS_IMAGE"][strings.LastIndex(realEnv["PROMETHEUS_IMAGE"], ":")+1:])
 	}
 	cmd := exec.Command(operatorBinary, append(args, extra...)...)
+	cmd.Env = append(os.Environ(), operatorEnv...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
