@@ -146,14 +146,19 @@ func (r *Reconciler) applyNodeTemplate(ctx context.Context, node *corev1.Node, p
 
 // applyNode server-side applies ac to an existing Node. A Node deleted meanwhile is not an error:
 // an apply to a missing object is a create, which the operator may not do (Forbidden) and must
-// not do; the node's watch event ends the matter.
+// not do; the node's watch event ends the matter. When the node cannot be read either (the
+// operator is stopping, its context cancelled), that is the error: the refused create says
+// nothing about the operator's permissions.
 func (r *Reconciler) applyNode(ctx context.Context, ac *corev1ac.NodeApplyConfiguration, opts ...client.ApplyOption) error {
 	err := r.Apply(ctx, ac, opts...)
 	if err == nil || !(apierrors.IsForbidden(err) || apierrors.IsNotFound(err)) {
 		return err
 	}
-	if getErr := r.APIReader.Get(ctx, client.ObjectKey{Name: *ac.Name}, &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Node"}}); apierrors.IsNotFound(getErr) {
+	switch getErr := r.APIReader.Get(ctx, client.ObjectKey{Name: *ac.Name}, &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Node"}}); {
+	case apierrors.IsNotFound(getErr):
 		return nil
+	case getErr != nil:
+		return fmt.Errorf("the node may be gone (its apply was refused) and could not be read: %w", getErr)
 	}
 	return err
 }
