@@ -80,8 +80,9 @@ func main() {
 		"Reconcile only the edgeforge objects whose labels match this selector (e.g. edgeforge.io/shard=a, or "+
 			"!edgeforge.io/shard for the default shard): several operators split the work, each with its own selector "+
 			"and leader election lease (docs/install.md, Sharding). Empty: every object.")
-	flag.IntVar(&api.concurrency, "concurrency", 1,
-		"Reconciles each controller (each kind) runs at once: MaxConcurrentReconciles. controller-runtime's default is 1.")
+	flag.IntVar(&api.concurrency, "concurrency", 8,
+		"Reconciles each controller (each kind) runs at once: MaxConcurrentReconciles (controller-runtime's default is 1; "+
+			"8 by measurement, docs/performance.md).")
 	flag.Float64Var(&api.qps, "kube-api-qps", -1,
 		"Client-side limit of API requests per second. -1, controller-runtime's default, turns the client-side "+
 			"limiter off and leaves fairness to the API server (API Priority and Fairness).")

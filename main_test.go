@@ -15,7 +15,7 @@ func TestAPITuning(t *testing.T) {
 		burst       int
 		concurrency int
 	}{
-		{"defaults: no client-side limit, one reconcile at a time", apiTuning{concurrency: 1, qps: -1}, false, -1, 7, 1},
+		{"defaults: no client-side limit, eight reconciles at a time", apiTuning{concurrency: 8, qps: -1}, false, -1, 7, 8},
 		{"a limit and a burst", apiTuning{concurrency: 4, qps: 50, burst: 100}, false, 50, 100, 4},
 		{"a limit, the burst left alone", apiTuning{concurrency: 2, qps: 50}, false, 50, 7, 2},
 		{"no concurrency", apiTuning{concurrency: 0, qps: -1}, true, 0, 0, 0},
