@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
@@ -104,22 +106,18 @@ var operatorEnv []string
 // literalEnv is the NAME=value environment of the Deployment's container (entries with a plain
 // value; those from fieldRef and the like only make sense in a pod).
 func literalEnv(deployment *unstructured.Unstructured, container string) ([]string, error) {
-	containers, _, err := unstructured.NestedSlice(deployment.Object, "spec", "template", "spec", "containers")
-	if err != nil {
+	var d appsv1.Deployment
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(deployment.Object, &d); err != nil {
 		return nil, err
 	}
-	for _, c := range containers {
-		c, _ := c.(map[string]any)
-		if c["name"] != container {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name != container {
 			continue
 		}
 		var env []string
-		entries, _, _ := unstructured.NestedSlice(c, "env")
-		for _, e := range entries {
-			e, _ := e.(map[string]any)
-			name, _ := e["name"].(string)
-			if value, ok := e["value"].(string); ok && name != "" {
-				env = append(env, name+"="+value)
+		for _, e := range c.Env {
+			if e.ValueFrom == nil {
+				env = append(env, e.Name+"="+e.Value)
 			}
 		}
 		return env, nil
