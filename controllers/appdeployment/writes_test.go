@@ -104,7 +104,7 @@ func TestNoWritesAtRest(t *testing.T) {
 			}
 		}
 		if n := counter.Count(); n != 0 {
-			t.Errorf("3 reconciles of an unchanged AppDeployment made %d write requests", n)
+			t.Errorf("3 reconciles of an unchanged AppDeployment made %d write requests: %q", n, counter.Since(0))
 		}
 	})
 }

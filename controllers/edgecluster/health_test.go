@@ -55,7 +55,7 @@ func TestPoolHealth(t *testing.T) {
 	heartbeat(t, "health-1")
 	time.Sleep(NodeEventWindow + 500*time.Millisecond)
 	if reconciles(t) != n || writes.Count() != before {
-		t.Errorf("a heartbeat caused %v reconcile(s) and %d write(s)", reconciles(t)-n, writes.Count()-before)
+		t.Errorf("a heartbeat caused %v reconcile(s) and %d write(s): %q", reconciles(t)-n, writes.Count()-before, writes.Since(before))
 	}
 
 	// health-1 goes NotReady: below minReadyNodes at once, Degraded only after the grace period.

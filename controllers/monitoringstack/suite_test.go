@@ -222,7 +222,7 @@ func stayQuiet(t *testing.T, d time.Duration) {
 		}
 	}
 	if w := writes.Count(); w != w0 {
-		t.Fatalf("%d writes while nothing changed", w-w0)
+		t.Fatalf("%d writes while nothing changed: %q", w-w0, writes.Since(w0))
 	}
 }
 

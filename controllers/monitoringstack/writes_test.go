@@ -37,7 +37,7 @@ func TestNoWritesAtRest(t *testing.T) {
 		before := writes.Count()
 		annotate(t, ns, "main", poke)
 		if w := writes.Count() - before; w != 0 {
-			t.Fatalf("reconcile %d of an unchanged stack made %d write(s)", i+1, w)
+			t.Fatalf("reconcile %d of an unchanged stack made %d write(s): %q", i+1, w, writes.Since(before))
 		}
 	}
 	deleteStack(t, ns, "main")

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -199,11 +198,35 @@ func (e *Env) StartManager(setup func(ctrl.Manager) error, opts ...ManagerOption
 }
 
 // WriteCounter counts the API requests that can change something (everything but GET, LIST,
-// WATCH, HEAD), e.g. to prove that re-reconciling an unchanged object makes no write.
-type WriteCounter struct{ n atomic.Int64 }
+// WATCH, HEAD), e.g. to prove that re-reconciling an unchanged object makes no write. It keeps
+// each write's method and path, so a test that sees one can say which.
+type WriteCounter struct {
+	mu     sync.Mutex
+	writes []string
+}
 
 // Count returns the number of write requests so far.
-func (w *WriteCounter) Count() int64 { return w.n.Load() }
+func (w *WriteCounter) Count() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return int64(len(w.writes))
+}
+
+// Since lists the writes after the first n ("PATCH /apis/…"), e.g. Since(before) after a step.
+func (w *WriteCounter) Since(n int64) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n < 0 || n >= int64(len(w.writes)) {
+		return nil
+	}
+	return append([]string(nil), w.writes[n:]...)
+}
+
+func (w *WriteCounter) add(r *http.Request) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, r.Method+" "+r.URL.Path)
+}
 
 // CountWrites returns a copy of cfg whose clients count their write requests in the counter.
 func CountWrites(cfg *rest.Config) (*rest.Config, *WriteCounter) {
@@ -214,7 +237,7 @@ func CountWrites(cfg *rest.Config) (*rest.Config, *WriteCounter) {
 			switch r.Method {
 			case http.MethodGet, http.MethodHead, http.MethodOptions:
 			default:
-				w.n.Add(1)
+				w.add(r)
 				if os.Getenv("EDGEFORGE_TEST_LOG_WRITES") != "" {
 					fmt.Fprintf(os.Stderr, "write: %s %s\n", r.Method, r.URL.Path)
 				}
