@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -114,6 +115,10 @@ func TestBench(t *testing.T) {
 			tab.add(t, "P3", fmt.Sprintf("operator peak RSS (VmHWM) at %d AppDeployments + %d nodes", apps, n), "<= 150 MiB",
 				fmt.Sprintf("%d MiB (RSS now %d MiB, Go heap in use %d MiB)", hwm>>20, rss>>20, heap>>20), hwm <= 150<<20)
 		})
+		// The next figure is measured alone, not against the deletion of these apps and their
+		// children (the namespace and garbage collectors' work): a user's build hand-off does
+		// not coincide with removing thousands of apps.
+		awaitNamespacesGone(t, "bench-floor-", "bench-apps-")
 	}
 
 	t.Run("P4", func(t *testing.T) {
@@ -389,6 +394,43 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 		t.Logf("where the operator's CPU went in its first 30 s of converging %d apps (go tool pprof -top -cum):\n%s", n, <-cpu)
 	}
 	return r
+}
+
+// awaitNamespacesGone deletes what is left in the namespaces named with these prefixes at once,
+// rather than at the namespace and garbage collectors' pace, and waits until the namespaces are
+// gone.
+func awaitNamespacesGone(t *testing.T, prefixes ...string) {
+	t.Helper()
+	c, start := benchClient(t), time.Now()
+	ours := func(ctx context.Context) ([]string, error) {
+		list := &corev1.NamespaceList{}
+		if err := c.List(ctx, list); err != nil {
+			return nil, err
+		}
+		var names []string
+		for _, ns := range list.Items {
+			if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(ns.Name, p) }) {
+				names = append(names, ns.Name)
+			}
+		}
+		return names, nil
+	}
+	names, err := ours(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range names {
+		for _, obj := range []client.Object{&v1alpha1.AppDeployment{}, &appsv1.Deployment{}, &appsv1.ReplicaSet{}, &corev1.Service{}} {
+			if err := c.DeleteAllOf(t.Context(), obj, client.InNamespace(ns)); err != nil {
+				t.Fatalf("deleting the %T objects of %s: %v", obj, ns, err)
+			}
+		}
+	}
+	waitFor(t, 30*time.Minute, fmt.Sprintf("namespaces %v to be gone", names), func(ctx context.Context) (bool, error) {
+		left, err := ours(ctx)
+		return len(left) == 0, err
+	})
+	t.Logf("namespaces %v gone in %s", names, time.Since(start).Round(time.Second))
 }
 
 // benchClient is a client with the suite's identity and no client-side rate limit, as the operator.
