@@ -79,7 +79,7 @@ func TestNoWritesAtRest(t *testing.T) {
 			return nil
 		})
 		if w := settledWrites(t); w != w0 {
-			t.Errorf("re-reconciling an unchanged AppDeployment made %d write requests", w-w0)
+			t.Errorf("re-reconciling an unchanged AppDeployment made %d write requests: %q", w-w0, managerWrites.Since(w0))
 		}
 	})
 
@@ -109,20 +109,6 @@ func TestNoWritesAtRest(t *testing.T) {
 	})
 }
 
-// settledWrites waits until the manager has made no write for a while (events are sent
-// asynchronously) and returns its write count.
-func settledWrites(t *testing.T) int64 {
-	t.Helper()
-	last, since := managerWrites.Count(), time.Now()
-	for time.Since(since) < 700*time.Millisecond {
-		time.Sleep(50 * time.Millisecond)
-		if n := managerWrites.Count(); n != last {
-			last, since = n, time.Now()
-		}
-	}
-	return last
-}
-
 // reconciles is how many reconciles the appdeployment controller has finished.
 func reconciles(t *testing.T) float64 {
 	t.Helper()
@@ -132,3 +118,9 @@ func reconciles(t *testing.T) float64 {
 type rtFunc func(*http.Request) (*http.Response, error)
 
 func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// settledWrites waits until the manager has made no write for 700 ms and returns its write count.
+func settledWrites(t *testing.T) int64 {
+	t.Helper()
+	return managerWrites.Settle(t, 700*time.Millisecond, time.Minute)
+}

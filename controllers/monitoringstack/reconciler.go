@@ -118,6 +118,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		NewObject: func() *v1alpha1.MonitoringStack { return &v1alpha1.MonitoringStack{} },
 		Finalizer: v1alpha1.MonitoringStackFinalizer,
 		Finalize:  r.finalize,
+		// The stack's own status writes do not trigger a pass, so the next pass (a child or
+		// monitor changed) may read the stack from a cache that has not seen the last write yet.
+		// Its status write is then refused, and it announces nothing: becoming Ready is
+		// announced once, not again by every pass that read the stale status.
+		OptimisticLock: true,
 		NewPass: func(stack *v1alpha1.MonitoringStack, p *skeleton.Patcher) *pass {
 			return &pass{stack: stack, patcher: p}
 		},

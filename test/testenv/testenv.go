@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -221,6 +222,25 @@ func (w *WriteCounter) Since(n int64) []string {
 	}
 	return append([]string(nil), w.writes[n:]...)
 }
+
+// Settle waits until no write has been made for quiet (events are sent asynchronously) and
+// returns the count then; a controller that keeps writing fails t after timeout.
+func (w *WriteCounter) Settle(t testing.TB, quiet, timeout time.Duration) int64 {
+	t.Helper()
+	last, since, deadline := w.Count(), time.Now(), time.Now().Add(timeout)
+	for time.Since(since) < quiet {
+		if time.Now().After(deadline) {
+			t.Fatalf("writes did not stop for %s within %s; the last ones: %q", quiet, timeout, lastN(w.Since(0), 10))
+		}
+		time.Sleep(50 * time.Millisecond)
+		if n := w.Count(); n != last {
+			last, since = n, time.Now()
+		}
+	}
+	return last
+}
+
+func lastN(s []string, n int) []string { return s[max(0, len(s)-n):] }
 
 func (w *WriteCounter) add(r *http.Request) {
 	w.mu.Lock()
