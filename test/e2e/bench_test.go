@@ -109,11 +109,11 @@ func TestBench(t *testing.T) {
 			if !last {
 				return
 			}
-			hwm, rss := procMemory(t, op.cmd.Process.Pid)
+			hwm, rss, anon, file := procMemory(t, op.cmd.Process.Pid)
 			heap := heapInUse(t, pprofAddr)
 			t.Logf("the operator's live heap at %d apps + %d nodes (go tool pprof -top -sample_index=inuse_space):\n%s", apps, n, heapProfileTop(op, pprofAddr))
 			tab.add(t, "P3", fmt.Sprintf("operator peak RSS (VmHWM) at %d AppDeployments + %d nodes", apps, n), "<= 150 MiB",
-				fmt.Sprintf("%d MiB (RSS now %d MiB, Go heap in use %d MiB)", hwm>>20, rss>>20, heap>>20), hwm <= 150<<20)
+				fmt.Sprintf("%d MiB (RSS now %d MiB: %d anonymous, %d file; Go heap in use %d MiB)", hwm>>20, rss>>20, anon>>20, file>>20, heap>>20), hwm <= 150<<20)
 		})
 		// The next figure is measured alone, not against the deletion of these apps and their
 		// children (the namespace and garbage collectors' work): a user's build hand-off does
@@ -532,25 +532,23 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	return s[max(0, i-1)].Round(time.Millisecond)
 }
 
-// procMemory reads a process's peak and current resident set size (VmHWM, VmRSS), in bytes.
-func procMemory(t *testing.T, pid int) (hwm, rss int64) {
+// procMemory reads a process's peak and current resident set size (VmHWM, VmRSS), in bytes, and
+// what the current one is made of: anonymous memory (the Go heap, stacks, the runtime) and file
+// pages (the executable's code and data it touched).
+func procMemory(t *testing.T, pid int) (hwm, rss, anon, file int64) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
+	fields := map[string]*int64{"VmHWM:": &hwm, "VmRSS:": &rss, "RssAnon:": &anon, "RssFile:": &file}
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 3 && f[2] == "kB" {
+		if len(f) == 3 && f[2] == "kB" && fields[f[0]] != nil {
 			v, _ := strconv.ParseInt(f[1], 10, 64)
-			switch f[0] {
-			case "VmHWM:":
-				hwm = v << 10
-			case "VmRSS:":
-				rss = v << 10
-			}
+			*fields[f[0]] = v << 10
 		}
 	}
-	return hwm, rss
+	return hwm, rss, anon, file
 }
 
 // heapInUse is the operator's Go heap in use (runtime.MemStats.HeapInuse), from its pprof endpoint.
