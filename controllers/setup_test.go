@@ -31,12 +31,13 @@ func TestCacheOptions(t *testing.T) {
 	}
 }
 
-// The default cache transform keeps what reconcilers read and drops other managers' fields and
-// kubectl's last-applied copy of the spec.
+// The default cache transform keeps what reconcilers read and drops other managers' fields, the
+// operator's own status-write entries and kubectl's last-applied copy of the spec.
 func TestDefaultTransform(t *testing.T) {
 	a := &v1alpha1.AppDeployment{ObjectMeta: metav1.ObjectMeta{Name: "web",
-		Annotations:   map[string]string{corev1.LastAppliedConfigAnnotation: `{"spec":{}}`, "team": "a"},
-		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply"}, {Manager: settings.FieldOwner, Subresource: "status"}}},
+		Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: `{"spec":{}}`, "team": "a"},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply"}, {Manager: settings.FieldOwner, Subresource: "status"},
+			{Manager: settings.FieldOwner, Operation: metav1.ManagedFieldsOperationApply}}},
 		Spec: v1alpha1.AppDeploymentSpec{Image: "web:1"}}
 	out, err := DefaultTransform(a)
 	if err != nil {
@@ -46,8 +47,8 @@ func TestDefaultTransform(t *testing.T) {
 	if want := map[string]string{"team": "a"}; !maps.Equal(got.Annotations, want) {
 		t.Errorf("annotations %v, want %v", got.Annotations, want)
 	}
-	if len(got.ManagedFields) != 1 || got.ManagedFields[0].Manager != settings.FieldOwner {
-		t.Errorf("managedFields %+v, want only %s's", got.ManagedFields, settings.FieldOwner)
+	if len(got.ManagedFields) != 1 || got.ManagedFields[0].Manager != settings.FieldOwner || got.ManagedFields[0].Subresource != "" {
+		t.Errorf("managedFields %+v, want only %s's apply entry of the main resource", got.ManagedFields, settings.FieldOwner)
 	}
 	if got.Name != "web" || got.Spec.Image != "web:1" {
 		t.Errorf("lost what reconcilers read: %+v", got)

@@ -29,7 +29,9 @@ import (
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 	"github.com/edgeforge/edgeforge/controllers/skeleton"
+	"github.com/edgeforge/edgeforge/internal/intern"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -311,11 +313,17 @@ func (a *Applier) toTyped(obj runtime.Object) (*typed.TypedValue, bool, error) {
 // managedEntry is the field manager's apply entry of the main resource.
 func managedEntry(obj client.Object, manager string) *metav1.ManagedFieldsEntry {
 	for _, e := range obj.GetManagedFields() {
-		if e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+		if isApplyEntry(e, manager) {
 			return &e
 		}
 	}
 	return nil
+}
+
+// isApplyEntry: e is the manager's server-side apply entry of the main resource, the one entry
+// the comparison reads. The manager's status writes (Update of the status subresource) are not.
+func isApplyEntry(e metav1.ManagedFieldsEntry, manager string) bool {
+	return e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == ""
 }
 
 // fillAtomic replaces the nils a deduced-schema extraction leaves where the manager owns a whole
@@ -336,8 +344,10 @@ func fillAtomic(extracted, live map[string]any) {
 }
 
 // KeepManagedFields returns a cache transform that drops every managedFields entry but the
-// field manager's: the others (kube-controller-manager's status entries, kubectl's) are dead
-// weight for a controller that only compares against its own.
+// field manager's apply entry of the main resource (isApplyEntry): the others
+// (kube-controller-manager's status entries, kubectl's, the manager's own status writes, which on
+// edgeforge's own resources is all there is) are dead weight for a controller that only compares
+// against what it applied.
 func KeepManagedFields(manager string) func(any) (any, error) {
 	return func(in any) (any, error) {
 		obj, ok := in.(metav1.Object)
@@ -347,14 +357,38 @@ func KeepManagedFields(manager string) func(any) (any, error) {
 		mf := obj.GetManagedFields()
 		kept := mf[:0:0]
 		for _, e := range mf {
-			if e.Manager == manager {
+			if isApplyEntry(e, manager) {
 				kept = append(kept, e)
 			}
 		}
 		if len(kept) != len(mf) {
 			obj.SetManagedFields(kept)
 		}
+		internStrings(in)
 		return in, nil
+	}
+}
+
+// internStrings shares the strings obj repeats with other cached objects (internal/intern): its
+// metadata's, and the label maps and image of a Deployment's selector and pod template and of a
+// Service's selector, which repeat the app's labels.
+func internStrings(obj any) {
+	if o, ok := obj.(metav1.Object); ok {
+		intern.Meta(o)
+	}
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		if o.Spec.Selector != nil {
+			intern.Map(o.Spec.Selector.MatchLabels)
+		}
+		intern.Map(o.Spec.Template.Labels)
+		intern.Map(o.Spec.Template.Annotations)
+		for i := range o.Spec.Template.Spec.Containers {
+			c := &o.Spec.Template.Spec.Containers[i]
+			c.Name, c.Image = intern.String(c.Name), intern.String(c.Image)
+		}
+	case *corev1.Service:
+		intern.Map(o.Spec.Selector)
 	}
 }
 
@@ -393,6 +427,7 @@ func KeepOwnedOnly(manager string) func(any) (any, error) {
 		if v, ok := obj.GetAnnotations()[v1alpha1.AnnotationAdopt]; ok {
 			stub.SetAnnotations(map[string]string{v1alpha1.AnnotationAdopt: v})
 		}
+		intern.Meta(stub)
 		return stub, nil
 	}
 }
@@ -406,6 +441,7 @@ func TrimPod(in any) (any, error) {
 	if !ok {
 		return in, nil
 	}
+	intern.Meta(p)
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
 			CreationTimestamp: p.CreationTimestamp, DeletionTimestamp: p.DeletionTimestamp, Labels: p.Labels, OwnerReferences: p.OwnerReferences},

@@ -1,8 +1,10 @@
 package apply
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"unsafe"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -21,7 +23,7 @@ func TestKeepOwnedOnly(t *testing.T) {
 		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "team", UID: "u1", ResourceVersion: "7",
 			Labels:        map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue},
 			Annotations:   map[string]string{"filler": big, v1alpha1.AnnotationAdopt: "true"},
-			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "edgeforge"}, {Manager: "kube-controller-manager"}}},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "edgeforge", Operation: metav1.ManagedFieldsOperationApply}, {Manager: "kube-controller-manager"}}},
 			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 				Containers: []corev1.Container{{Name: "app", Env: []corev1.EnvVar{{Name: "FILLER", Value: big}}}}}}}}
 		if owner != nil {
@@ -68,7 +70,7 @@ func TestKeepOwnedOnly(t *testing.T) {
 // admins can make one) keeps its rules and edgeforge's managedFields.
 func TestKeepOwnedOnlyClusterScoped(t *testing.T) {
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "edgeforge:team:main:prometheus",
-		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "edgeforge"}, {Manager: "kubectl"}}},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "edgeforge", Operation: metav1.ManagedFieldsOperationApply}, {Manager: "kubectl"}}},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}}}}
 	out, err := KeepOwnedOnly("edgeforge")(role)
 	if err != nil {
@@ -101,4 +103,46 @@ func TestTrimPod(t *testing.T) {
 	if len(got.Spec.Containers) != 0 || len(got.Annotations) != 0 || len(got.ManagedFields) != 0 {
 		t.Fatalf("spec, annotations or managedFields kept: %+v", got)
 	}
+}
+
+// The children's transform shares the strings equal objects repeat (internal/intern), also in a
+// Deployment's selector and pod template and a Service's selector.
+func TestTransformsShareStrings(t *testing.T) {
+	const meta = `"metadata":{"name":"web","namespace":"shop","labels":{"app.kubernetes.io/name":"web"},
+	  "ownerReferences":[{"apiVersion":"edgeforge.io/v1alpha1","kind":"AppDeployment","name":"web","uid":"u","controller":true}],
+	  "managedFields":[{"manager":"edgeforge","operation":"Apply","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":{}}]}`
+	decode := func(into any, s string) {
+		t.Helper()
+		if err := json.Unmarshal([]byte(s), into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trim := KeepOwnedOnly("edgeforge")
+	var deps [2]*appsv1.Deployment
+	var svcs [2]*corev1.Service
+	for i := range deps {
+		deps[i], svcs[i] = &appsv1.Deployment{}, &corev1.Service{}
+		decode(deps[i], `{`+meta+`,"spec":{"selector":{"matchLabels":{"app.kubernetes.io/name":"web"}},
+		  "template":{"metadata":{"labels":{"app.kubernetes.io/name":"web"}},"spec":{"containers":[{"name":"app","image":"r/web@sha256:1"}]}}}}`)
+		decode(svcs[i], `{`+meta+`,"spec":{"selector":{"app.kubernetes.io/name":"web"}}}`)
+		if _, err := trim(deps[i]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := trim(svcs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same := func(what, a, b string) {
+		if a != b || unsafe.StringData(a) != unsafe.StringData(b) {
+			t.Errorf("%s %q / %q not shared", what, a, b)
+		}
+	}
+	const l = "app.kubernetes.io/name"
+	same("namespace", deps[0].Namespace, svcs[1].Namespace)
+	same("label", deps[0].Labels[l], svcs[1].Labels[l])
+	same("selector", deps[0].Spec.Selector.MatchLabels[l], deps[1].Spec.Selector.MatchLabels[l])
+	same("template label", deps[0].Spec.Template.Labels[l], deps[1].Spec.Template.Labels[l])
+	same("image", deps[0].Spec.Template.Spec.Containers[0].Image, deps[1].Spec.Template.Spec.Containers[0].Image)
+	same("service selector", svcs[0].Spec.Selector[l], deps[1].Spec.Template.Labels[l])
+	same("manager", deps[0].ManagedFields[0].Manager, svcs[1].ManagedFields[0].Manager)
 }

@@ -5,6 +5,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/edgeforge/edgeforge/internal/intern"
 )
 
 // TrimNode keeps of a Node only what EdgeClusters use, for the controller's Node cache (a cache
@@ -42,6 +44,7 @@ func TrimNode(obj any) (any, error) {
 		}
 		out.Status.Conditions = []corev1.NodeCondition{ready}
 	}
+	intern.Meta(out) // the pool's labels and annotations repeat on every node
 	return out, nil
 }
 
