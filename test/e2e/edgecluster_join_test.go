@@ -290,7 +290,14 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 	// 6. The heartbeats stop (kwok lets go of the node, and of its Lease, which it would renew
 	// until the node is deleted: the test takes the Lease over without renewing it, as a dead
 	// kubelet leaves it): the node lifecycle controller marks the node NotReady after its grace
-	// period, and the pool turns Degraded after spec.health's.
+	// period, and the pool turns Degraded after spec.health's. First the label
+	// edgeforge.io/simulate=heartbeats-stopped replaces kwok's pending heartbeat (a delayed stage
+	// kwok would still play after letting go: it refreshed the node's Ready heartbeat and kept it
+	// Ready past this test's wait in CI); kwok's HeartbeatsStopped event says it has.
+	stopKwokHeartbeats(t, node)
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: joinNode}, node); err != nil {
+		t.Fatal(err)
+	}
 	orig = node.DeepCopy()
 	delete(node.Annotations, kwokAnnotation)
 	if err := k8sClient.Patch(t.Context(), node, client.MergeFrom(orig)); err != nil {
@@ -439,14 +446,36 @@ func waitForJoinSecret(t *testing.T, ec *v1alpha1.EdgeCluster) *corev1.Secret {
 	return s
 }
 
+// stopKwokHeartbeats labels node edgeforge.io/simulate=heartbeats-stopped and waits for kwok's
+// HeartbeatsStopped event (hack/kwok/node-stages.yaml): kwok has then dropped the node's pending
+// heartbeat.
+func stopKwokHeartbeats(t *testing.T, node *corev1.Node) {
+	t.Helper()
+	orig := node.DeepCopy()
+	if node.Labels == nil {
+		node.Labels = map[string]string{}
+	}
+	node.Labels["edgeforge.io/simulate"] = "heartbeats-stopped"
+	if err := k8sClient.Patch(t.Context(), node, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "kwok's HeartbeatsStopped event for node "+node.Name, func(ctx context.Context) (bool, error) {
+		list := &corev1.EventList{}
+		if err := k8sClient.List(ctx, list, client.MatchingFields{"involvedObject.name": node.Name}); err != nil {
+			return false, err
+		}
+		return slices.ContainsFunc(list.Items, func(e corev1.Event) bool { return e.Reason == "HeartbeatsStopped" }), nil
+	})
+}
+
 // stopLeaseRenewals takes node's Lease (kube-node-lease) from kwok: another holder for an hour,
-// the renew time left as it was, so kwok no longer renews it and the node lifecycle controller
+// renewed once by the taker, so kwok no longer renews it and the node lifecycle controller
 // sees the heartbeats stop. It waits for kwok to have made the Lease, and holds it until the
 // node lifecycle controller has marked the node Unknown.
 func stopLeaseRenewals(t *testing.T, node string) {
 	t.Helper()
 	const holder = "e2e-heartbeats-stopped"
-	var lastRenew time.Time
+	var lastRenew, lastHeartbeat time.Time
 	waitFor(t, 3*time.Minute, "node "+node+"'s Lease taken from kwok and the node Unknown", func(ctx context.Context) (bool, error) {
 		lease := &coordinationv1.Lease{}
 		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: corev1.NamespaceNodeLease, Name: node}, lease); err != nil {
@@ -456,6 +485,11 @@ func stopLeaseRenewals(t *testing.T, node string) {
 			orig := lease.DeepCopy()
 			lease.Spec.HolderIdentity = ptr.To(holder)
 			lease.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
+			// One last renewal, as a dying kubelet's: a Lease rewritten without a newer renew
+			// time trips kube-controller-manager's lease circuit breaker
+			// (NodeControllerLeaseCircuitBreaker): it takes the live Lease's resourceVersion for
+			// a stale cache and never marks the node Unknown.
+			lease.Spec.RenewTime = ptr.To(metav1.NewMicroTime(time.Now()))
 			if err := k8sClient.Patch(ctx, lease, client.MergeFrom(orig)); err != nil {
 				return false, client.IgnoreNotFound(err)
 			}
@@ -470,6 +504,10 @@ func stopLeaseRenewals(t *testing.T, node string) {
 		}
 		for _, c := range n.Status.Conditions {
 			if c.Type == corev1.NodeReady {
+				if !c.LastHeartbeatTime.Time.Equal(lastHeartbeat) {
+					lastHeartbeat = c.LastHeartbeatTime.Time
+					t.Logf("node %s Ready=%s, heartbeat at %s", node, c.Status, lastHeartbeat.Format(time.RFC3339Nano))
+				}
 				return c.Status == corev1.ConditionUnknown, nil
 			}
 		}
