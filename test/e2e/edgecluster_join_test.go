@@ -288,12 +288,12 @@ func TestEdgeClusterRealJoin(t *testing.T) {
 	}
 
 	// 6. The heartbeats stop (kwok lets go of the node, and of its Lease, which it would renew
-	// until the node is deleted: the test takes the Lease over without renewing it, as a dead
+	// until the node is deleted: the test takes the Lease over with one last renewal, as a dead
 	// kubelet leaves it): the node lifecycle controller marks the node NotReady after its grace
 	// period, and the pool turns Degraded after spec.health's. First the label
 	// edgeforge.io/simulate=heartbeats-stopped replaces kwok's pending heartbeat (a delayed stage
-	// kwok would still play after letting go: it refreshed the node's Ready heartbeat and kept it
-	// Ready past this test's wait in CI); kwok's HeartbeatsStopped event says it has.
+	// kwok would still play after letting go, refreshing the node's Ready heartbeat inside this
+	// test's wait); kwok's HeartbeatsStopped event says it has.
 	stopKwokHeartbeats(t, node)
 	if err := k8sClient.Get(t.Context(), client.ObjectKey{Name: joinNode}, node); err != nil {
 		t.Fatal(err)
