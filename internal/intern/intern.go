@@ -3,22 +3,58 @@
 // owner kind and API version, repeated in every Deployment, Service and AppDeployment, and in the
 // Deployment again in its selector and pod template. The caches' transforms pass what they keep
 // through Meta (and Map for a kind's own label maps), so the operator's live heap holds each such
-// string once (issue 16, P3). Strings are interned with the standard library's unique package,
-// whose table forgets a string once no object holds it.
+// string once (issue 16, P3).
+//
+// The table of shared copies holds its strings strongly, for two generations: a string interned
+// in neither the current generation nor the last is forgotten (the objects that hold it keep
+// their shared copy; the next one to bring it starts a new one). So the strings of live objects,
+// which every watch event of them interns again, stay shared for as long as the operator runs,
+// and the table forgets the names of deleted apps. (The standard library's unique package was
+// tried first: its table holds strings weakly, only while someone holds their unique.Handle, and
+// dropped them at every garbage collection, so objects decoded a collection apart did not share.)
 package intern
 
 import (
-	"unique"
+	"strings"
+	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
+
+// Generation is how long the table keeps a string nobody interned since: between one and two
+// generations.
+const Generation = 10 * time.Minute
+
+// table holds the shared copies of this generation (cur) and of the last (old).
+var table = struct {
+	sync.Mutex
+	cur, old map[string]string
+	started  time.Time
+}{cur: map[string]string{}}
+
+// now is the clock of generations (tests move it).
+var now = time.Now
 
 // String returns the shared copy of s.
 func String(s string) string {
 	if s == "" {
 		return s
 	}
-	return unique.Make(s).Value()
+	table.Lock()
+	defer table.Unlock()
+	if t := now(); t.Sub(table.started) >= Generation {
+		table.old, table.cur, table.started = table.cur, make(map[string]string, len(table.cur)), t
+	}
+	if v, ok := table.cur[s]; ok {
+		return v
+	}
+	v, ok := table.old[s]
+	if !ok {
+		v = strings.Clone(s) // not a slice of a larger decoded buffer, which it would keep alive
+	}
+	table.cur[v] = v
+	return v
 }
 
 // Map replaces the keys and values of m with their shared copies, in place (assigning an equal

@@ -2,7 +2,10 @@ package intern
 
 import (
 	"encoding/json"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,5 +65,39 @@ func TestMeta(t *testing.T) {
 	Meta(&empty)
 	if empty.Labels != nil || empty.Namespace != "" {
 		t.Errorf("empty metadata changed: %+v", empty)
+	}
+}
+
+// Objects decoded a garbage collection (or many) apart share their strings: the table holds them
+// strongly (with a weak table, unique's, the second copy here was a new one).
+func TestStringSharedAcrossCollections(t *testing.T) {
+	a := String(strings.Repeat("a", 40))
+	runtime.GC()
+	runtime.GC()
+	if b := String(strings.Repeat("a", 40)); !same(a, b) {
+		t.Fatal("a string interned after a collection got a new copy")
+	}
+}
+
+// The table forgets a string nobody interned for a whole generation, and keeps one interned in
+// the last generation.
+func TestStringForgottenAfterTwoGenerations(t *testing.T) {
+	clock := time.Now()
+	now = func() time.Time { return clock }
+	t.Cleanup(func() { now = time.Now })
+	tick := func() { clock = clock.Add(Generation); String("tick") } // starts a generation
+
+	tick()
+	kept, gone := String(strings.Repeat("k", 20)), String(strings.Repeat("g", 20))
+	tick()
+	if b := String(strings.Repeat("k", 20)); !same(kept, b) { // from the last generation: kept
+		t.Fatal("a string of the last generation got a new copy")
+	}
+	tick()
+	if b := String(strings.Repeat("k", 20)); !same(kept, b) {
+		t.Fatal("a string interned in every generation got a new copy")
+	}
+	if b := String(strings.Repeat("g", 20)); same(gone, b) {
+		t.Fatal("a string nobody interned for a whole generation is still in the table")
 	}
 }
