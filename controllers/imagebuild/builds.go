@@ -50,6 +50,16 @@ func (p *pass) observeCurrentBuild(ctx context.Context) error {
 			return err
 		}
 		obs = imagebuild.ObserveJob(job, ownedBy(pods.Items, job))
+		if obs.Reason == v1alpha1.ImageBuildReasonNoDigest {
+			// The Job and its pods come by separate watches: the Job can be seen Complete before
+			// its pod's termination message is. Before calling the push lost, read the pods
+			// from the API server (once per finished build).
+			pods := &corev1.PodList{}
+			if err := p.APIReader.List(ctx, pods, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelBuild: job.Name}); err != nil {
+				return err
+			}
+			obs = imagebuild.ObserveJob(job, ownedBy(pods.Items, job))
+		}
 	}
 	if !obs.Finished && (err != nil || job.DeletionTimestamp != nil || !metav1.IsControlledBy(job, ib)) {
 		now := metav1.Now()
