@@ -421,8 +421,17 @@ func awaitNamespacesGone(t *testing.T, prefixes ...string) {
 	}
 	for _, ns := range names {
 		for _, obj := range []client.Object{&v1alpha1.AppDeployment{}, &appsv1.Deployment{}, &appsv1.ReplicaSet{}, &corev1.Service{}} {
-			if err := c.DeleteAllOf(t.Context(), obj, client.InNamespace(ns)); err != nil {
-				t.Fatalf("deleting the %T objects of %s: %v", obj, ns, err)
+			// A collection of thousands can take longer than the API server's request timeout
+			// (the stream is reset, having deleted part of it): delete again what is left.
+			for attempt := 1; ; attempt++ {
+				err := c.DeleteAllOf(t.Context(), obj, client.InNamespace(ns))
+				if err == nil {
+					break
+				}
+				if attempt == 10 {
+					t.Fatalf("deleting the %T objects of %s, %d attempts: %v", obj, ns, attempt, err)
+				}
+				t.Logf("deleting the %T objects of %s (attempt %d, again): %v", obj, ns, attempt, err)
 			}
 		}
 	}
