@@ -76,6 +76,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		NewObject: func() *v1alpha1.ImageBuild { return &v1alpha1.ImageBuild{} },
 		// No finalizer: owner references let the garbage collector remove Jobs and ConfigMaps.
 		OptimisticLock: true,
+		LiveReader:     r.APIReader,
 		NewPass: func(ib *v1alpha1.ImageBuild, p *skeleton.Patcher) *pass {
 			return &pass{Reconciler: r, ib: ib, patcher: p}
 		},

@@ -123,6 +123,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// Its status write is then refused, and it announces nothing: becoming Ready is
 		// announced once, not again by every pass that read the stale status.
 		OptimisticLock: true,
+		LiveReader:     r.APIReader,
 		NewPass: func(stack *v1alpha1.MonitoringStack, p *skeleton.Patcher) *pass {
 			return &pass{stack: stack, patcher: p}
 		},
