@@ -381,6 +381,7 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 		cpu = make(chan string, 1)
 		go func() { cpu <- cpuProfileTop(op, pprofAddr, 30*time.Second) }()
 	}
+	before := sampleOperator(t, op, pprofAddr)
 	inParallel(t, n, func(ctx context.Context, i int) error {
 		return c.Create(ctx, spec(appsNS, fmt.Sprintf("app-%05d", i)))
 	})
@@ -389,7 +390,12 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 		return time.Now(), w.readyApps(appsNS) == n
 	})
 	r.operator = time.Since(start)
-	t.Logf("operator: %d AppDeployments created in %s, Ready in %s", n, created.Round(100*time.Millisecond), r.operator.Round(100*time.Millisecond))
+	after := sampleOperator(t, op, pprofAddr)
+	t.Logf("operator: %d AppDeployments created in %s, Ready in %s; meanwhile the operator used %s of CPU (%.0f %% of a core) and collected garbage %d times (GCCPUFraction since start %s)",
+		n, created.Round(100*time.Millisecond), r.operator.Round(100*time.Millisecond),
+		(after.cpu - before.cpu).Round(10*time.Millisecond), 100*(after.cpu-before.cpu).Seconds()/r.operator.Seconds(),
+		after.numGC-before.numGC, memStat(t, pprofAddr, "GCCPUFraction"))
+	t.Logf("the operator's requests while %d apps converged, as the API server's audit log has them: %s", n, requestSummary(t, start, start.Add(r.operator), n))
 	if cpu != nil {
 		t.Logf("where the operator's CPU went in its first 30 s of converging %d apps (go tool pprof -top -cum):\n%s", n, <-cpu)
 	}
@@ -562,18 +568,87 @@ func procMemory(t *testing.T, pid int) (hwm, rss, anon, file int64) {
 
 // heapInUse is the operator's Go heap in use (runtime.MemStats.HeapInuse), from its pprof endpoint.
 func heapInUse(t *testing.T, addr string) int64 {
+	v, err := strconv.ParseInt(memStat(t, addr, "HeapInuse"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// memStat is one of the operator's runtime.MemStats (e.g. NumGC, GCCPUFraction) as its pprof
+// endpoint prints it.
+func memStat(t *testing.T, addr, name string) string {
 	body, err := httpGet("http://" + addr + "/debug/pprof/heap?debug=1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(body, "\n") {
-		if v, ok := strings.CutPrefix(line, "# HeapInuse = "); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n
+		if v, ok := strings.CutPrefix(line, "# "+name+" = "); ok {
+			return strings.TrimSpace(v)
 		}
 	}
-	t.Fatal("no HeapInuse in the heap profile")
-	return 0
+	t.Fatalf("no %s in the heap profile", name)
+	return ""
+}
+
+// procCPU is the CPU time a process has used (user and system), from /proc/<pid>/stat.
+func procCPU(t *testing.T, pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(data), ") ") // the command may hold spaces
+	f := strings.Fields(rest)                     // f[0] is field 3 (state): utime is field 14, stime 15
+	if len(f) < 13 {
+		t.Fatalf("/proc/%d/stat: %q", pid, data)
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// operatorWork is what the operator did between two samples: CPU time and collections.
+type operatorWork struct {
+	cpu   time.Duration
+	numGC int
+}
+
+func sampleOperator(t *testing.T, op *operatorProcess, addr string) operatorWork {
+	n, _ := strconv.Atoi(memStat(t, addr, "NumGC"))
+	return operatorWork{cpu: procCPU(t, op.cmd.Process.Pid), numGC: n}
+}
+
+// requestSummary sums up the operator's requests received in [from, to) as the API server's
+// audit log has them: per verb and resource (and per app, over apps), the failed ones by code,
+// and how long the API server took to serve them (watches aside).
+func requestSummary(t *testing.T, from, to time.Time, apps int) string {
+	time.Sleep(2 * time.Second) // requests complete before they are logged
+	events, err := testenv.AuditEvents(filepath.Join(clusterDir, "logs", "audit.log"), from, to)
+	if err != nil {
+		return err.Error()
+	}
+	count, failed := map[string]int{}, map[string]int{}
+	var served []time.Duration
+	for _, ev := range events {
+		key := ev.Verb + " " + ev.Resource()
+		count[key]++
+		if code := ev.Code(); code >= 400 {
+			failed[fmt.Sprintf("%s %d", key, code)]++
+		}
+		if ev.Verb != "watch" && !ev.Completed.IsZero() {
+			served = append(served, ev.Completed.Sub(ev.Received))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d requests (%.2f per app)", len(events), float64(len(events))/float64(max(apps, 1)))
+	for _, k := range slices.Sorted(maps.Keys(count)) {
+		fmt.Fprintf(&b, "\n  %-50s %7d  %.2f per app", k, count[k], float64(count[k])/float64(max(apps, 1)))
+	}
+	for _, k := range slices.Sorted(maps.Keys(failed)) {
+		fmt.Fprintf(&b, "\n  failed: %s: %d", k, failed[k])
+	}
+	fmt.Fprintf(&b, "\n  served in p50 %s, p99 %s (watches aside)", percentile(served, 50), percentile(served, 99))
+	return b.String()
 }
 
 // cpuProfileTop takes a CPU profile of the operator for d and returns go tool pprof's top.
