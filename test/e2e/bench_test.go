@@ -178,6 +178,9 @@ func (b *benchTable) String() string {
 	if len(operatorEnv) > 0 {
 		fmt.Fprintf(&s, "operator environment as deployed (config/manager/manager.yaml): %s\n\n", strings.Join(operatorEnv, " "))
 	}
+	if env := benchOperatorEnv(); len(env) > 0 {
+		fmt.Fprintf(&s, "operator environment changed for this run: %s\n\n", strings.Join(env, " "))
+	}
 	if args := benchOperatorArgs(); len(args) > 0 {
 		fmt.Fprintf(&s, "operator flags beside the defaults: %s\n\n", strings.Join(args, " "))
 	}
@@ -195,7 +198,10 @@ func benchOperator(t *testing.T) (*operatorProcess, string) {
 	mainOperator.stop()
 	addr := freeLocalAddr(t)
 	args := []string{"--metrics-bind-address", "0", "--zap-devel=false", "--pprof-bind-address", addr}
+	deployed := operatorEnv
+	operatorEnv = append(slices.Clip(deployed), benchOperatorEnv()...) // the last of a name wins
 	p, err := runOperator("operator-bench", append(args, benchOperatorArgs()...))
+	operatorEnv = deployed
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +214,12 @@ func benchOperator(t *testing.T) (*operatorProcess, string) {
 		}
 	})
 	return p, addr
+}
+
+// benchOperatorEnv is environment a run tries on the bench's operator instead of the Deployment's
+// (EDGEFORGE_BENCH_OPERATOR_ENV, e.g. "GOMEMLIMIT=off"); the table's heading names it.
+func benchOperatorEnv() []string {
+	return strings.Fields(os.Getenv("EDGEFORGE_BENCH_OPERATOR_ENV"))
 }
 
 // benchOperatorArgs are flags a run tries on the bench's operator (EDGEFORGE_BENCH_OPERATOR_ARGS,
