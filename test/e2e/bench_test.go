@@ -380,10 +380,10 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 		}
 		return c.Apply(ctx, s, client.FieldOwner(settings.FieldOwner))
 	})
-	w.await(t, fmt.Sprintf("the Deployment controller to observe the floor's %d Deployments", n), time.Hour, func() (time.Time, bool) {
-		return time.Now(), w.observedDeployments(floorNS) == n
-	})
-	r.floor = time.Since(start)
+	r.floor = w.await(t, fmt.Sprintf("the Deployment controller to observe the floor's %d Deployments", n), time.Hour, func() (time.Time, bool) {
+		done, last := w.doneCount("Deployment", floorNS)
+		return last, done == n
+	}).Sub(start)
 	t.Logf("floor: %d Deployments + %d Services in %s", n, n, r.floor.Round(100*time.Millisecond))
 
 	appsNS := createNamespace(t, "bench-apps")
@@ -398,10 +398,10 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 		return c.Create(ctx, spec(appsNS, fmt.Sprintf("app-%05d", i)))
 	})
 	created := time.Since(start)
-	w.await(t, fmt.Sprintf("%d AppDeployments Ready", n), time.Hour, func() (time.Time, bool) {
-		return time.Now(), w.readyApps(appsNS) == n
-	})
-	r.operator = time.Since(start)
+	r.operator = w.await(t, fmt.Sprintf("%d AppDeployments Ready", n), time.Hour, func() (time.Time, bool) {
+		done, last := w.doneCount("AppDeployment", appsNS)
+		return last, done == n
+	}).Sub(start)
 	after := sampleOperator(t, op, pprofAddr)
 	t.Logf("operator: %d AppDeployments created in %s, Ready in %s; meanwhile the operator used %s of CPU (%.0f %% of a core) and collected garbage %d times (GCCPUFraction since start %s)",
 		n, created.Round(100*time.Millisecond), r.operator.Round(100*time.Millisecond),
