@@ -296,9 +296,7 @@ func cmpOr(a, b error) error {
 func writesAtRest(t *testing.T, d time.Duration) (writes, reads int, byKind []string) {
 	from := time.Now()
 	time.Sleep(d)
-	to := time.Now()
-	time.Sleep(2 * time.Second) // requests complete before they are logged
-	events, err := testenv.AuditEvents(filepath.Join(clusterDir, "logs", "audit.log"), from, to)
+	events, err := operatorRequests(from, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,6 +314,13 @@ func writesAtRest(t *testing.T, d time.Duration) (writes, reads int, byKind []st
 		byKind = append(byKind, fmt.Sprintf("%s: %d", k, count[k]))
 	}
 	return writes, reads, byKind
+}
+
+// operatorRequests are the operator's requests received in [from, to), from the API server's
+// audit log of the operator's ServiceAccount (hack/cluster/control-plane.sh).
+func operatorRequests(from, to time.Time) ([]testenv.AuditEvent, error) {
+	time.Sleep(2 * time.Second) // requests complete before they are logged
+	return testenv.AuditEvents(filepath.Join(clusterDir, "logs", "audit.log"), from, to)
 }
 
 // readyChangeLatencies makes changes nodes of pool not Ready and Ready again, one at a time, the
@@ -407,7 +412,7 @@ func converge(t *testing.T, w *benchWatch, n int, profile bool, op *operatorProc
 		n, created.Round(100*time.Millisecond), r.operator.Round(100*time.Millisecond),
 		(after.cpu - before.cpu).Round(10*time.Millisecond), 100*(after.cpu-before.cpu).Seconds()/r.operator.Seconds(),
 		after.numGC-before.numGC, memStat(t, pprofAddr, "GCCPUFraction"))
-	t.Logf("the operator's requests while %d apps converged, as the API server's audit log has them: %s", n, requestSummary(t, start, start.Add(r.operator), n))
+	t.Logf("the operator's requests while %d apps converged, as the API server's audit log has them: %s", n, requestSummary(start, start.Add(r.operator), n))
 	if cpu != nil {
 		t.Logf("where the operator's CPU went in its first 30 s of converging %d apps (go tool pprof -top -cum):\n%s", n, <-cpu)
 	}
@@ -633,9 +638,8 @@ func sampleOperator(t *testing.T, op *operatorProcess, addr string) operatorWork
 // requestSummary sums up the operator's requests received in [from, to) as the API server's
 // audit log has them: per verb and resource (and per app, over apps), the failed ones by code,
 // and how long the API server took to serve them (watches aside).
-func requestSummary(t *testing.T, from, to time.Time, apps int) string {
-	time.Sleep(2 * time.Second) // requests complete before they are logged
-	events, err := testenv.AuditEvents(filepath.Join(clusterDir, "logs", "audit.log"), from, to)
+func requestSummary(from, to time.Time, apps int) string {
+	events, err := operatorRequests(from, to)
 	if err != nil {
 		return err.Error()
 	}

@@ -36,7 +36,7 @@ type benchWatch struct {
 	// each AppDeployment Ready, at its generation; the counts and last stamps per namespace are
 	// kept as they arrive, so P1's wait costs the bench nothing while thousands converge (listing
 	// and copying them every poll took most of a core from the control plane it measures).
-	done   map[doneKey]int64 // object -> the generation it was stamped at
+	done   map[doneKey]bool // objects stamped
 	doneIn map[doneNS]*doneCount
 }
 
@@ -75,7 +75,7 @@ func newBenchWatch(t *testing.T) *benchWatch {
 	}
 	w := &benchWatch{Cache: c, nodeReady: map[string][]stamp[bool]{}, poolReady: map[string][]stamp[int32]{},
 		jobsDone: map[string][]time.Time{}, jobSeen: map[string]bool{}, deployImages: map[string]map[string]time.Time{},
-		buildImages: map[string]map[string]time.Time{}, done: map[doneKey]int64{}, doneIn: map[doneNS]*doneCount{}}
+		buildImages: map[string]map[string]time.Time{}, done: map[doneKey]bool{}, doneIn: map[doneNS]*doneCount{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	for obj, seen := range map[client.Object]func(any){
@@ -144,7 +144,7 @@ func (w *benchWatch) deployment(o any) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if d.Status.ObservedGeneration >= d.Generation {
-		w.stampDone(doneKey{"Deployment", d.Namespace, d.Name}, d.Generation)
+		w.stampDone(doneKey{"Deployment", d.Namespace, d.Name})
 	}
 	if w.deployImages[key] == nil {
 		w.deployImages[key] = map[string]time.Time{}
@@ -164,17 +164,17 @@ func (w *benchWatch) app(o any) {
 		c.Status == "True" && c.ObservedGeneration == a.Generation {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		w.stampDone(doneKey{"AppDeployment", a.Namespace, a.Name}, a.Generation)
+		w.stampDone(doneKey{"AppDeployment", a.Namespace, a.Name})
 	}
 }
 
-// stampDone counts k done at generation now, once per object (w.mu held). A later generation
-// is not counted again: the bench's objects are created once.
-func (w *benchWatch) stampDone(k doneKey, generation int64) {
-	if _, seen := w.done[k]; seen {
+// stampDone counts k done now, once per object (w.mu held). A later generation is not counted
+// again: the bench's objects are created once.
+func (w *benchWatch) stampDone(k doneKey) {
+	if w.done[k] {
 		return
 	}
-	w.done[k] = generation
+	w.done[k] = true
 	c := w.doneIn[doneNS{k.kind, k.namespace}]
 	if c == nil {
 		c = &doneCount{}
