@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -122,10 +123,17 @@ func TestBench(t *testing.T) {
 	}
 
 	t.Run("P4", func(t *testing.T) {
-		lat, built := handoffLatencies(t, w, pool, scaleKnob("EDGEFORGE_BENCH_BUILDS", 100))
+		start := time.Now()
+		hs := handoffs(t, w, pool, scaleKnob("EDGEFORGE_BENCH_BUILDS", 100))
+		var lat, built []time.Duration
+		for _, h := range hs {
+			lat, built = append(lat, h.rolled.Sub(h.done)), append(built, h.recorded.Sub(h.done))
+		}
 		p50, p99 := percentile(lat, 50), percentile(lat, 99)
 		t.Logf("hand-off p50 %s, p99 %s; of which Job Complete -> ImageBuild status.latestImage p50 %s, p99 %s",
 			p50, p99, percentile(built, 50), percentile(built, 99))
+		t.Logf("the operator's requests during P4, as the API server's audit log has them: %s", requestSummary(start, time.Now(), len(hs)))
+		t.Log(slowestHandoffs(hs, 3))
 		tab.add(t, "P4", fmt.Sprintf("build -> rollout hand-off (Job Complete -> Deployment has the digest), %d builds", len(lat)), "p99 <= 1s",
 			fmt.Sprintf("p50 %s, p99 %s", p50, p99), p99 <= time.Second)
 	})
@@ -481,10 +489,19 @@ func benchClient(t *testing.T) client.Client {
 // from the test's watch seeing the build Job Complete to its watch seeing the app's Deployment
 // carry the digest that build pushed; built is the first half of each, until the watch saw the
 // ImageBuild's status.latestImage carry the digest.
-func handoffLatencies(t *testing.T, w *benchWatch, pool string, builds int) (lat, built []time.Duration) {
+// handoff is one build of P4 as the test's watch saw it: its Job Complete, the ImageBuild's
+// status.latestImage with the digest, and the app's Deployment with it.
+type handoff struct {
+	build                  string
+	done, recorded, rolled time.Time
+}
+
+// handoffs measures P4: chains of builds, each followed by an AppDeployment (see the figure).
+func handoffs(t *testing.T, w *benchWatch, pool string, builds int) []handoff {
 	ns := createNamespace(t, "bench-builds")
 	chains := min(10, builds)
 	var mu sync.Mutex
+	var out []handoff
 	inParallel(t, chains, func(ctx context.Context, i int) error {
 		name := fmt.Sprintf("b-%02d", i)
 		ib := &v1alpha1.ImageBuild{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -541,12 +558,41 @@ func handoffLatencies(t *testing.T, w *benchWatch, pool string, builds int) (lat
 				return fmt.Errorf("ImageBuild %s's status.latestImage with %s not seen by the watch", name, digest)
 			}
 			mu.Lock()
-			lat, built = append(lat, rolled.Sub(done)), append(built, recorded.Sub(done))
+			out = append(out, handoff{build: fmt.Sprintf("%s/%s build %d", ns, name, k+1), done: done, recorded: recorded, rolled: rolled})
 			mu.Unlock()
 		}
 		return nil
 	})
-	return lat, built
+	return out
+}
+
+// slowestHandoffs lists, for the n slowest hand-offs, every request the operator made from the
+// Job's Complete to the Deployment carrying the digest (all builds', as they overlap), by when
+// the API server received it and how long it took to serve: where the time went.
+func slowestHandoffs(hs []handoff, n int) string {
+	hs = slices.Clone(hs)
+	slices.SortFunc(hs, func(a, b handoff) int { return cmp.Compare(b.rolled.Sub(b.done), a.rolled.Sub(a.done)) })
+	var b strings.Builder
+	for _, h := range hs[:min(n, len(hs))] {
+		fmt.Fprintf(&b, "\nslow hand-off %s: %s (status.latestImage at +%s); the operator's requests meanwhile:",
+			h.build, h.rolled.Sub(h.done).Round(time.Millisecond), h.recorded.Sub(h.done).Round(time.Millisecond))
+		events, err := operatorRequests(h.done.Add(-time.Second), h.rolled)
+		if err != nil {
+			return err.Error()
+		}
+		for _, ev := range events {
+			if ev.Verb == "watch" {
+				continue
+			}
+			name := ""
+			if ev.ObjectRef != nil {
+				name = ev.ObjectRef.Name
+			}
+			fmt.Fprintf(&b, "\n  %+6dms %-7s %-28s %-22s %d served in %s", ev.Received.Sub(h.done).Milliseconds(), ev.Verb,
+				ev.Resource(), name, ev.Code(), ev.Completed.Sub(ev.Received).Round(time.Millisecond))
+		}
+	}
+	return b.String()
 }
 
 // poll checks cond every 20 ms until it holds, fails, or timeout passes.
