@@ -35,6 +35,9 @@ type Reconciler struct {
 	BuildRequests, BuildLimits corev1.ResourceList
 	// Shard selects the objects this operator reconciles (settings.Options.Shard); nil: all.
 	Shard labels.Selector
+
+	// writes: the status versions this reconciler's own writes replaced (skeleton.Writes).
+	writes skeleton.Writes
 }
 
 // +kubebuilder:rbac:groups=edgeforge.io,resources=imagebuilds,verbs=get;list;watch
@@ -77,6 +80,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// No finalizer: owner references let the garbage collector remove Jobs and ConfigMaps.
 		OptimisticLock: true,
 		LiveReader:     r.APIReader,
+		Writes:         &r.writes,
 		NewPass: func(ib *v1alpha1.ImageBuild, p *skeleton.Patcher) *pass {
 			return &pass{Reconciler: r, ib: ib, patcher: p}
 		},

@@ -52,6 +52,9 @@ type Reconciler struct {
 	// monitors watches every ServiceMonitor and PodMonitor of the cluster, trimmed to labels and
 	// file accesses (monitoring.TrimMonitor), for status.prometheus.monitors and ignoredMonitors.
 	monitors *optionalcrd.Watcher
+
+	// writes: the versions this reconciler's own writes replaced (skeleton.Writes).
+	writes skeleton.Writes
 }
 
 // Kinds held by the reconciler's own label-scoped cache.
@@ -124,6 +127,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// announced once, not again by every pass that read the stale status.
 		OptimisticLock: true,
 		LiveReader:     r.APIReader,
+		Writes:         &r.writes,
 		NewPass: func(stack *v1alpha1.MonitoringStack, p *skeleton.Patcher) *pass {
 			return &pass{stack: stack, patcher: p}
 		},

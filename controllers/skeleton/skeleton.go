@@ -68,6 +68,10 @@ type Reconciler[O Object, S any] struct {
 	// again until the cache catches up, which under load took hundreds of milliseconds (issue
 	// 16, P4). Nil: retried through the workqueue only.
 	LiveReader client.Reader
+	// Writes, with LiveReader, remembers the versions this controller's own writes replaced, so
+	// a pass never starts from a cached copy known to be stale: it reads the object from the API
+	// server instead. It belongs to the kind's long-lived reconciler (one per controller).
+	Writes *Writes
 	// NewPass starts one pass over obj.
 	NewPass func(obj O, p *Patcher) S
 	// Steps run in order; see Run.
@@ -86,6 +90,12 @@ func (r *Reconciler[O, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	obj := r.NewObject()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.Writes != nil && r.LiveReader != nil && r.Writes.Stale(req.NamespacedName, obj.GetResourceVersion(), time.Now()) {
+		obj = r.NewObject()
+		if err := r.LiveReader.Get(ctx, req.NamespacedName, obj); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
 	}
 	if r.Shard != nil && !r.Shard.Matches(labels.Set(obj.GetLabels())) {
 		return ctrl.Result{}, nil
@@ -108,6 +118,13 @@ func (r *Reconciler[O, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // pass runs the skeleton once on obj: finalize or steps, then the one write of status.
 func (r *Reconciler[O, S]) pass(ctx context.Context, obj O) (ctrl.Result, error) {
 	p := NewPatcher(r.Client, obj, r.OptimisticLock)
+	if read := obj.GetResourceVersion(); r.Writes != nil {
+		defer func() {
+			if obj.GetResourceVersion() != read { // this pass wrote: the copy it read is now stale
+				r.Writes.Replaced(client.ObjectKeyFromObject(obj), read, time.Now())
+			}
+		}()
+	}
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, obj, p)
 	}
