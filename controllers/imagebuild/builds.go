@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -75,6 +76,7 @@ func (p *pass) observeCurrentBuild(ctx context.Context) error {
 		return nil
 	}
 
+	p.ended = true
 	rec := *cur
 	rec.Attempt, rec.StartTime, rec.CompletionTime = max(obs.Attempt, cur.Attempt), obs.StartTime, obs.CompletionTime
 	rec.Reason, rec.Message, rec.Digest = obs.Reason, obs.Message, obs.Digest
@@ -244,8 +246,21 @@ func (p *pass) recordStart(name string, n, generation int64) {
 	ib.Status.CurrentBuild = &v1alpha1.BuildRecord{Name: name, Number: n, Generation: generation}
 }
 
+// pruneAfter is how long after a build ended its pass prunes the history: the pass that records
+// the build's end writes the digest first (apps following the ImageBuild wait for it), without
+// waiting for deletes.
+const pruneAfter = time.Second
+
 // pruneHistory deletes finished build Jobs beyond the history limits (their pods go with them).
-func (p *pass) pruneHistory(ctx context.Context) error {
+// A pass that recorded a build's end leaves it to a pass pruneAfter later.
+func (p *pass) pruneHistory(ctx context.Context) (skeleton.Result, error) {
+	if p.ended {
+		return skeleton.Result{RequeueAfter: pruneAfter}, nil
+	}
+	return skeleton.Result{}, p.prune(ctx)
+}
+
+func (p *pass) prune(ctx context.Context) error {
 	ib := p.ib
 	list := &batchv1.JobList{}
 	if err := p.List(ctx, list, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelImageBuild: ib.Name}); err != nil {

@@ -88,7 +88,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			step((*pass).observeCurrentBuild),
 			step((*pass).supersedeOutdatedBuild),
 			step((*pass).startDueBuild),
-			step((*pass).pruneHistory),
+			func(ctx context.Context, p *pass) (skeleton.Result, error) { return p.pruneHistory(ctx) },
 		},
 		Summarize: summarize,
 	}
@@ -102,6 +102,8 @@ type pass struct {
 	*Reconciler
 	ib      *v1alpha1.ImageBuild
 	patcher *skeleton.Patcher
+	// ended: a build ended in this pass (its result goes into the status first).
+	ended bool
 }
 
 // step adapts a step method of pass to the skeleton.
