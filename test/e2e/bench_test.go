@@ -484,11 +484,6 @@ func benchClient(t *testing.T) client.Client {
 	return c
 }
 
-// handoffLatencies runs builds chains of rebuilds: ImageBuilds on pool, each followed by an
-// AppDeployment, rebuilt one after the other (a new build argument each time). Each latency runs
-// from the test's watch seeing the build Job Complete to its watch seeing the app's Deployment
-// carry the digest that build pushed; built is the first half of each, until the watch saw the
-// ImageBuild's status.latestImage carry the digest.
 // handoff is one build of P4 as the test's watch saw it: its Job Complete, the ImageBuild's
 // status.latestImage with the digest, and the app's Deployment with it.
 type handoff struct {
