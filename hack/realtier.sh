@@ -86,12 +86,15 @@ real_node_network() {
 
 # ---------------------------------------------------------------- registry, git, images
 
-# registry_config <dir> <port> <auth: yes|no> <readonly: true|false>
+# registry_config <dir> <port> <auth: yes|no> <readonly: true|false> [access log: yes|no]
+# The access log (combined format, on the registry's stdout: its log file) tells the tests which
+# node pulled what, and when.
 registry_config() {
-  local dir=$1 port=$2 auth=$3 ro=$4
+  local dir=$1 port=$2 auth=$3 ro=$4 noaccess=true
+  [ "${5:-no}" = no ] || noaccess=false
   cat <<EOF
 version: 0.1
-log: {level: warn, accesslog: {disabled: true}}
+log: {level: warn, accesslog: {disabled: $noaccess}}
 storage:
   filesystem: {rootdirectory: $dir/data}
   delete: {enabled: true}
@@ -115,7 +118,7 @@ real_registry_up() {
   mkdir -p "$users/data" "$infra/data"
   registry_password=$(openssl rand -hex 12)
   "$realbin/imagetool" htpasswd "$registry_user" "$registry_password" >"$users/htpasswd"
-  registry_config "$users" "$registry_port" yes false >"$users/config.yml"
+  registry_config "$users" "$registry_port" yes false yes >"$users/config.yml"
   OTEL_TRACES_EXPORTER=none start registry "$realbin/registry" serve "$users/config.yml"
   registry_config "$infra" "$images_registry_port" no false >"$infra/config.yml"
   OTEL_TRACES_EXPORTER=none start registry@infra "$realbin/registry" serve "$infra/config.yml"
@@ -433,6 +436,7 @@ real_write_env() {
     echo "REGISTRY_INSECURE=true"
     echo "REGISTRY_USER=$registry_user"
     echo "REGISTRY_PASSWORD=$registry_password"
+    echo "REGISTRY_ACCESS_LOG=$logs/registry.log"
     echo "IMAGES_REGISTRY=$real_host_ip:$images_registry_port"
     echo "REAL_POOL=$real_pool"
     echo "REAL_NODES=$real_nodes"

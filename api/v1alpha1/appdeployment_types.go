@@ -300,6 +300,23 @@ type RolloutStrategy struct {
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+
+	// PrePull pulls a new image onto the nodes that will run it before the Deployment is
+	// changed, so a slow link spends its time before the rollout instead of eating its progress
+	// deadline: one short-lived Pod per Ready node (the app's nodeSelector, tolerations and image
+	// pull Secrets) whose only work is the kubelet's pull. The rollout starts once every node has
+	// the image, or after prePullTimeout; status.prePull names the nodes that had not. Not done
+	// for the first Deployment of an app nor for a rollback. Default: true when
+	// spec.placement.edgeClusterRef is set (an edge pool), false otherwise.
+	// +optional
+	PrePull *bool `json:"prePull,omitempty"`
+
+	// PrePullTimeout is how long the rollout waits for the pre-pull. 1s..24h. Default: 10m.
+	// +kubebuilder:default="10m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="spec.strategy.prePullTimeout must be between 1s and 24h"
+	// +optional
+	PrePullTimeout *metav1.Duration `json:"prePullTimeout,omitempty"`
 }
 
 // RollbackPolicy configures automatic rollback.
@@ -387,6 +404,10 @@ type AppDeploymentStatus struct {
 	// a new build of spec.imageFrom's ImageBuild); then it is cleared.
 	// +optional
 	FailedImage string `json:"failedImage,omitempty"`
+	// PrePull is the last pre-pull of a new image onto the app's nodes (spec.strategy.prePull):
+	// running, or how it ended.
+	// +optional
+	PrePull *PrePullStatus `json:"prePull,omitempty"`
 	// URL where the app is reachable in the cluster (or through its Ingress).
 	// +optional
 	URL string `json:"url,omitempty"`
@@ -395,6 +416,28 @@ type AppDeploymentStatus struct {
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// PrePullStatus is how far the pull of a new image onto the app's nodes got before its rollout.
+type PrePullStatus struct {
+	// Image being pulled (the image the rollout switches to).
+	Image string `json:"image"`
+	// StartTime is when the pre-pull Pods were created.
+	StartTime metav1.Time `json:"startTime"`
+	// CompletionTime is when the rollout was let go: every node had the image, or
+	// prePullTimeout passed. Unset while the pre-pull runs.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// Nodes is the number of nodes the image is pulled onto: the Ready nodes the app's pods may
+	// run on when the pre-pull started.
+	Nodes int32 `json:"nodes"`
+	// Pulled is the number of them that have the image.
+	Pulled int32 `json:"pulled"`
+	// SlowNodes are the nodes that did not have the image when the rollout was let go (sorted,
+	// at most 20); the event names the kubelet's last pull error of each, if any.
+	// +kubebuilder:validation:MaxItems=20
+	// +optional
+	SlowNodes []string `json:"slowNodes,omitempty"`
 }
 
 // ConditionRolledBack is True after the controller reverted a failed rollout to lastGoodImage
@@ -417,6 +460,9 @@ const (
 	AppDeploymentReasonPoolDisconnected = "PoolDisconnected"
 	// AppDeploymentReasonRollingOut: the Deployment is rolling out the current generation.
 	AppDeploymentReasonRollingOut = "RollingOut"
+	// AppDeploymentReasonPrePulling: the new image is being pulled onto the app's nodes
+	// (spec.strategy.prePull); the Deployment still runs the old one.
+	AppDeploymentReasonPrePulling = "PrePulling"
 	// AppDeploymentReasonWaitingForBuild: spec.imageFrom's ImageBuild has not produced an image yet.
 	AppDeploymentReasonWaitingForBuild = "WaitingForBuild"
 	// AppDeploymentReasonImageBuildNotFound: spec.imageFrom names a missing ImageBuild.

@@ -40,6 +40,12 @@ const (
 	LabelMonitoringStack = "edgeforge.io/monitoringstack"
 	// LabelBuild marks build pods (value: the build Job's name).
 	LabelBuild = "edgeforge.io/build"
+	// LabelPrePull marks the pre-pull Pods of an AppDeployment (value: its name). They carry no
+	// LabelAppDeployment, so neither the app's Service nor its status counts them.
+	LabelPrePull = "edgeforge.io/prepull"
+	// LabelPrePullImage is a hash of the image a pre-pull Pod pulls (an image reference is no
+	// label value).
+	LabelPrePullImage = "edgeforge.io/prepull-image"
 
 	// AnnotationRebuild requests a new build of an ImageBuild whenever its value changes.
 	AnnotationRebuild = "edgeforge.io/rebuild"

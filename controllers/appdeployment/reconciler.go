@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -44,6 +45,8 @@ type Reconciler struct {
 	prometheuses *optionalcrd.Watcher
 	// Shard selects the objects this operator reconciles (settings.Options.Shard); nil: all.
 	Shard labels.Selector
+	// Clock times pre-pulls (spec.strategy.prePullTimeout); nil: the real clock.
+	Clock clock.PassiveClock
 }
 
 // +kubebuilder:rbac:groups=edgeforge.io,resources=appdeployments,verbs=get;list;watch
@@ -89,7 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			r.validate,          // what admission should have rejected
 			r.resolveImage,      // spec.image, or the ImageBuild's latest digest
 			r.resolvePlacement,  // the EdgeCluster of spec.placement
-			r.applyWorkload,     // decide the image, apply or delete the children
+			r.applyWorkload,     // decide the image (pulled onto the nodes first), apply or delete the children
 			r.observePods,       // what only the pods say: an image that cannot be pulled
 			r.summarize,         // status from the Deployment and its pods as they are now
 			r.applyServiceMonitor,

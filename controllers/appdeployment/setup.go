@@ -83,6 +83,8 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 			func() client.ObjectList { return &v1alpha1.AppDeploymentList{} })), builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		// Pods only when one starts or stops failing to pull its image or create its container.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToApp), builder.WithPredicates(startFailingChanged())).
+		// Pre-pull Pods when one comes, goes or has pulled the image.
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(prePullPodToApp), builder.WithPredicates(prePullChanged())).
 		Watches(&v1alpha1.ImageBuild{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexImageBuild, true)),
 			builder.WithPredicates(buildOutcomeChanged())).
 		// A pool's spec (taints, autonomy) and whether it is Disconnected (rollouts pause).

@@ -113,7 +113,8 @@ func (r *Reconciler) resolvePlacement(ctx context.Context, s *pass) (skeleton.Re
 // applyWorkload decides which image runs (following the spec, or rolling back), then applies
 // the Deployment, Service, Ingress, HPA and PDB the spec asks for and deletes those it no longer
 // asks for. A child that already carries everything edgeforge would apply is left alone. While
-// the app's pool is Disconnected, the Deployment is left as it is (app.DecideRollout).
+// the app's pool is Disconnected, the Deployment is left as it is (app.DecideRollout), and while
+// a new image is pulled onto the nodes first (prePull) it keeps running the old one.
 func (r *Reconciler) applyWorkload(ctx context.Context, s *pass) (skeleton.Result, error) {
 	obj := s.app
 	s.decision = app.DecideRollout(app.RolloutInput{
@@ -124,7 +125,11 @@ func (r *Reconciler) applyWorkload(ctx context.Context, s *pass) (skeleton.Resul
 		Deployment:       s.deployment,
 		PoolDisconnected: s.pool != nil && meta.IsStatusConditionTrue(s.pool.Status.Conditions, v1alpha1.ConditionDisconnected),
 	})
-	if !s.decision.Paused {
+	wait, err := r.prePull(ctx, s)
+	if err != nil {
+		return skeleton.Result{}, err
+	}
+	if !s.decision.Paused && !s.decision.PrePulling {
 		if err := r.applyDeployment(ctx, s); err != nil {
 			return skeleton.Result{}, err
 		}
@@ -140,7 +145,7 @@ func (r *Reconciler) applyWorkload(ctx context.Context, s *pass) (skeleton.Resul
 			return skeleton.Result{}, err
 		}
 	}
-	return skeleton.Result{}, nil
+	return skeleton.Result{RequeueAfter: wait}, nil
 }
 
 // applyDeployment applies the Deployment of the decided image (handing replicas over to an HPA

@@ -40,6 +40,9 @@ type RolloutDecision struct {
 	// already runs).
 	Paused  bool
 	Waiting string
+	// PrePulling: Waiting is being pulled onto the app's nodes (spec.strategy.prePull), so the
+	// Deployment is left at Image, the image it runs, until that is done (HoldForPrePull).
+	PrePulling bool
 }
 
 // RollbackEnabled reads spec.rollback.enabled (default true).

@@ -69,6 +69,8 @@ func URL(app *v1alpha1.AppDeployment) string {
 //     becomes the running image.
 //   - A pod of the rollout cannot pull the image (pull, from FindStartFailure): Stalled, reason
 //     ImagePullFailed, with the kubelet's message, instead of waiting for the progress deadline.
+//   - The new image is being pulled onto the nodes first (dec.PrePulling): Reconciling, reason
+//     PrePulling, with how many nodes have it.
 //   - Otherwise: Reconciling, reason RollingOut, with the counts.
 func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDecision, pull *StartFailure) {
 	st, gen := &app.Status, app.Generation
@@ -95,6 +97,8 @@ func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDec
 			msg += fmt.Sprintf("; then %s rolls out", dec.Waiting)
 		}
 		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonPoolDisconnected, msg)
+	case dec.PrePulling && app.Status.PrePull != nil:
+		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonPrePulling, PrePullMessage(app.Status.PrePull, PrePullTimeout(app)))
 	case d == nil || !p.Observed:
 		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonRollingOut,
 			fmt.Sprintf("Waiting for the Deployment controller to pick up the new template of Deployment %s (image %s)", app.Name, dec.Image))

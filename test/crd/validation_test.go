@@ -125,6 +125,8 @@ var invalidCases = []invalidCase{
 	{"strategy: bad maxSurge", "AppDeployment", `spec: {strategy: {maxSurge: "lots"}}`, "spec.strategy.maxSurge", "percentage like 25%"},
 	{"strategy: negative maxUnavailable", "AppDeployment", `spec: {strategy: {maxUnavailable: -1}}`, "spec.strategy.maxUnavailable", "non-negative"},
 	{"strategy: zero progress deadline", "AppDeployment", `spec: {strategy: {progressDeadlineSeconds: 0}}`, "spec.strategy.progressDeadlineSeconds", "greater than or equal to 1"},
+	{"strategy: pre-pull timeout too short", "AppDeployment", `spec: {strategy: {prePullTimeout: 500ms}}`, "spec.strategy.prePullTimeout", "between 1s and 24h"},
+	{"strategy: pre-pull timeout too long", "AppDeployment", `spec: {strategy: {prePullTimeout: 25h}}`, "spec.strategy.prePullTimeout", "between 1s and 24h"},
 	{"placement: nodeSelector names another pool", "AppDeployment", `spec: {placement: {edgeClusterRef: {name: site-a}, nodeSelector: {edgeforge.io/edge-cluster: site-b}}}`, "spec.placement.nodeSelector", "must name the pool of spec.placement.edgeClusterRef"},
 	{"metrics: unknown port", "AppDeployment", `spec: {metrics: {port: metrics}}`, "spec.metrics.port", "must name one of spec.ports"},
 	{"metrics: path without slash", "AppDeployment", `spec: {metrics: {port: http, path: metrics}}`, "spec.metrics.path", "must start with '/'"},

@@ -293,6 +293,7 @@ func TestRealBuildAndRun(t *testing.T) {
 		}
 		checkPushedDigest(t, ib2, repo+":1")
 		waitForAppImage(t, ns, "web", ib2.Status.LatestImage, 3*time.Minute)
+		checkPrePulled(t, ns, "web", ns+"/web", ib2)
 		expectServed(t, svc, nodePort, "/index.html", "v2 "+token)
 		ib = ib2
 	})
@@ -610,6 +611,67 @@ func checkAppPods(t *testing.T, ns, name, digest string) {
 			t.Errorf("pod %s runs image ID %v, want digest %s", p.Name, p.Status.ContainerStatuses, digest)
 		}
 	}
+}
+
+// checkPrePulled: the app (on the real pool, so spec.strategy.prePull defaults to true) had the
+// new build pulled onto every real node before its Deployment changed. The registry's access log
+// has a request for the build's manifest from each node's own address (the pre-pull Pods), the
+// kubelet of every pod of the new image found it already there, and status.prePull counts all
+// the nodes.
+func checkPrePulled(t *testing.T, ns, name, repoPath string, ib *v1alpha1.ImageBuild) {
+	t.Helper()
+	a := &v1alpha1.AppDeployment{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, a); err != nil {
+		t.Fatal(err)
+	}
+	nodes := int32(len(realNodeNames()))
+	if st := a.Status.PrePull; st == nil || st.Image != ib.Status.LatestImage || st.CompletionTime == nil || st.Nodes != nodes || st.Pulled != nodes {
+		t.Errorf("status.prePull = %+v, want %s pulled onto all %d real nodes", st, ib.Status.LatestImage, nodes)
+	}
+	log, err := os.ReadFile(realEnv["REGISTRY_ACCESS_LOG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := "/v2/" + repoPath + "/manifests/" + ib.Status.Digest
+	for _, ip := range strings.Fields(realEnv["REAL_NODE_IPS"]) {
+		found := false
+		for line := range strings.Lines(string(log)) {
+			found = found || (strings.HasPrefix(line, ip+" ") && strings.Contains(line, manifest))
+		}
+		if !found {
+			t.Errorf("the registry's access log has no request for %s from node address %s", manifest, ip)
+		}
+	}
+	var pods []corev1.Pod
+	for _, p := range runningPods(t, ns, "app.kubernetes.io/instance", name) {
+		if p.DeletionTimestamp == nil && p.Spec.Containers[0].Image == ib.Status.LatestImage {
+			pods = append(pods, p)
+		}
+	}
+	if len(pods) == 0 {
+		t.Fatal("no running pod of the new image")
+	}
+	waitFor(t, time.Minute, "the kubelet's Pulled event of every new pod", func(ctx context.Context) (bool, error) {
+		events := &corev1.EventList{}
+		if err := k8sClient.List(ctx, events, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		for _, p := range pods {
+			present := false
+			for _, e := range events.Items {
+				if e.InvolvedObject.UID == p.UID && e.Reason == "Pulled" {
+					if !strings.Contains(e.Message, "already present on machine") {
+						return false, fmt.Errorf("pod %s on %s pulled the image itself: %s", p.Name, p.Spec.NodeName, e.Message)
+					}
+					present = true
+				}
+			}
+			if !present {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
 }
 
 // expectServed polls until the app answers want, through the NodePort on every real node (from
