@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
+	"github.com/edgeforge/edgeforge/internal/edge"
 )
 
 // Pre-pull (spec.strategy.prePull): before the Deployment's image changes, one Pod per node the
@@ -106,7 +107,7 @@ func PrePullNodes(nodes []corev1.Node, spec *corev1.PodSpec) []string {
 	var out []string
 	for i := range nodes {
 		n := &nodes[i]
-		if n.DeletionTimestamp != nil || n.Spec.Unschedulable || !nodeReady(n) || !selector.Matches(labels.Set(n.Labels)) {
+		if n.DeletionTimestamp != nil || n.Spec.Unschedulable || !edge.NodeReady(n) || !selector.Matches(labels.Set(n.Labels)) {
 			continue
 		}
 		if _, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, spec.Tolerations, scheduling, false); untolerated {
@@ -116,15 +117,6 @@ func PrePullNodes(nodes []corev1.Node, spec *corev1.PodSpec) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // PrePullPod is the Pod that pulls image onto node for the app whose pods run with spec (the
@@ -140,10 +132,7 @@ func PrePullPod(app *v1alpha1.AppDeployment, spec *corev1.PodSpec, image, node s
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: PrePullPodName(app, image, node), Namespace: app.Namespace, Labels: lbl,
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: v1alpha1.GroupVersion.String(), Kind: "AppDeployment", Name: app.Name, UID: app.UID,
-				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-			}},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(app, v1alpha1.GroupVersion.WithKind("AppDeployment"))},
 		},
 		Spec: corev1.PodSpec{
 			NodeName:                      node,
