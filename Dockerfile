@@ -17,19 +17,25 @@ WORKDIR /workspace
 COPY go.mod go.sum ./
 RUN go mod download
 
-# Only what the manager binary is built from (.dockerignore keeps the rest out of the context).
+# Only what the binaries are built from (.dockerignore keeps the rest out of the context).
 # internal/ may hold go:embed files (dashboards, rules), so it is copied whole.
 COPY main.go main.go
 COPY api/ api/
 COPY controllers/ controllers/
 COPY internal/ internal/
+COPY cmd/ cmd/
 
+# The manager, and edgeforge-index: the tool of the Job that pushes a multi-platform ImageBuild's
+# image index (the install runs that Job with this same image, --index-image).
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
-    go build -trimpath -ldflags "-s -w" -o manager .
+    go build -trimpath -ldflags "-s -w" -o manager . && \
+    CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
+    go build -trimpath -ldflags "-s -w" -o edgeforge-index ./cmd/edgeforge-index
 
 # Run stage: distroless static, non-root (uid/gid 65532), no shell.
 FROM gcr.io/distroless/static:nonroot
 WORKDIR /
 COPY --from=builder /workspace/manager /manager
+COPY --from=builder /workspace/edgeforge-index /edgeforge-index
 USER 65532:65532
 ENTRYPOINT ["/manager"]

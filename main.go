@@ -67,6 +67,8 @@ func main() {
 		"Namespace the operator runs in and keeps its own objects in (join-command Secrets).")
 	flag.StringVar(&opts.KanikoImage, "kaniko-image", settings.DefaultKanikoImage,
 		"Default Kaniko executor image for build Jobs (ImageBuild spec.executorImage overrides it).")
+	flag.StringVar(&opts.IndexImage, "index-image", os.Getenv("EDGEFORGE_INDEX_IMAGE"),
+		"Image of the Job that pushes the image index of a multi-platform ImageBuild (spec.platforms): one with /edgeforge-index, such as the operator's own image (the install sets it so, through EDGEFORGE_INDEX_IMAGE). Empty: multi-platform builds stall with reason NoIndexImage.")
 	flag.StringVar(&opts.GrafanaImage, "grafana-image", settings.DefaultGrafanaImage,
 		"Default Grafana image (MonitoringStack spec.grafana.image overrides it).")
 	flag.StringVar(&opts.NodeExporterImage, "node-exporter-image", settings.DefaultNodeExporterImage,
@@ -181,7 +183,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	setupLog.Info("starting manager", "namespace", opts.Namespace, "kanikoImage", opts.KanikoImage,
+	setupLog.Info("starting manager", "namespace", opts.Namespace, "kanikoImage", opts.KanikoImage, "indexImage", opts.IndexImage,
 		"memoryLimit", memoryLimit())
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "problem running manager")

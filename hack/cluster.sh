@@ -203,7 +203,7 @@ cmd_operator() {
   if [ -f "$state/env" ]; then
     # shellcheck disable=SC1091
     source "$state/env"
-    args+=(--kaniko-image "$KANIKO_IMAGE" --node-exporter-image "$NODE_EXPORTER_IMAGE"
+    args+=(--kaniko-image "$KANIKO_IMAGE" --index-image "$INDEX_IMAGE" --node-exporter-image "$NODE_EXPORTER_IMAGE"
       --kube-state-metrics-image "$KUBE_STATE_METRICS_IMAGE" --prometheus-version "${PROMETHEUS_IMAGE##*:}")
   fi
   start manager "$repo/bin/manager" "${args[@]}"

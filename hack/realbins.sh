@@ -6,7 +6,8 @@
 #   prometheus-config-reloader                (a copy of hack/controlplane.sh's)
 #   kube-state-metrics                        (k8s.io/kube-state-metrics/v2)
 #   prometheus                                (github.com/prometheus/prometheus ./cmd/prometheus)
-#   pause, demoapp                            (this repository: hack/images/pause, hack/images/demoapp)
+#   pause, demoapp, edgeforge-index           (this repository: hack/images/pause, hack/images/demoapp,
+#                                              cmd/edgeforge-index)
 #
 # Each module is built from its own go.mod and go.sum, as its release does (a copy of the module
 # from the Go module cache), so the dependencies are the ones its authors pinned. Nothing is
@@ -78,10 +79,12 @@ from_module "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}" prom
   -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v} -X github.com/prometheus/common/version.Branch=release"
 
 # This repository's own small programs (part of the main module).
-for p in pause demoapp; do
-  if [ ! -x "$bindir/$p" ] || [ -n "$(find "$repo/hack/images/$p" -newer "$bindir/$p" -name '*.go' 2>/dev/null)" ]; then
+# edgeforge-index is the tool of the index Job of multi-platform ImageBuilds (--index-image).
+for src in hack/images/pause hack/images/demoapp cmd/edgeforge-index; do
+  p=${src##*/}
+  if [ ! -x "$bindir/$p" ] || [ -n "$(find "$repo/$src" -newer "$bindir/$p" -name '*.go' 2>/dev/null)" ]; then
     log "building $p"
-    (cd "$repo" && GOFLAGS= go build -trimpath -ldflags "-s -w" -o "$bindir/$p" "./hack/images/$p") || { log "building $p failed"; exit 1; }
+    (cd "$repo" && GOFLAGS= go build -trimpath -ldflags "-s -w" -o "$bindir/$p" "./$src") || { log "building $p failed"; exit 1; }
     built=1
   fi
 done

@@ -7,6 +7,7 @@ import (
 
 // ImageBuildSpec describes what to build and where to push it.
 // +kubebuilder:validation:XValidation:rule="!has(self.runOn) || !(has(self.runOn.edgeClusterRef) && has(self.runOn.nodeSelector))",message="spec.runOn: edgeClusterRef and nodeSelector are mutually exclusive",fieldPath=".runOn"
+// +kubebuilder:validation:XValidation:rule="!has(self.platforms) || !has(self.runOn) || !has(self.runOn.platform)",message="spec.platforms and spec.runOn.platform are mutually exclusive: list every platform in spec.platforms",fieldPath=".platforms"
 // +kubebuilder:validation:XValidation:rule="!has(self.source.inline) || !has(self.source.inline.files) || !has(self.dockerfile) || !(self.dockerfile in self.source.inline.files)",message="spec.source.inline.files must not contain the Dockerfile path (spec.dockerfile): the Dockerfile comes from spec.source.inline.dockerfile",fieldPath=".source.inline.files"
 type ImageBuildSpec struct {
 	// Source is the build context: exactly one of git, inline or configMap.
@@ -67,6 +68,20 @@ type ImageBuildSpec struct {
 	// RunOn says where the build pod runs, e.g. on an edge pool to build for its CPU architecture.
 	// +optional
 	RunOn *BuildPlacement `json:"runOn,omitempty"`
+
+	// Platforms builds one image for each of these platforms and pushes an OCI image index
+	// (manifest list) of them under spec.output.image: one Kaniko Job per platform, each on a node
+	// of that architecture (of the pool in runOn when set, else any node labelled
+	// kubernetes.io/arch), each pushing to <tag>-<arch> (e.g. web:1.0-arm64); then a Job of the
+	// operator's --index-image assembles the index. status.latestImage is the index's digest and
+	// status.platforms each platform's. Unique; at most 3. Example: [linux/amd64, linux/arm64].
+	// Without it, one image for one platform (spec.runOn.platform or the node's).
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=3
+	// +kubebuilder:validation:items:Enum=linux/amd64;linux/arm64;linux/arm/v7
+	// +optional
+	Platforms []string `json:"platforms,omitempty"`
 
 	// ExecutorImage overrides the Kaniko executor image for this build.
 	// Default: the operator's --kaniko-image flag.
@@ -299,6 +314,9 @@ const (
 	// ImageBuildReasonChildRejected: the API server rejected the build ServiceAccount (the message
 	// quotes it).
 	ImageBuildReasonChildRejected = "ChildRejected"
+	// ImageBuildReasonNoIndexImage: spec.platforms asks for an image index, and the operator was
+	// started without --index-image (the image of the Job that pushes it).
+	ImageBuildReasonNoIndexImage = "NoIndexImage"
 	// ImageBuildReasonPoolNotAllowed: spec.runOn.edgeClusterRef names a pool whose
 	// spec.allowedNamespaces does not select this namespace.
 	ImageBuildReasonPoolNotAllowed = "PoolNotAllowed"
@@ -335,6 +353,27 @@ type BuildRecord struct {
 	// Message explains the outcome, e.g. the executor's termination message.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// Platforms of a multi-platform build (spec.platforms): each platform's Job and what it
+	// pushed. The record's own Job (Name) assembles their index once all of them pushed.
+	// +listType=map
+	// +listMapKey=platform
+	// +optional
+	Platforms []PlatformImage `json:"platforms,omitempty"`
+}
+
+// PlatformImage is the image one platform's build pushed, in a multi-platform build.
+type PlatformImage struct {
+	// Platform: os/arch[/variant], e.g. linux/arm64.
+	Platform string `json:"platform"`
+	// Job is the platform's build Job (<imagebuild>-<number>-<arch>).
+	// +optional
+	Job string `json:"job,omitempty"`
+	// Digest the platform's build pushed (sha256:…), once it has.
+	// +optional
+	Digest string `json:"digest,omitempty"`
+	// Node the platform's build ran on.
+	// +optional
+	Node string `json:"node,omitempty"`
 }
 
 // ImageBuildStatus is the observed state of an ImageBuild.
@@ -355,9 +394,17 @@ type ImageBuildStatus struct {
 	// +optional
 	CurrentBuild *BuildRecord `json:"currentBuild,omitempty"`
 	// Platform is the platform of latestImage: os/arch (and variant) of the node its build ran on,
-	// e.g. linux/arm64. AppDeployments following this ImageBuild run only on nodes of it.
+	// e.g. linux/arm64. AppDeployments following this ImageBuild run only on nodes of it. Empty
+	// when latestImage is an image index (see platforms).
 	// +optional
 	Platform string `json:"platform,omitempty"`
+	// Platforms of latestImage when it is an image index (spec.platforms): each platform's image
+	// digest and the node it was built on. AppDeployments following this ImageBuild run on nodes
+	// of any of them.
+	// +listType=map
+	// +listMapKey=platform
+	// +optional
+	Platforms []PlatformImage `json:"platforms,omitempty"`
 	// LastBuild is the most recently finished build.
 	// +optional
 	LastBuild *BuildRecord `json:"lastBuild,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,29 +27,119 @@ import (
 )
 
 // observeCurrentBuild reads the running build's Job and pods into status; a finished build
-// becomes status.lastBuild (and, when it pushed, status.digest and status.latestImage).
+// becomes status.lastBuild (and, when it pushed, status.digest and status.latestImage). A
+// multi-platform build is first its platform Jobs (observePlatformBuilds), then its index Job.
 func (p *pass) observeCurrentBuild(ctx context.Context) error {
 	ib := p.ib
 	cur := ib.Status.CurrentBuild
 	if cur == nil {
 		return nil
 	}
-	key := types.NamespacedName{Namespace: ib.Namespace, Name: cur.Name}
+	if len(cur.Platforms) > 0 && !imagebuild.AllPushed(cur) {
+		return p.observePlatformBuilds(ctx)
+	}
+	obs, job, err := p.readBuild(ctx, cur.Name)
+	if err != nil {
+		return err
+	}
+	if !obs.Finished {
+		if len(cur.Platforms) > 0 { // the index Job: the build started with its platforms' Jobs
+			cur.Attempt, cur.StartTime = max(obs.Attempt, cur.Attempt), cmp.Or(cur.StartTime, obs.StartTime)
+		} else {
+			cur.Attempt, cur.StartTime = obs.Attempt, obs.StartTime
+		}
+		cur.Reason, cur.Message = obs.Reason, obs.Message
+		cur.Node = cmp.Or(obs.Node, cur.Node)
+		return nil
+	}
+
+	p.ended = true
+	rec := *cur
+	rec.Attempt, rec.StartTime, rec.CompletionTime = max(obs.Attempt, cur.Attempt), cmp.Or(obs.StartTime, cur.StartTime), obs.CompletionTime
+	rec.Reason, rec.Message, rec.Digest = obs.Reason, obs.Message, obs.Digest
+	rec.Node = cmp.Or(obs.Node, cur.Node)
+	if len(rec.Platforms) > 0 && !obs.Succeeded {
+		rec.Message = fmt.Sprintf("pushing the image index (Job %s): %s", rec.Name, rec.Message)
+	}
+	ib.Status.LastBuild, ib.Status.CurrentBuild = &rec, nil
+	if !obs.Succeeded {
+		p.buildFailed(job, &rec)
+		return nil
+	}
+	if len(rec.Platforms) > 0 { // an image index: each platform's image is in status.platforms
+		ib.Status.Digest, ib.Status.Platform, ib.Status.Platforms = obs.Digest, "", slices.Clone(rec.Platforms)
+	} else {
+		platform, err := p.builtPlatform(ctx, rec.Node, job)
+		if err != nil {
+			return err
+		}
+		ib.Status.Digest, ib.Status.Platform, ib.Status.Platforms = obs.Digest, platform, nil
+	}
+	ib.Status.LatestImage = imagebuild.ImageWithDigest(destination(job, ib), obs.Digest)
+	p.event(eventRelated(job), corev1.EventTypeNormal, "BuildSucceeded", "Build",
+		"Build %s pushed %s", rec.Name, ib.Status.LatestImage)
+	p.buildEnded(&rec, resultSucceeded)
+	return nil
+}
+
+// observePlatformBuilds reads the platform Jobs of a running multi-platform build: one that
+// failed ends the build (the others still running are deleted); once all have pushed, the index
+// Job starts, unless the spec has moved on (then the build is superseded).
+func (p *pass) observePlatformBuilds(ctx context.Context) error {
+	ib, cur := p.ib, p.ib.Status.CurrentBuild
+	obs := map[string]imagebuild.Observation{}
+	for _, pl := range cur.Platforms {
+		if pl.Digest != "" {
+			continue // pushed: its Job may already be pruned by hand, its digest is recorded
+		}
+		o, _, err := p.readBuild(ctx, pl.Job)
+		if err != nil {
+			return err
+		}
+		obs[pl.Platform] = o
+	}
+	if failed := imagebuild.FoldPlatforms(cur, obs); failed != nil {
+		p.ended = true
+		rec := *cur
+		rec.Attempt, rec.CompletionTime = max(failed.Attempt, cur.Attempt), failed.CompletionTime
+		rec.Reason, rec.Message = failed.Reason, failed.Message
+		ib.Status.LastBuild, ib.Status.CurrentBuild = &rec, nil
+		for _, pl := range rec.Platforms {
+			if o, ok := obs[pl.Platform]; ok && !o.Finished { // the rest of a failed build
+				job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: pl.Job}}
+				if err := p.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+					return err
+				}
+			}
+		}
+		p.buildFailed(nil, &rec)
+		return nil
+	}
+	if !imagebuild.AllPushed(cur) || imagebuild.Due(ib) {
+		return nil
+	}
+	return p.startIndexJob(ctx)
+}
+
+// readBuild reads one build Job (from the cache, then the API server, which may know a Job
+// created a moment ago) and its pods. A Job that is gone, going or not this ImageBuild's is a
+// build that ended with JobDeleted; job is nil then.
+func (p *pass) readBuild(ctx context.Context, name string) (imagebuild.Observation, *batchv1.Job, error) {
+	ib := p.ib
+	key := types.NamespacedName{Namespace: ib.Namespace, Name: name}
 	job := &batchv1.Job{}
 	err := p.Get(ctx, key, job)
 	if apierrors.IsNotFound(err) {
-		err = p.APIReader.Get(ctx, key, job) // the cache may not have seen a Job created a moment ago
+		err = p.APIReader.Get(ctx, key, job)
 	}
 	if err != nil && !apierrors.IsNotFound(err) {
-		return err
+		return imagebuild.Observation{}, nil, err
 	}
 	var obs imagebuild.Observation
-	var related *batchv1.Job // the Job, for events, when it still exists
 	if err == nil && metav1.IsControlledBy(job, ib) {
-		related = job
 		pods := &corev1.PodList{}
 		if err := p.List(ctx, pods, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelBuild: job.Name}); err != nil {
-			return err
+			return obs, nil, err
 		}
 		obs = imagebuild.ObserveJob(job, ownedBy(pods.Items, job))
 		if obs.Reason == v1alpha1.ImageBuildReasonNoDigest {
@@ -57,46 +148,80 @@ func (p *pass) observeCurrentBuild(ctx context.Context) error {
 			// from the API server (once per finished build).
 			pods := &corev1.PodList{}
 			if err := p.APIReader.List(ctx, pods, client.InNamespace(ib.Namespace), client.MatchingLabels{v1alpha1.LabelBuild: job.Name}); err != nil {
-				return err
+				return obs, nil, err
 			}
 			obs = imagebuild.ObserveJob(job, ownedBy(pods.Items, job))
 		}
-	}
-	if !obs.Finished && (err != nil || job.DeletionTimestamp != nil || !metav1.IsControlledBy(job, ib)) {
-		now := metav1.Now()
-		obs = imagebuild.Observation{
-			Finished: true, Attempt: cur.Attempt, StartTime: cur.StartTime, CompletionTime: &now,
-			Reason:  v1alpha1.ImageBuildReasonJobDeleted,
-			Message: fmt.Sprintf("the build Job %s was deleted before it finished", cur.Name),
+		if obs.Finished || job.DeletionTimestamp == nil {
+			return obs, job, nil
 		}
 	}
-	if !obs.Finished {
-		cur.Attempt, cur.StartTime, cur.Reason, cur.Message = obs.Attempt, obs.StartTime, obs.Reason, obs.Message
-		cur.Node = cmp.Or(obs.Node, cur.Node)
-		return nil
-	}
+	now := metav1.Now()
+	return imagebuild.Observation{
+		Finished: true, StartTime: obs.StartTime, Attempt: obs.Attempt, CompletionTime: &now,
+		Reason:  v1alpha1.ImageBuildReasonJobDeleted,
+		Message: fmt.Sprintf("the build Job %s was deleted before it finished", name),
+	}, nil, nil
+}
 
-	p.ended = true
-	rec := *cur
-	rec.Attempt, rec.StartTime, rec.CompletionTime = max(obs.Attempt, cur.Attempt), obs.StartTime, obs.CompletionTime
-	rec.Reason, rec.Message, rec.Digest = obs.Reason, obs.Message, obs.Digest
-	rec.Node = cmp.Or(obs.Node, cur.Node)
-	ib.Status.LastBuild, ib.Status.CurrentBuild = &rec, nil
-	if obs.Succeeded {
-		platform, err := p.builtPlatform(ctx, rec.Node, job)
-		if err != nil {
+// buildFailed announces a build that failed, once the status is written.
+func (p *pass) buildFailed(job *batchv1.Job, rec *v1alpha1.BuildRecord) {
+	p.event(eventRelated(job), corev1.EventTypeWarning, "BuildFailed", "Build",
+		"Build %s failed (%s): %s", rec.Name, rec.Reason, imagebuild.SummaryLine(rec.Message))
+	p.buildEnded(rec, resultFailed)
+}
+
+// startIndexJob creates the index Job of a multi-platform build whose platforms all pushed.
+func (p *pass) startIndexJob(ctx context.Context) error {
+	ib, cur := p.ib, p.ib.Status.CurrentBuild
+	if p.IndexImage == "" {
+		return skeleton.Stall(v1alpha1.ImageBuildReasonNoIndexImage,
+			"build %s pushed every platform of spec.platforms, but the operator was started without --index-image, so no image index can be pushed", cur.Name)
+	}
+	in := imagebuild.IndexInput{Number: cur.Number, Image: p.IndexImage, Manifests: imagebuild.IndexManifests(ib, cur)}
+	if ref := ib.Spec.RunOn; ref != nil && ref.EdgeClusterRef != nil {
+		ec := &v1alpha1.EdgeCluster{}
+		if err := p.Get(ctx, types.NamespacedName{Name: ref.EdgeClusterRef.Name}, ec); client.IgnoreNotFound(err) != nil {
 			return err
 		}
-		ib.Status.Digest, ib.Status.Platform = obs.Digest, platform
-		ib.Status.LatestImage = imagebuild.ImageWithDigest(destination(job, ib), obs.Digest)
-		p.event(eventRelated(related), corev1.EventTypeNormal, "BuildSucceeded", "Build",
-			"Build %s pushed %s", rec.Name, ib.Status.LatestImage)
-		p.buildEnded(&rec, resultSucceeded)
+		in.EdgeCluster = ec
+	}
+	job := imagebuild.RenderIndexJob(ib, in)
+	if err := p.createOwnedJob(ctx, job); err != nil {
+		return err
+	}
+	p.event(job, corev1.EventTypeNormal, "IndexStarted", "Build",
+		"Build %s pushed %d platforms; pushing their image index to %s", cur.Name, len(cur.Platforms), ib.Spec.Output.Image)
+	return nil
+}
+
+// createOwnedJob creates a Job of this ImageBuild's current generation; one that exists already
+// is fine when this ImageBuild made it for this generation (created before a crash or a lost
+// status write), deleted (and retried) when it made it for another, and a stall when it is
+// someone else's.
+func (p *pass) createOwnedJob(ctx context.Context, job *batchv1.Job) error {
+	ib := p.ib
+	err := p.Create(ctx, job)
+	if !apierrors.IsAlreadyExists(err) {
+		if err != nil {
+			return fmt.Errorf("creating build Job %s: %w", job.Name, err)
+		}
 		return nil
 	}
-	p.event(eventRelated(related), corev1.EventTypeWarning, "BuildFailed", "Build",
-		"Build %s failed (%s): %s", rec.Name, rec.Reason, imagebuild.SummaryLine(rec.Message))
-	p.buildEnded(&rec, resultFailed)
+	existing := &batchv1.Job{}
+	if err := p.APIReader.Get(ctx, client.ObjectKeyFromObject(job), existing); err != nil {
+		return fmt.Errorf("reading existing build Job %s: %w", job.Name, err)
+	}
+	if !metav1.IsControlledBy(existing, ib) {
+		return skeleton.Stall(v1alpha1.ImageBuildReasonJobNameConflict,
+			"Job %s/%s exists and does not belong to this ImageBuild, so the build cannot start; delete or rename that Job", ib.Namespace, job.Name)
+	}
+	if _, gen := imagebuild.BuildNumber(existing); gen != ib.Generation {
+		if err := p.Delete(ctx, existing, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+		return fmt.Errorf("build Job %s was made for generation %d of the spec and is being replaced", job.Name, gen)
+	}
 	return nil
 }
 
@@ -108,9 +233,15 @@ func (p *pass) supersedeOutdatedBuild(ctx context.Context) error {
 	if cur == nil || !imagebuild.Due(ib) {
 		return nil
 	}
-	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: cur.Name}}
-	if err := p.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-		return err
+	names := []string{cur.Name}
+	for _, pl := range cur.Platforms {
+		names = append(names, pl.Job)
+	}
+	for _, name := range names {
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: name}}
+		if err := p.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return err
+		}
 	}
 	why := fmt.Sprintf("superseded by generation %d of the spec", ib.Generation)
 	if cur.Generation == ib.Generation {
@@ -140,10 +271,16 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 	if err := p.resolveInputs(ctx, ib, &in); err != nil {
 		return err
 	}
-	job, err := imagebuild.RenderJob(ib, in)
+	multi := len(ib.Spec.Platforms) > 0
+	if multi && p.IndexImage == "" {
+		return skeleton.Stall(v1alpha1.ImageBuildReasonNoIndexImage,
+			"spec.platforms asks for an image index of %d platforms, but the operator was started without --index-image (the image of the Job that pushes the index); set it, or build one platform with spec.runOn.platform", len(ib.Spec.Platforms))
+	}
+	jobs, err := imagebuild.RenderBuildJobs(ib, in)
 	if err != nil {
 		return asStall(err)
 	}
+	job := jobs[0]
 	// A pod the namespace's Pod Security level refuses would only show as FailedCreate events on
 	// the Job until the timeout: say so now, in the admission plugin's words. Relabelling the
 	// namespace wakes the build (the Namespace watch).
@@ -180,6 +317,20 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 		}
 	}
 
+	if multi {
+		for _, j := range jobs {
+			if err := p.createOwnedJob(ctx, j); err != nil {
+				return err
+			}
+		}
+		name := imagebuild.JobName(ib, in.Number)
+		p.recordStart(name, in.Number, ib.Generation)
+		ib.Status.CurrentBuild.Platforms = imagebuild.PlatformRecords(ib, in.Number)
+		p.event(ib, corev1.EventTypeNormal, "BuildStarted", "Build",
+			"Started build %s for generation %d (%s) on %s", name, ib.Generation, ib.Spec.Output.Image, strings.Join(ib.Spec.Platforms, ", "))
+		logf.FromContext(ctx).Info("started build", "build", name, "generation", ib.Generation, "platforms", ib.Spec.Platforms)
+		return nil
+	}
 	if err := p.Create(ctx, job); err != nil {
 		if !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating build Job %s: %w", job.Name, err)
@@ -272,9 +423,9 @@ func (p *pass) prune(ctx context.Context) error {
 			owned = append(owned, list.Items[i])
 		}
 	}
-	current := ""
+	var current int64
 	if ib.Status.CurrentBuild != nil {
-		current = ib.Status.CurrentBuild.Name
+		current = ib.Status.CurrentBuild.Number
 	}
 	keepSucceeded, keepFailed := ib.Spec.HistoryLimits()
 	for _, name := range imagebuild.Prune(owned, keepSucceeded, keepFailed, current) {

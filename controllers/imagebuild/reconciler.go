@@ -30,6 +30,9 @@ type Reconciler struct {
 	Recorder events.EventRecorder
 	// ExecutorImage is the default Kaniko executor image (the --kaniko-image flag).
 	ExecutorImage string
+	// IndexImage is the image of the Job that pushes a multi-platform build's index (the
+	// --index-image flag); empty: such builds stall with NoIndexImage.
+	IndexImage string
 	// BuildRequests and BuildLimits are the default build resources (--build-default-requests,
 	// --build-default-limits).
 	BuildRequests, BuildLimits corev1.ResourceList

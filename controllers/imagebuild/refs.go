@@ -46,6 +46,7 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		APIReader:     mgr.GetAPIReader(),
 		Recorder:      mgr.GetEventRecorder("edgeforge-imagebuild"),
 		ExecutorImage: image,
+		IndexImage:    opts.IndexImage,
 		BuildRequests: opts.BuildRequests,
 		BuildLimits:   opts.BuildLimits,
 		Shard:         opts.Shard,

@@ -26,8 +26,9 @@ import (
 )
 
 const (
-	testExecutor = "registry.test/kaniko/executor:v0"
-	timeout      = 30 * time.Second
+	testExecutor   = "registry.test/kaniko/executor:v0"
+	testIndexImage = "registry.test/edgeforge/edgeforge:v0"
+	timeout        = 30 * time.Second
 )
 
 var (
@@ -46,7 +47,7 @@ func TestMain(m *testing.M) {
 		return nil
 	}, func(mgr ctrl.Manager) error {
 		def := settings.Defaults()
-		return SetupWithManager(mgr, settings.Options{KanikoImage: testExecutor, BuildRequests: def.BuildRequests, BuildLimits: def.BuildLimits})
+		return SetupWithManager(mgr, settings.Options{KanikoImage: testExecutor, IndexImage: testIndexImage, BuildRequests: def.BuildRequests, BuildLimits: def.BuildLimits})
 	}, testenv.WithCache(cache.Options{ByObject: CacheOptions()})))
 }
 

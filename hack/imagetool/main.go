@@ -354,7 +354,7 @@ var errMissing = errors.New("missing")
 // Definitions lists the real tier's images.
 func Definitions(bins string) ([]Definition, error) {
 	bin := func(n string) string { return filepath.Join(bins, n) }
-	for _, n := range []string{"pause", "executor", "demoapp", "prometheus", "prometheus-config-reloader", "kube-state-metrics"} {
+	for _, n := range []string{"pause", "executor", "demoapp", "edgeforge-index", "prometheus", "prometheus-config-reloader", "kube-state-metrics"} {
 		if _, err := os.Stat(bin(n)); err != nil {
 			return nil, fmt.Errorf("%s (run hack/realbins.sh): %w", bin(n), errMissing)
 		}
@@ -410,6 +410,12 @@ func Definitions(bins string) ([]Definition, error) {
 			Entrypoint: []string{"/kaniko/executor"}, WorkingDir: "/workspace"},
 		{Name: "demoapp", EnvKey: "DEMOAPP_IMAGE", Entries: []Entry{{Path: "/demoapp", Source: bin("demoapp"), Mode: 0o755}},
 			Entrypoint: []string{"/demoapp"}, User: "65534"},
+		// The operator's --index-image: edgeforge-index (the operator's own image has it too),
+		// non-root, with the CA bundle for registries over HTTPS.
+		{Name: "edgeforge-index", EnvKey: "INDEX_IMAGE", Entries: append([]Entry{
+			{Path: "/edgeforge-index", Source: bin("edgeforge-index"), Mode: 0o755},
+			{Path: "/etc/ssl/certs/ca-certificates.crt", Source: caBundle}}, etc...),
+			Entrypoint: []string{"/edgeforge-index"}, User: "65532"},
 		{Name: "node-exporter", EnvKey: "NODE_EXPORTER_IMAGE", Entries: append(nodeExporter, etc...),
 			Entrypoint: []string{"/bin/node_exporter"}, User: "65534"},
 		// prometheus-operator names the image <base>:<version>, so the tag is the version alone.

@@ -104,9 +104,18 @@ func podSpec(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeClust
 		selector[v1alpha1.LabelEdgeClusterMember] = pool.Name
 	}
 	// The image of spec.imageFrom's build runs on the platform it was built on (status.platform:
-	// the build pod's node). A single-platform image on another architecture cannot start.
-	if build != nil && build.Status.Platform != "" && image == build.Status.LatestImage {
-		maps.Copy(selector, imagebuild.PlatformNodeSelector(build.Status.Platform))
+	// the build pod's node), an image index on any of its platforms (status.platforms). An image
+	// on another architecture cannot start.
+	if build != nil && image == build.Status.LatestImage {
+		if os, archs := imagebuild.IndexNodeRequirement(build.Status.Platforms); len(archs) > 0 {
+			selector[corev1.LabelOSStable] = os
+			ps.WithAffinity(corev1ac.Affinity().WithNodeAffinity(corev1ac.NodeAffinity().
+				WithRequiredDuringSchedulingIgnoredDuringExecution(corev1ac.NodeSelector().WithNodeSelectorTerms(
+					corev1ac.NodeSelectorTerm().WithMatchExpressions(corev1ac.NodeSelectorRequirement().
+						WithKey(corev1.LabelArchStable).WithOperator(corev1.NodeSelectorOpIn).WithValues(archs...))))))
+		} else if build.Status.Platform != "" {
+			maps.Copy(selector, imagebuild.PlatformNodeSelector(build.Status.Platform))
+		}
 	}
 	if len(selector) > 0 {
 		ps.WithNodeSelector(selector)

@@ -12,8 +12,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
@@ -98,16 +98,17 @@ func PrePullPodName(app *v1alpha1.AppDeployment, image, node string) string {
 
 // PrePullNodes returns the names of the nodes, sorted, that a pod of spec could run on now:
 // Ready, not cordoned, carrying the labels of spec.nodeSelector, without a NoSchedule or
-// NoExecute taint spec does not tolerate.
+// NoExecute taint spec does not tolerate, matching its required node affinity (e.g. the
+// architectures of a multi-platform image).
 func PrePullNodes(nodes []corev1.Node, spec *corev1.PodSpec) []string {
-	selector := labels.SelectorFromSet(spec.NodeSelector)
+	selector := nodeaffinity.GetRequiredNodeAffinity(&corev1.Pod{Spec: *spec})
 	scheduling := func(t *corev1.Taint) bool {
 		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
 	}
 	var out []string
 	for i := range nodes {
 		n := &nodes[i]
-		if n.DeletionTimestamp != nil || n.Spec.Unschedulable || !edge.NodeReady(n) || !selector.Matches(labels.Set(n.Labels)) {
+		if n.DeletionTimestamp != nil || n.Spec.Unschedulable || !edge.NodeReady(n) || !matches(selector, n) {
 			continue
 		}
 		if _, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, spec.Tolerations, scheduling, false); untolerated {
@@ -117,6 +118,12 @@ func PrePullNodes(nodes []corev1.Node, spec *corev1.PodSpec) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// matches reports whether node n meets a pod's required node affinity and selector.
+func matches(a nodeaffinity.RequiredNodeAffinity, n *corev1.Node) bool {
+	ok, err := a.Match(n)
+	return ok && err == nil
 }
 
 // PrePullPod is the Pod that pulls image onto node for the app whose pods run with spec (the

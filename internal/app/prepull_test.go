@@ -92,6 +92,14 @@ func TestPrePullNodes(t *testing.T) {
 	if want := []string{"e-1", "e-2"}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("PrePullNodes = %v, want %v (Ready, not cordoned, selected, taints tolerated; sorted)", got, want)
 	}
+	// A multi-platform image: the architectures come as a required node affinity.
+	spec.NodeSelector = map[string]string{v1alpha1.LabelEdgeClusterMember: "site-a"}
+	spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
+			{Key: corev1.LabelArchStable, Operator: corev1.NodeSelectorOpIn, Values: []string{"amd64"}}}}}}}}
+	if got, want := PrePullNodes(nodes, spec), []string{"e-amd"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("PrePullNodes with an arch affinity = %v, want %v", got, want)
+	}
 }
 
 func TestPrePullPod(t *testing.T) {

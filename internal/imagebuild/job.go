@@ -56,21 +56,34 @@ type JobInput struct {
 	// DefaultRequests and DefaultLimits are the operator's build defaults (flags), for the
 	// resources spec.resources leaves unset.
 	DefaultRequests, DefaultLimits corev1.ResourceList
+	// Platform, in a multi-platform build (spec.platforms), is the one platform this Job builds:
+	// it is named <name>-<number>-<arch> and pushes to <tag>-<arch> (RenderPlatformJobs).
+	Platform string
 }
 
 // RenderJob is the batch/v1 Job of one build: a single pod running the Kaniko executor, which
 // builds the context, pushes to spec.output.image and writes the digest to its termination
 // message. It returns an *InvalidSpecError for a spec the executor cannot run as it stands.
 func RenderJob(ib *v1alpha1.ImageBuild, in JobInput) (*batchv1.Job, error) {
-	name := JobName(ib, in.Number)
+	name, platform, destination := JobName(ib, in.Number), BuildPlatform(ib, in.EdgeCluster), ib.Spec.Output.Image
+	if in.Platform != "" {
+		name, platform = PlatformJobName(ib, in.Number, in.Platform), in.Platform
+		destination = PlatformDestination(destination, in.Platform)
+	}
 	src, err := renderSource(ib, in)
 	if err != nil {
 		return nil, err
 	}
 	src.addPushSecret(ib)
-	platform := BuildPlatform(ib, in.EdgeCluster)
+	return wrapJob(ib, name, in.Number, platform, buildPodSpec(ib, in, src, platform, destination)), nil
+}
+
+// wrapJob is the Job of build number n running pod: its labels (edgeforge.io/build=name on the
+// Job and its pods), the annotations that let the controller adopt it, the owner reference,
+// and the deadlines of spec.timeout (each attempt: the pod's) and spec.retries.
+func wrapJob(ib *v1alpha1.ImageBuild, name string, n int64, platform string, pod corev1.PodSpec) *batchv1.Job {
 	annotations := map[string]string{
-		AnnotationBuildNumber: strconv.FormatInt(in.Number, 10),
+		AnnotationBuildNumber: strconv.FormatInt(n, 10),
 		AnnotationGeneration:  strconv.FormatInt(ib.Generation, 10),
 	}
 	if platform != "" {
@@ -83,6 +96,13 @@ func RenderJob(ib *v1alpha1.ImageBuild, in JobInput) (*batchv1.Job, error) {
 		l[v1alpha1.LabelBuild] = name
 		return l
 	}
+	pod.RestartPolicy = corev1.RestartPolicyNever
+	pod.ActiveDeadlineSeconds = ptr.To(attempt)
+	// The builder ServiceAccount has no permissions, and its token is not even mounted.
+	pod.ServiceAccountName = ServiceAccountName(ib)
+	pod.AutomountServiceAccountToken = ptr.To(false)
+	pod.EnableServiceLinks = ptr.To(false)
+	pod.TerminationGracePeriodSeconds = ptr.To(int64(10))
 
 	return &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
@@ -104,14 +124,14 @@ func RenderJob(ib *v1alpha1.ImageBuild, in JobInput) (*batchv1.Job, error) {
 			PodReplacementPolicy: ptr.To(batchv1.Failed),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels()},
-				Spec:       buildPodSpec(ib, in, src, attempt, platform),
+				Spec:       pod,
 			},
 		},
-	}, nil
+	}
 }
 
 // buildPodSpec is the build pod: the executor alone, placed on the pool, with no API token.
-func buildPodSpec(ib *v1alpha1.ImageBuild, in JobInput, src source, attempt int64, platform string) corev1.PodSpec {
+func buildPodSpec(ib *v1alpha1.ImageBuild, in JobInput, src source, platform, destination string) corev1.PodSpec {
 	nodeSelector, tolerations := placement(ib, in.EdgeCluster)
 	if pin := PlatformNodeSelector(platform); pin != nil {
 		if nodeSelector == nil {
@@ -120,18 +140,12 @@ func buildPodSpec(ib *v1alpha1.ImageBuild, in JobInput, src source, attempt int6
 		maps.Copy(nodeSelector, pin) // the platform wins over a contradicting nodeSelector
 	}
 	return corev1.PodSpec{
-		RestartPolicy:                 corev1.RestartPolicyNever,
-		ActiveDeadlineSeconds:         ptr.To(attempt),
-		ServiceAccountName:            ServiceAccountName(ib),
-		AutomountServiceAccountToken:  ptr.To(false),
-		EnableServiceLinks:            ptr.To(false),
-		TerminationGracePeriodSeconds: ptr.To(int64(10)),
-		NodeSelector:                  nodeSelector,
-		Tolerations:                   tolerations,
+		NodeSelector: nodeSelector,
+		Tolerations:  tolerations,
 		SecurityContext: &corev1.PodSecurityContext{
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
-		Containers: []corev1.Container{executorContainer(ib, in, src)},
+		Containers: []corev1.Container{executorContainer(ib, in, src, destination)},
 		Volumes:    src.volumes,
 	}
 }
@@ -167,7 +181,7 @@ func BuildResources(spec corev1.ResourceRequirements, requests, limits corev1.Re
 }
 
 // executorContainer runs Kaniko: root inside its container with the few capabilities it needs.
-func executorContainer(ib *v1alpha1.ImageBuild, in JobInput, src source) corev1.Container {
+func executorContainer(ib *v1alpha1.ImageBuild, in JobInput, src source, destination string) corev1.Container {
 	image := ib.Spec.ExecutorImage
 	if image == "" {
 		image = in.DefaultExecutorImage
@@ -176,7 +190,7 @@ func executorContainer(ib *v1alpha1.ImageBuild, in JobInput, src source) corev1.
 		Name:            ContainerName,
 		Image:           image,
 		ImagePullPolicy: corev1.PullIfNotPresent,
-		Args:            executorArgs(ib, src),
+		Args:            executorArgs(ib, src, destination),
 		Env:             src.env,
 		Resources:       BuildResources(ib.Spec.Resources, in.DefaultRequests, in.DefaultLimits),
 		VolumeMounts:    src.mounts,
@@ -200,9 +214,9 @@ func executorContainer(ib *v1alpha1.ImageBuild, in JobInput, src source) corev1.
 }
 
 // executorArgs are the executor's flags: the context's, then where to push and how to build.
-func executorArgs(ib *v1alpha1.ImageBuild, src source) []string {
+func executorArgs(ib *v1alpha1.ImageBuild, src source, destination string) []string {
 	args := append(append([]string(nil), src.args...),
-		"--destination="+ib.Spec.Output.Image,
+		"--destination="+destination,
 		"--digest-file="+terminationLog,
 		// Plain text, so a failure's log tail (the termination message) carries no colour codes.
 		"--log-format=text",

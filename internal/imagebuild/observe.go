@@ -113,7 +113,10 @@ func (o *Observation) observeSuccess(pod *corev1.Pod) {
 		return
 	}
 	o.Node = pod.Spec.NodeName
-	msg := terminated(pod).Message
+	var msg string
+	if t := terminated(pod); t != nil {
+		msg = t.Message
+	}
 	d, ok := ParseDigest(msg)
 	if !ok {
 		o.Reason = v1alpha1.ImageBuildReasonNoDigest
@@ -202,7 +205,7 @@ func SummaryLine(msg string) string {
 
 func terminated(pod *corev1.Pod) *corev1.ContainerStateTerminated {
 	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Name == ContainerName && cs.State.Terminated != nil {
+		if (cs.Name == ContainerName || cs.Name == IndexContainerName) && cs.State.Terminated != nil {
 			return cs.State.Terminated
 		}
 	}

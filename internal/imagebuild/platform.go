@@ -71,3 +71,19 @@ func NodePlatform(node *corev1.Node, pinned string) string {
 	}
 	return p
 }
+
+// IndexNodeRequirement is where the images of an image index (status.platforms) can run: their
+// operating system (kubernetes.io/os; every platform edgeforge builds is linux) and their
+// architectures (kubernetes.io/arch values, sorted, without duplicates: arm/v6 and arm/v7 are
+// both arm). Empty for no platforms.
+func IndexNodeRequirement(platforms []v1alpha1.PlatformImage) (os string, archs []string) {
+	for _, p := range platforms {
+		sel := PlatformNodeSelector(p.Platform)
+		os = cmp.Or(os, sel[corev1.LabelOSStable])
+		if a := sel[corev1.LabelArchStable]; a != "" && !slices.Contains(archs, a) {
+			archs = append(archs, a)
+		}
+	}
+	slices.Sort(archs)
+	return os, archs
+}

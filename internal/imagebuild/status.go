@@ -71,30 +71,54 @@ func Summarize(ib *v1alpha1.ImageBuild) {
 	}
 }
 
-// Prune returns the names of finished build Jobs beyond the history limits: the newest
-// keepSucceeded succeeded and keepFailed failed Jobs are kept (by build number), running Jobs
-// and the Job named current are never pruned.
-func Prune(jobs []batchv1.Job, keepSucceeded, keepFailed int, current string) []string {
-	var succeeded, failed []batchv1.Job
+// Prune returns the names of finished build Jobs beyond the history limits. Jobs are judged by
+// build (their build number): a multi-platform build is several Jobs, which stay or go together.
+// A build failed when any of its Jobs failed and succeeded when all of them completed; the newest
+// keepSucceeded succeeded and keepFailed failed builds are kept, and running builds and build
+// number current are never pruned.
+func Prune(jobs []batchv1.Job, keepSucceeded, keepFailed int, current int64) []string {
+	builds := map[string][]batchv1.Job{} // by build number (by name when it has none)
 	for _, j := range jobs {
-		if j.Name == current || j.DeletionTimestamp != nil {
+		if j.DeletionTimestamp != nil {
 			continue
 		}
+		key := j.Name
+		if n := buildNumber(&j); n > 0 {
+			if n == current {
+				continue
+			}
+			key = strconv.FormatInt(n, 10)
+		}
+		builds[key] = append(builds[key], j)
+	}
+	var succeeded, failed [][]batchv1.Job
+	for _, b := range builds {
+		complete, anyFailed := 0, false
+		for i := range b {
+			switch {
+			case jobCondition(&b[i], batchv1.JobFailed) != nil:
+				anyFailed = true
+			case jobCondition(&b[i], batchv1.JobComplete) != nil:
+				complete++
+			}
+		}
 		switch {
-		case jobCondition(&j, batchv1.JobComplete) != nil:
-			succeeded = append(succeeded, j)
-		case jobCondition(&j, batchv1.JobFailed) != nil:
-			failed = append(failed, j)
+		case anyFailed:
+			failed = append(failed, b)
+		case complete == len(b):
+			succeeded = append(succeeded, b)
 		}
 	}
 	var out []string
 	for _, g := range []struct {
-		jobs []batchv1.Job
-		keep int
+		builds [][]batchv1.Job
+		keep   int
 	}{{succeeded, keepSucceeded}, {failed, keepFailed}} {
-		sort.Slice(g.jobs, func(i, k int) bool { return buildNumber(&g.jobs[i]) > buildNumber(&g.jobs[k]) })
-		for i := max(g.keep, 0); i < len(g.jobs); i++ {
-			out = append(out, g.jobs[i].Name)
+		sort.Slice(g.builds, func(i, k int) bool { return buildNumber(&g.builds[i][0]) > buildNumber(&g.builds[k][0]) })
+		for i := max(g.keep, 0); i < len(g.builds); i++ {
+			for _, j := range g.builds[i] {
+				out = append(out, j.Name)
+			}
 		}
 	}
 	sort.Strings(out)

@@ -99,13 +99,31 @@ func TestPrune(t *testing.T) {
 		mk(1, batchv1.JobComplete), mk(2, batchv1.JobFailed), mk(3, batchv1.JobComplete), mk(10, batchv1.JobComplete),
 		mk(4, batchv1.JobFailed), mk(5, batchv1.JobFailed), mk(11, ""), mk(12, batchv1.JobFailed),
 	}
-	if got, want := Prune(jobs, 2, 1, "web-12"), []string{"web-1", "web-2", "web-4"}; !reflect.DeepEqual(got, want) {
+	if got, want := Prune(jobs, 2, 1, 12), []string{"web-1", "web-2", "web-4"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Prune(2, 1) = %v, want %v", got, want)
 	}
-	if got, want := Prune(jobs, 0, 0, ""), []string{"web-1", "web-10", "web-12", "web-2", "web-3", "web-4", "web-5"}; !reflect.DeepEqual(got, want) {
+	if got, want := Prune(jobs, 0, 0, 0), []string{"web-1", "web-10", "web-12", "web-2", "web-3", "web-4", "web-5"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Prune(0, 0) = %v, want %v (running Jobs are kept)", got, want)
 	}
-	if got := Prune(jobs, 20, 20, ""); len(got) != 0 {
+	if got := Prune(jobs, 20, 20, 0); len(got) != 0 {
 		t.Errorf("Prune(20, 20) = %v, want nothing", got)
+	}
+
+	// A multi-platform build is its platform Jobs and its index Job, kept or pruned together;
+	// one failed Job makes the build failed; a build with a Job still running is kept.
+	platform := func(n int64, arch string, c batchv1.JobConditionType) batchv1.Job {
+		j := mk(n, c)
+		j.Name += "-" + arch
+		return j
+	}
+	multi := []batchv1.Job{
+		platform(1, "amd64", batchv1.JobComplete), platform(1, "arm64", batchv1.JobComplete), mk(1, batchv1.JobComplete),
+		platform(2, "amd64", batchv1.JobComplete), platform(2, "arm64", batchv1.JobFailed),
+		platform(3, "amd64", batchv1.JobComplete), platform(3, "arm64", batchv1.JobComplete), mk(3, batchv1.JobComplete),
+		platform(4, "amd64", batchv1.JobComplete), platform(4, "arm64", ""),
+		platform(5, "amd64", ""),
+	}
+	if got, want := Prune(multi, 1, 0, 5), []string{"web-1", "web-1-amd64", "web-1-arm64", "web-2-amd64", "web-2-arm64"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Prune of multi-platform builds (1, 0) = %v, want %v", got, want)
 	}
 }

@@ -38,6 +38,9 @@ type Options struct {
 	Namespace string
 	// KanikoImage is the default Kaniko executor image for build Jobs.
 	KanikoImage string
+	// IndexImage is the image of the Job that pushes a multi-platform build's image index: one
+	// holding this repository's edgeforge-index tool (the operator's own image has it).
+	IndexImage string
 	// GrafanaImage is the default Grafana image.
 	GrafanaImage string
 	// NodeExporterImage is the node-exporter image.

@@ -168,8 +168,8 @@ func (d dockerignore) excluded(rel string) bool {
 }
 
 // TestDockerBuildContext rebuilds the build context the way Docker would (.dockerignore), lays
-// out the builder stage's COPYs in a temporary directory and has Go resolve the manager's
-// packages there (imports, go:embed files, go.sum): proof that the Dockerfile copies everything
+// out the builder stage's COPYs in a temporary directory and has Go resolve the packages of the
+// manager and of edgeforge-index there (imports, go:embed files, go.sum): proof that the Dockerfile copies everything
 // the binary needs, without a container engine.
 func TestDockerBuildContext(t *testing.T) {
 	ignore := loadDockerignore(t)
@@ -194,7 +194,7 @@ func TestDockerBuildContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allowed := regexp.MustCompile(`^(go\.mod|go\.sum|main\.go|(api|controllers|internal)/.+)$`)
+	allowed := regexp.MustCompile(`^(go\.mod|go\.sum|main\.go|(api|controllers|internal|cmd)/.+)$`)
 	for _, f := range context {
 		if !allowed.MatchString(f) || strings.HasSuffix(f, "_test.go") {
 			t.Errorf(".dockerignore lets %s into the build context", f)
@@ -240,12 +240,13 @@ func TestDockerBuildContext(t *testing.T) {
 	if copied == 0 {
 		t.Fatal("the builder stage copies nothing from the context")
 	}
-	cmd := exec.Command("go", "list", "-deps", "-e", "-f", `{{with .Error}}{{.}}{{"\n"}}{{end}}`, ".")
+	// The manager and edgeforge-index (the index Job's tool, run from the same image).
+	cmd := exec.Command("go", "list", "-deps", "-e", "-f", `{{with .Error}}{{.}}{{"\n"}}{{end}}`, ".", "./cmd/edgeforge-index")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "" {
-		t.Errorf("the manager does not build from what the Dockerfile copies: %v\n%s", err, out)
+		t.Errorf("the manager or edgeforge-index does not build from what the Dockerfile copies: %v\n%s", err, out)
 	}
 }
 

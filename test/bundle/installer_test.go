@@ -121,6 +121,16 @@ func TestBuildInstaller(t *testing.T) {
 		if problem := memoryLimitProblem(c); problem != "" {
 			t.Error(problem)
 		}
+		// Multi-platform ImageBuilds' index Job runs edgeforge-index from the manager's own image.
+		indexImage := ""
+		for _, e := range c.Env {
+			if e.Name == "EDGEFORGE_INDEX_IMAGE" {
+				indexImage = e.Value
+			}
+		}
+		if indexImage != img {
+			t.Errorf("EDGEFORGE_INDEX_IMAGE (the default --index-image) is %q, want the manager's image %s", indexImage, img)
+		}
 		if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {
 			t.Error("the manager pod must run as non-root")
 		}

@@ -33,6 +33,8 @@ const (
 	operatorSA        = "edgeforge-controller-manager"
 	// clusterMonitoringNamespace holds Cluster-scoped MonitoringStacks that run node-exporter.
 	clusterMonitoringNamespace = "edgeforge-monitoring"
+	// kwokIndexImage is the --index-image of a kwok-only run: kwok plays the index Job's pod.
+	kwokIndexImage = "edgeforge.test/edgeforge-index:kwok"
 )
 
 // startOperator installs config/default without the Deployment, builds bin/manager into the
@@ -146,10 +148,12 @@ func runOperator(name string, extra []string) (*operatorProcess, error) {
 		"--health-probe-bind-address", "127.0.0.1:0", "--zap-devel",
 		// Cluster-wide MonitoringStacks: the operator's namespace (Pod Security restricted: no
 		// node-exporter) and a privileged monitoring namespace, as docs/monitoringstack.md advises.
-		"--cluster-monitoring-namespaces", operatorNamespace + "," + clusterMonitoringNamespace}
+		"--cluster-monitoring-namespaces", operatorNamespace + "," + clusterMonitoringNamespace,
+		// kwok plays the index Job's pod; the real tier runs the image it built (below).
+		"--index-image", kwokIndexImage}
 	if len(realEnv) > 0 {
 		// The images of the real tier, built here: what runs on the real nodes must be pullable.
-		args = append(args, "--kaniko-image", realEnv["KANIKO_IMAGE"],
+		args = append(args, "--index-image", realEnv["INDEX_IMAGE"], "--kaniko-image", realEnv["KANIKO_IMAGE"],
 			"--node-exporter-image", realEnv["NODE_EXPORTER_IMAGE"],
 			"--kube-state-metrics-image", realEnv["KUBE_STATE_METRICS_IMAGE"],
 			// Debian's Prometheus, whose version is the image's tag.
