@@ -344,12 +344,13 @@ func (p *pass) startDueBuild(ctx context.Context) error {
 	return nil
 }
 
-// builtPlatform is the platform of a build that pushed: the os/arch labels of the node it ran on
-// (read once, from the API server, when the build ends), or the platform its Job was pinned to
-// when that node is gone.
+// builtPlatform is the platform of a build that pushed: the platform its Job was pinned to
+// (its node selector put the pod on a node of it, so no node is read on the hand-off's path), or
+// else the os/arch labels of the node it ran on (read once, from the API server, when the build
+// ends).
 func (p *pass) builtPlatform(ctx context.Context, nodeName string, job *batchv1.Job) (string, error) {
 	pinned := job.Annotations[imagebuild.AnnotationPlatform]
-	if nodeName == "" {
+	if pinned != "" || nodeName == "" {
 		return pinned, nil
 	}
 	node := &corev1.Node{}
