@@ -172,6 +172,9 @@ func RenderIndexJob(ib *v1alpha1.ImageBuild, in IndexInput) *batchv1.Job {
 	var src source
 	if ref := ib.Spec.Output.PushSecretRef; ref != nil {
 		src.addPushSecret(ib)
+		// The tool runs as 65532, not root: the Secret's file is group-readable, for the pod's
+		// fsGroup, and no one else.
+		src.volumes[len(src.volumes)-1].Secret.DefaultMode = ptr.To(int32(0o440))
 		src.mounts[len(src.mounts)-1].MountPath = indexDockerConfigDir
 		src.env = append(src.env, corev1.EnvVar{Name: "DOCKER_CONFIG", Value: indexDockerConfigDir})
 	}
@@ -183,6 +186,7 @@ func RenderIndexJob(ib *v1alpha1.ImageBuild, in IndexInput) *batchv1.Job {
 			RunAsNonRoot:   ptr.To(true),
 			RunAsUser:      ptr.To(int64(65532)),
 			RunAsGroup:     ptr.To(int64(65532)),
+			FSGroup:        ptr.To(int64(65532)),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
 		Containers: []corev1.Container{{

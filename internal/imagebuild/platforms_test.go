@@ -162,6 +162,12 @@ func TestRenderIndexJob(t *testing.T) {
 	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/docker" || len(c.Env) != 1 || c.Env[0].Value != "/docker" {
 		t.Errorf("push Secret mounts %v env %v, want it at DOCKER_CONFIG=/docker", c.VolumeMounts, c.Env)
 	}
+	// The non-root tool can read the push Secret (found on the real tier: mode 0400 is root's only).
+	pod := job.Spec.Template.Spec
+	if v := pod.Volumes[0].Secret; v == nil || *v.DefaultMode != 0o440 || pod.SecurityContext.FSGroup == nil ||
+		*pod.SecurityContext.FSGroup != *pod.SecurityContext.RunAsUser {
+		t.Errorf("push Secret volume %+v, pod security %+v: want mode 0440 and fsGroup = the tool's user", pod.Volumes[0], pod.SecurityContext)
+	}
 	if why := PodSecurityProblem(map[string]string{psaapi.EnforceLevelLabel: "restricted"}, job); why != "" {
 		t.Errorf("the index pod is not Pod Security restricted: %s", why)
 	}
