@@ -1,6 +1,7 @@
 package imagebuild
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -8,6 +9,11 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/edgeforge/edgeforge/api/v1alpha1"
 )
@@ -124,5 +130,35 @@ func TestMultiPlatformBuildFailsWithItsPlatform(t *testing.T) {
 	waitForNoJob(t, ns, "web-1-amd64")
 	if err := get(t, ns, "web-1", &batchv1.Job{}); err == nil {
 		t.Error("an index Job was created for a failed build")
+	}
+}
+
+// An operator without --index-image stalls a multi-platform ImageBuild with NoIndexImage before
+// it creates any Job (its own Reconciler: the suite's has an index image).
+func TestMultiPlatformWithoutIndexImageStalls(t *testing.T) {
+	ns := namespace(t)
+	create(t, dockerConfigSecret(ns, "push"))
+	ib := multiPlatform(ns)
+	ib.Labels = map[string]string{ownReconcilerLabel: "no-index-image"}
+	create(t, ib)
+	r := &Reconciler{Client: testMgr.GetClient(), APIReader: testMgr.GetAPIReader(),
+		Recorder: testMgr.GetEventRecorder("edgeforge-imagebuild-test"), ExecutorImage: testExecutor,
+		Shard: labels.SelectorFromSet(ib.Labels)}
+	req := ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: "web"}}
+	waitFor(t, "Stalled NoIndexImage", func() (bool, error) {
+		// A stall is a terminal error (no retry), written to the status first.
+		if _, err := r.Reconcile(ctxT(t), req); err != nil && !errors.Is(err, reconcile.TerminalError(nil)) {
+			return false, nil // e.g. a conflict with a stale cached copy: reconcile again
+		}
+		got := &v1alpha1.ImageBuild{}
+		if err := get(t, ns, "web", got); err != nil {
+			return false, err
+		}
+		c := condition(got, v1alpha1.ConditionStalled)
+		return stalledWith(v1alpha1.ImageBuildReasonNoIndexImage)(got) && strings.Contains(c.Message, "--index-image"), nil
+	})
+	jobs := &batchv1.JobList{}
+	if err := k8s.List(ctxT(t), jobs, client.InNamespace(ns)); err != nil || len(jobs.Items) != 0 {
+		t.Errorf("Jobs %v (%v), want none", jobs.Items, err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,11 +33,23 @@ const (
 	timeout        = 30 * time.Second
 )
 
+// ownReconcilerLabel marks ImageBuilds the suite's controller leaves alone: a test reconciles
+// them with a Reconciler of its own (other settings), on the same manager's cache and API server.
+const ownReconcilerLabel = "edgeforge.test/own-reconciler"
+
+func must[T any](v *T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return *v
+}
+
 var (
-	env    *testenv.Env
-	k8s    client.Client // the test's own client: its writes are not counted
-	writes *testenv.WriteCounter
-	nsSeq  atomic.Int64
+	testMgr ctrl.Manager // the suite's manager
+	env     *testenv.Env
+	k8s     client.Client // the test's own client: its writes are not counted
+	writes  *testenv.WriteCounter
+	nsSeq   atomic.Int64
 )
 
 // TestMain starts a real API server and the ImageBuild controller in a manager whose requests
@@ -47,7 +61,11 @@ func TestMain(m *testing.M) {
 		return nil
 	}, func(mgr ctrl.Manager) error {
 		def := settings.Defaults()
-		return SetupWithManager(mgr, settings.Options{KanikoImage: testExecutor, IndexImage: testIndexImage, BuildRequests: def.BuildRequests, BuildLimits: def.BuildLimits})
+		testMgr = mgr
+		// ImageBuilds labelled ownReconcilerLabel are left to a test's own Reconciler.
+		shard := labels.NewSelector().Add(must(labels.NewRequirement(ownReconcilerLabel, selection.DoesNotExist, nil)))
+		return SetupWithManager(mgr, settings.Options{KanikoImage: testExecutor, IndexImage: testIndexImage,
+			BuildRequests: def.BuildRequests, BuildLimits: def.BuildLimits, Shard: shard})
 	}, testenv.WithCache(cache.Options{ByObject: CacheOptions()})))
 }
 
