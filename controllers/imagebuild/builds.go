@@ -104,13 +104,14 @@ func (p *pass) observePlatformBuilds(ctx context.Context) error {
 		rec.Attempt, rec.CompletionTime = max(failed.Attempt, cur.Attempt), failed.CompletionTime
 		rec.Reason, rec.Message = failed.Reason, failed.Message
 		ib.Status.LastBuild, ib.Status.CurrentBuild = &rec, nil
+		var running []string // the rest of a failed build
 		for _, pl := range rec.Platforms {
-			if o, ok := obs[pl.Platform]; ok && !o.Finished { // the rest of a failed build
-				job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: pl.Job}}
-				if err := p.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-					return err
-				}
+			if o, ok := obs[pl.Platform]; ok && !o.Finished {
+				running = append(running, pl.Job)
 			}
+		}
+		if err := p.deleteJobs(ctx, running...); err != nil {
+			return err
 		}
 		p.buildFailed(nil, &rec)
 		return nil
@@ -237,11 +238,8 @@ func (p *pass) supersedeOutdatedBuild(ctx context.Context) error {
 	for _, pl := range cur.Platforms {
 		names = append(names, pl.Job)
 	}
-	for _, name := range names {
-		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: name}}
-		if err := p.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-			return err
-		}
+	if err := p.deleteJobs(ctx, names...); err != nil {
+		return err
 	}
 	why := fmt.Sprintf("superseded by generation %d of the spec", ib.Generation)
 	if cur.Generation == ib.Generation {
@@ -429,10 +427,19 @@ func (p *pass) prune(ctx context.Context) error {
 		current = ib.Status.CurrentBuild.Number
 	}
 	keepSucceeded, keepFailed := ib.Spec.HistoryLimits()
-	for _, name := range imagebuild.Prune(owned, keepSucceeded, keepFailed, current) {
-		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ib.Namespace, Name: name}}
+	if err := p.deleteJobs(ctx, imagebuild.Prune(owned, keepSucceeded, keepFailed, current)...); err != nil {
+		return fmt.Errorf("pruning: %w", err)
+	}
+	return nil
+}
+
+// deleteJobs deletes build Jobs of this ImageBuild by name, with their pods (in the
+// background); a Job already gone is fine.
+func (p *pass) deleteJobs(ctx context.Context, names ...string) error {
+	for _, name := range names {
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: p.ib.Namespace, Name: name}}
 		if err := p.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("pruning build Job %s: %w", name, err)
+			return fmt.Errorf("deleting build Job %s: %w", name, err)
 		}
 	}
 	return nil
