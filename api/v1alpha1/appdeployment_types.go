@@ -13,6 +13,8 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.ingress) || !has(self.ingress.port) || (has(self.ports) && self.ports.exists(p, p.name == self.ingress.port))",message="spec.ingress.port must name one of spec.ports",fieldPath=".ingress.port"
 // +kubebuilder:validation:XValidation:rule="!has(self.metrics) || (has(self.ports) && self.ports.exists(p, p.name == self.metrics.port))",message="spec.metrics.port must name one of spec.ports",fieldPath=".metrics.port"
 // +kubebuilder:validation:XValidation:rule="!has(self.metrics) || !has(self.service) || self.service.type != 'None'",message="spec.metrics requires a Service: spec.service.type must not be None",fieldPath=".metrics"
+// +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.rollout) || !has(self.autoscaling)",message="spec.autoscaling cannot be combined with spec.placement.rollout (set replicas per pool in spec.placement.rollout.pools[].replicas)",fieldPath=".autoscaling"
+// +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.rollout) || !has(self.strategy) || !has(self.strategy.prePull) || !self.strategy.prePull",message="spec.strategy.prePull is not supported with spec.placement.rollout yet: leave it unset or false",fieldPath=".strategy.prePull"
 type AppDeploymentSpec struct {
 	// Image to run, e.g. nginx:1.27. Exactly one of image or imageFrom.
 	// +kubebuilder:validation:MinLength=1
@@ -331,6 +333,8 @@ type RollbackPolicy struct {
 // narrows the pool (e.g. its arm64 nodes); it cannot name another pool.
 // +kubebuilder:validation:XValidation:rule="!has(self.edgeClusterRef) || !has(self.nodeSelector) || !('edgeforge.io/edge-cluster' in self.nodeSelector) || self.nodeSelector['edgeforge.io/edge-cluster'] == self.edgeClusterRef.name",message="spec.placement.nodeSelector: edgeforge.io/edge-cluster must name the pool of spec.placement.edgeClusterRef when both are set",fieldPath=".nodeSelector"
 // +kubebuilder:validation:XValidation:rule="!has(self.edgeClusterRef) || !has(self.nodeSelector) || !('node-restriction.kubernetes.io/edge-cluster' in self.nodeSelector) || self.nodeSelector['node-restriction.kubernetes.io/edge-cluster'] == self.edgeClusterRef.name",message="spec.placement.nodeSelector: node-restriction.kubernetes.io/edge-cluster must name the pool of spec.placement.edgeClusterRef when both are set",fieldPath=".nodeSelector"
+// +kubebuilder:validation:XValidation:rule="!has(self.rollout) || !has(self.edgeClusterRef)",message="spec.placement.rollout and spec.placement.edgeClusterRef are exclusive: name the pool in spec.placement.rollout.pools",fieldPath=".rollout"
+// +kubebuilder:validation:XValidation:rule="!has(self.rollout) || !has(self.nodeSelector) || (!('node-restriction.kubernetes.io/edge-cluster' in self.nodeSelector) && !('edgeforge.io/edge-cluster' in self.nodeSelector))",message="spec.placement.nodeSelector cannot name a pool with spec.placement.rollout (each pool's Deployment selects its pool)",fieldPath=".nodeSelector"
 type Placement struct {
 	// EdgeClusterRef runs the pods on the nodes of this edge pool, tolerating its taints.
 	// +optional
@@ -348,6 +352,69 @@ type Placement struct {
 	// SpreadAcrossNodes spreads the pods evenly over nodes (topology key kubernetes.io/hostname).
 	// +optional
 	SpreadAcrossNodes bool `json:"spreadAcrossNodes,omitempty"`
+
+	// Rollout runs the app on several edge pools, one Deployment per pool (named
+	// <app>-<pool>), and moves a new image through them in waves: the next wave gets it only
+	// when every Deployment of the current wave is rolled out and has stayed healthy for
+	// pauseBetweenWaves. A wave whose rollout fails is rolled back and the rollout stops there.
+	// Exclusive with edgeClusterRef.
+	// +optional
+	Rollout *WaveRollout `json:"rollout,omitempty"`
+}
+
+// WaveRollout lists the pools of a multi-pool app in the order their waves run.
+type WaveRollout struct {
+	// Pools are the waves' pools, in order: an entry with edgeClusterRef is one wave of one pool;
+	// an entry with edgeClusterSelector is the selected pools (sorted by name), maxConcurrentPools
+	// at a time, one wave per group. A pool selected twice belongs to its first entry.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +required
+	Pools []PoolWave `json:"pools"`
+
+	// PauseBetweenWaves is how long every Deployment of a wave must stay rolled out and healthy
+	// before the next wave gets the new image. 0s..24h. Default: 5m.
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('24h')",message="spec.placement.rollout.pauseBetweenWaves must be between 0s and 24h"
+	// +optional
+	PauseBetweenWaves *metav1.Duration `json:"pauseBetweenWaves,omitempty"`
+}
+
+// PoolWave is one entry of spec.placement.rollout.pools: one pool by name, or the pools a label
+// selector selects, with per-pool overrides of the app's spec.
+// +kubebuilder:validation:XValidation:rule="has(self.edgeClusterRef) != has(self.edgeClusterSelector)",message="spec.placement.rollout.pools[]: exactly one of edgeClusterRef or edgeClusterSelector must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxConcurrentPools) || has(self.edgeClusterSelector)",message="spec.placement.rollout.pools[].maxConcurrentPools is only allowed with edgeClusterSelector",fieldPath=".maxConcurrentPools"
+type PoolWave struct {
+	// EdgeClusterRef names one pool: a wave of its own.
+	// +optional
+	EdgeClusterRef *EdgeClusterReference `json:"edgeClusterRef,omitempty"`
+
+	// EdgeClusterSelector selects pools by their labels. Pools whose spec.allowedNamespaces
+	// does not admit the app's namespace are left out.
+	// +optional
+	EdgeClusterSelector *metav1.LabelSelector `json:"edgeClusterSelector,omitempty"`
+
+	// MaxConcurrentPools is how many of the selected pools one wave updates at once. 1..100.
+	// Default: all of them in one wave.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	MaxConcurrentPools *int32 `json:"maxConcurrentPools,omitempty"`
+
+	// Replicas of the app in each of these pools, instead of spec.replicas. 0..1000.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Env in these pools: a variable of the same name replaces spec.env's, others are added.
+	// +optional
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
+	// Resources of the container in these pools, instead of spec.resources.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 }
 
 // AppMetrics says where the app serves Prometheus metrics.
@@ -408,6 +475,15 @@ type AppDeploymentStatus struct {
 	// running, or how it ended.
 	// +optional
 	PrePull *PrePullStatus `json:"prePull,omitempty"`
+	// Pools are the pools of spec.placement.rollout, in wave order: what each runs.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Pools []PoolStatus `json:"pools,omitempty"`
+	// Wave is how far the rollout of spec.placement.rollout got: "reached/waves", e.g. 2/3 while
+	// the second of three waves rolls out (kubectl's WAVE column).
+	// +optional
+	Wave string `json:"wave,omitempty"`
 	// URL where the app is reachable in the cluster (or through its Ingress).
 	// +optional
 	URL string `json:"url,omitempty"`
@@ -417,6 +493,40 @@ type AppDeploymentStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
+
+// PoolStatus is one pool of a multi-pool app (spec.placement.rollout).
+type PoolStatus struct {
+	// Name of the EdgeCluster.
+	Name string `json:"name"`
+	// Wave the pool belongs to, from 1.
+	Wave int32 `json:"wave"`
+	// Deployment is the pool's Deployment (<app>-<pool>).
+	Deployment string `json:"deployment"`
+	// Image the pool's Deployment runs ("" before it exists).
+	// +optional
+	Image string `json:"image,omitempty"`
+	// Replicas is the pool's desired number of pods.
+	Replicas int32 `json:"replicas"`
+	// ReadyReplicas is the number of its pods that are ready.
+	ReadyReplicas int32 `json:"readyReplicas"`
+	// RolledOutAt is when the pool's Deployment was first seen fully rolled out on image (all
+	// replicas updated and available); unset while it is not.
+	// +optional
+	RolledOutAt *metav1.Time `json:"rolledOutAt,omitempty"`
+	// State: Waiting (its wave has not come), RollingOut, RolledOut, Failed (its rollout missed
+	// the progress deadline), RolledBack, or Disconnected (its pool is Disconnected: left as it is).
+	State string `json:"state"`
+}
+
+// States of a pool of a multi-pool app (status.pools[].state).
+const (
+	PoolStateWaiting      = "Waiting"
+	PoolStateRollingOut   = "RollingOut"
+	PoolStateRolledOut    = "RolledOut"
+	PoolStateFailed       = "Failed"
+	PoolStateRolledBack   = "RolledBack"
+	PoolStateDisconnected = "Disconnected"
+)
 
 // PrePullStatus is how far the pull of a new image onto the app's nodes got before its rollout.
 type PrePullStatus struct {
@@ -460,6 +570,11 @@ const (
 	AppDeploymentReasonPoolDisconnected = "PoolDisconnected"
 	// AppDeploymentReasonRollingOut: the Deployment is rolling out the current generation.
 	AppDeploymentReasonRollingOut = "RollingOut"
+	// AppDeploymentReasonWaitingForWave: spec.placement.rollout: a wave is rolled out and the
+	// next one gets the new image once it has stayed healthy for pauseBetweenWaves.
+	AppDeploymentReasonWaitingForWave = "WaitingForWave"
+	// AppDeploymentReasonNoPools: spec.placement.rollout selects no pool that admits the app.
+	AppDeploymentReasonNoPools = "NoPools"
 	// AppDeploymentReasonPrePulling: the new image is being pulled onto the app's nodes
 	// (spec.strategy.prePull); the Deployment still runs the old one.
 	AppDeploymentReasonPrePulling = "PrePulling"
@@ -508,6 +623,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 63 characters starting with a letter (it names the app's Service and is used as a label value)"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.status.image`
+// +kubebuilder:printcolumn:name="Wave",type=string,JSONPath=`.status.wave`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

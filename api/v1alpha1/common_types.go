@@ -36,6 +36,10 @@ const (
 	// sets it on a node that joined with the pool's own bootstrap token, or an admin sets it.
 	// Placement (AppDeployment, ImageBuild runOn) selects by it.
 	LabelEdgeClusterMember = "node-restriction.kubernetes.io/edge-cluster"
+	// LabelPool marks the Deployment of one pool of a multi-pool AppDeployment
+	// (spec.placement.rollout) and its pods (value: the EdgeCluster's name); it is part of that
+	// Deployment's selector, so the Deployments of one app never share pods.
+	LabelPool = "edgeforge.io/pool"
 	// LabelMonitoringStack marks objects created for a MonitoringStack (value: its name).
 	LabelMonitoringStack = "edgeforge.io/monitoringstack"
 	// LabelBuild marks build pods (value: the build Job's name).

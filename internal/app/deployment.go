@@ -26,11 +26,67 @@ const HostnameTopologyKey = corev1.LabelHostname
 // With spec.autoscaling set, replicas are left out: the HorizontalPodAutoscaler owns them, and
 // since the field is then not in edgeforge's apply, server-side apply never resets it.
 func DesiredDeployment(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeCluster, build *v1alpha1.ImageBuild) *appsv1ac.DeploymentApplyConfiguration {
+	return renderDeployment(app, app.Name, image, pool, build, nil)
+}
+
+// DesiredPoolDeployment is the Deployment of one pool of a multi-pool app
+// (spec.placement.rollout): named <app>-<pool>, its pods labelled and selected by
+// edgeforge.io/pool, placed on the pool like DesiredDeployment's, with the pool entry's
+// overrides of replicas, env and resources.
+func DesiredPoolDeployment(app *v1alpha1.AppDeployment, image string, pool *v1alpha1.EdgeCluster, build *v1alpha1.ImageBuild, entry *v1alpha1.PoolWave) *appsv1ac.DeploymentApplyConfiguration {
+	withPool := map[string]string{v1alpha1.LabelPool: pool.Name}
+	return renderDeployment(withOverrides(app, entry), PoolDeploymentName(app, pool.Name), image, pool, build, withPool)
+}
+
+// PoolDeploymentName is the name of a multi-pool app's Deployment in pool: <app>-<pool>.
+func PoolDeploymentName(app *v1alpha1.AppDeployment, pool string) string {
+	return app.Name + "-" + pool
+}
+
+// withOverrides is app with a pool entry's replicas, env and resources in its spec (a shallow
+// copy: app itself is not changed).
+func withOverrides(app *v1alpha1.AppDeployment, entry *v1alpha1.PoolWave) *v1alpha1.AppDeployment {
+	if entry == nil {
+		return app
+	}
+	cp := *app
+	if entry.Replicas != nil {
+		cp.Spec.Replicas = entry.Replicas
+	}
+	if len(entry.Env) > 0 {
+		cp.Spec.Env = MergeEnv(app.Spec.Env, entry.Env)
+	}
+	if entry.Resources != nil {
+		cp.Spec.Resources = *entry.Resources
+	}
+	return &cp
+}
+
+// MergeEnv is base with over applied: a variable of over replaces base's of the same name (in
+// its place), the others of over follow in their order.
+func MergeEnv(base, over []corev1.EnvVar) []corev1.EnvVar {
+	out := slices.Clone(base)
+	for _, v := range over {
+		if i := slices.IndexFunc(out, func(b corev1.EnvVar) bool { return b.Name == v.Name }); i >= 0 {
+			out[i] = v
+		} else {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// renderDeployment renders a Deployment called name; extra labels (a pool's) go on it, its pods and
+// its selector.
+func renderDeployment(app *v1alpha1.AppDeployment, name, image string, pool *v1alpha1.EdgeCluster, build *v1alpha1.ImageBuild, extra map[string]string) *appsv1ac.DeploymentApplyConfiguration {
+	labels, selector := Labels(app), SelectorLabels(app)
+	maps.Copy(labels, extra)
+	maps.Copy(selector, extra)
 	spec := appsv1ac.DeploymentSpec().
-		WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(app))).
+		WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector)).
 		WithStrategy(strategy(app)).
 		WithTemplate(corev1ac.PodTemplateSpec().
-			WithLabels(Labels(app)).
+			WithLabels(labels).
 			WithSpec(podSpec(app, image, pool, build)))
 	if app.Spec.Autoscaling == nil {
 		replicas := int32(1)
@@ -42,8 +98,8 @@ func DesiredDeployment(app *v1alpha1.AppDeployment, image string, pool *v1alpha1
 	if s := app.Spec.Strategy; s != nil && s.ProgressDeadlineSeconds != nil {
 		spec.WithProgressDeadlineSeconds(*s.ProgressDeadlineSeconds)
 	}
-	return appsv1ac.Deployment(app.Name, app.Namespace).
-		WithLabels(Labels(app)).
+	return appsv1ac.Deployment(name, app.Namespace).
+		WithLabels(labels).
 		WithOwnerReferences(ownerReference(app)).
 		WithSpec(spec)
 }

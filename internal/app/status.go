@@ -143,15 +143,7 @@ func deadlineMessage(app *v1alpha1.AppDeployment, d *appsv1.Deployment, image st
 	if d.Spec.ProgressDeadlineSeconds != nil {
 		seconds = *d.Spec.ProgressDeadlineSeconds
 	}
-	var why string
-	switch {
-	case !RollbackEnabled(app):
-		why = "rollback is disabled (spec.rollback.enabled)"
-	case app.Status.LastGoodImage == "":
-		why = "no earlier image rolled out completely, so there is none to roll back to"
-	default:
-		why = "it is the last good image itself, so there is nothing to roll back to"
-	}
+	why := noRollbackReason(app)
 	msg := fmt.Sprintf("The rollout of %s made no progress for %ds", image, seconds)
 	if p.DeadlineMessage != "" {
 		msg += " (" + p.DeadlineMessage + ")"
