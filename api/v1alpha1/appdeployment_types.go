@@ -514,7 +514,8 @@ type PoolStatus struct {
 	// +optional
 	RolledOutAt *metav1.Time `json:"rolledOutAt,omitempty"`
 	// State: Waiting (its wave has not come), RollingOut, RolledOut, Failed (its rollout missed
-	// the progress deadline), RolledBack, or Disconnected (its pool is Disconnected: left as it is).
+	// the progress deadline: rolled back with its wave when a rollback is possible), RolledBack
+	// (its wave failed), or Disconnected (its pool is Disconnected: left as it is).
 	State string `json:"state"`
 }
 

@@ -111,6 +111,12 @@ type pass struct {
 	build      *v1alpha1.ImageBuild  // spec.imageFrom's ImageBuild, when set
 	decision   app.RolloutDecision
 	pull       *app.StartFailure // a pod of the rollout that cannot pull its image or create its container
+
+	// spec.placement.rollout: the pools in wave order with their Deployments, the pools by
+	// name, and this pass's plan (nil and empty for an app in one place).
+	waves     []app.WavePool
+	wavePools map[string]*v1alpha1.EdgeCluster
+	plan      app.WavePlan
 }
 
 // event records an event about the AppDeployment once its status is written.

@@ -2,6 +2,7 @@ package appdeployment
 
 import (
 	"context"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -87,9 +88,11 @@ func SetupWithManager(mgr ctrl.Manager, opts settings.Options) error {
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(prePullPodToApp), builder.WithPredicates(prePullChanged())).
 		Watches(&v1alpha1.ImageBuild{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexImageBuild, true)),
 			builder.WithPredicates(buildOutcomeChanged())).
-		// A pool's spec (taints, autonomy) and whether it is Disconnected (rollouts pause).
-		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexEdgeCluster, false)),
-			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, disconnectedChanged()))).
+		// A pool's spec (taints, autonomy), whether it is Disconnected (rollouts pause) and its
+		// labels (which rollouts select it).
+		Watches(&v1alpha1.EdgeCluster{}, handler.EnqueueRequestsFromMapFunc(r.poolReferrers),
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, disconnectedChanged(),
+				predicate.LabelChangedPredicate{}))).
 		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), serviceMonitorKinds, r.withMetrics)).
 		WatchesRawSource(optionalcrd.CRDSource(mgr.GetCache(), prometheusKinds, r.withMetrics)).
 		Build(r)
@@ -140,11 +143,37 @@ func imageBuildName(a *v1alpha1.AppDeployment) []string {
 	return []string{a.Spec.ImageFrom.ImageBuildRef.Name}
 }
 
+// edgeClusterName indexes an app by the pools it names (spec.placement.edgeClusterRef or the
+// edgeClusterRef entries of spec.placement.rollout), and by selectorReferrer when a rollout entry
+// selects pools by label.
 func edgeClusterName(a *v1alpha1.AppDeployment) []string {
 	if pool := app.PoolName(a); pool != "" {
 		return []string{pool}
 	}
-	return nil
+	var names []string
+	if ro := app.Rollout(a); ro != nil {
+		for _, e := range ro.Pools {
+			switch {
+			case e.EdgeClusterRef != nil:
+				names = append(names, e.EdgeClusterRef.Name)
+			case !slices.Contains(names, selectorReferrer):
+				names = append(names, selectorReferrer)
+			}
+		}
+	}
+	return names
+}
+
+// poolReferrers maps an EdgeCluster to the AppDeployments that name it and those that select
+// pools by label (whether they select this one is theirs to find out).
+func (r *Reconciler) poolReferrers(ctx context.Context, o client.Object) []reconcile.Request {
+	reqs := r.referencing(indexEdgeCluster, false)(ctx, o)
+	for _, req := range index.Requests(ctx, r.Client, &v1alpha1.AppDeploymentList{}, client.MatchingFields{indexEdgeCluster: selectorReferrer}) {
+		if !slices.Contains(reqs, req) {
+			reqs = append(reqs, req)
+		}
+	}
+	return reqs
 }
 
 func hasMetrics(a *v1alpha1.AppDeployment) []string {

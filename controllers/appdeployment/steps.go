@@ -3,6 +3,7 @@ package appdeployment
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -27,6 +28,9 @@ import (
 // observeDeployment reads the live Deployment (if this AppDeployment controls one) and copies
 // its replica counts into the status, so they stay true even when a later step stalls.
 func (r *Reconciler) observeDeployment(ctx context.Context, s *pass) (skeleton.Result, error) {
+	if app.Rollout(s.app) != nil {
+		return skeleton.Result{}, nil // one Deployment per pool: resolveWaves reads them
+	}
 	d := &appsv1.Deployment{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(s.app), d)
 	switch {
@@ -86,6 +90,9 @@ func (r *Reconciler) resolveImage(ctx context.Context, s *pass) (skeleton.Result
 // tolerations). A missing one stalls; the EdgeCluster watch brings the AppDeployment back.
 func (r *Reconciler) resolvePlacement(ctx context.Context, s *pass) (skeleton.Result, error) {
 	pl := s.app.Spec.Placement
+	if ro := app.Rollout(s.app); ro != nil {
+		return r.resolveWaves(ctx, s, ro)
+	}
 	if pl == nil || pl.EdgeClusterRef == nil {
 		return skeleton.Result{}, nil
 	}
@@ -117,22 +124,17 @@ func (r *Reconciler) resolvePlacement(ctx context.Context, s *pass) (skeleton.Re
 // a new image is pulled onto the nodes first (prePull) it keeps running the old one.
 func (r *Reconciler) applyWorkload(ctx context.Context, s *pass) (skeleton.Result, error) {
 	obj := s.app
-	s.decision = app.DecideRollout(app.RolloutInput{
-		Target:           s.target,
-		RollbackEnabled:  app.RollbackEnabled(obj),
-		LastGoodImage:    obj.Status.LastGoodImage,
-		FailedImage:      obj.Status.FailedImage,
-		Deployment:       s.deployment,
-		PoolDisconnected: s.pool != nil && meta.IsStatusConditionTrue(s.pool.Status.Conditions, v1alpha1.ConditionDisconnected),
-	})
-	wait, err := r.prePull(ctx, s)
-	if err != nil {
-		return skeleton.Result{}, err
-	}
-	if !s.decision.Paused && !s.decision.PrePulling {
-		if err := r.applyDeployment(ctx, s); err != nil {
+	var wait time.Duration
+	if s.waves != nil {
+		if err := r.applyWaves(ctx, s); err != nil {
 			return skeleton.Result{}, err
 		}
+		wait = s.plan.PauseLeft
+	} else if err := r.applySingle(ctx, s, &wait); err != nil {
+		return skeleton.Result{}, err
+	}
+	if err := r.pruneDeployments(ctx, s); err != nil {
+		return skeleton.Result{}, err
 	}
 
 	for _, c := range []apply.Child{
@@ -146,6 +148,29 @@ func (r *Reconciler) applyWorkload(ctx context.Context, s *pass) (skeleton.Resul
 		}
 	}
 	return skeleton.Result{RequeueAfter: wait}, nil
+}
+
+// applySingle decides the image of the app's one Deployment (following the spec, rolling back,
+// paused while its pool is Disconnected, held while the image is pre-pulled) and applies it;
+// wait is how long until the pre-pull times out while it holds.
+func (r *Reconciler) applySingle(ctx context.Context, s *pass, wait *time.Duration) error {
+	obj := s.app
+	s.decision = app.DecideRollout(app.RolloutInput{
+		Target:           s.target,
+		RollbackEnabled:  app.RollbackEnabled(obj),
+		LastGoodImage:    obj.Status.LastGoodImage,
+		FailedImage:      obj.Status.FailedImage,
+		Deployment:       s.deployment,
+		PoolDisconnected: s.pool != nil && meta.IsStatusConditionTrue(s.pool.Status.Conditions, v1alpha1.ConditionDisconnected),
+	})
+	var err error
+	if *wait, err = r.prePull(ctx, s); err != nil {
+		return err
+	}
+	if !s.decision.Paused && !s.decision.PrePulling {
+		return r.applyDeployment(ctx, s)
+	}
+	return nil
 }
 
 // applyDeployment applies the Deployment of the decided image (handing replicas over to an HPA
@@ -225,14 +250,17 @@ func (r *Reconciler) recordRollout(s *pass, from string) {
 // container, so the status
 // says so at once instead of at the progress deadline.
 func (r *Reconciler) observePods(ctx context.Context, s *pass) (skeleton.Result, error) {
-	if s.deployment == nil {
+	image := s.decision.Image
+	if s.waves != nil {
+		image = s.target
+	} else if s.deployment == nil {
 		return skeleton.Result{}, nil
 	}
 	pods := &corev1.PodList{}
 	if err := r.List(ctx, pods, client.InNamespace(s.app.Namespace), client.MatchingLabels{v1alpha1.LabelAppDeployment: s.app.Name}); err != nil {
 		return skeleton.Result{}, err
 	}
-	s.pull = app.FindStartFailure(pods.Items, s.decision.Image)
+	s.pull = app.FindStartFailure(pods.Items, image)
 	return skeleton.Result{}, nil
 }
 
@@ -241,7 +269,11 @@ func (r *Reconciler) observePods(ctx context.Context, s *pass) (skeleton.Result,
 func (r *Reconciler) summarize(_ context.Context, s *pass) (skeleton.Result, error) {
 	before := s.app.Status.LastGoodImage
 	wasReason := readyReason(s.app)
-	app.Summarize(s.app, s.deployment, s.decision, s.pull)
+	if s.waves != nil {
+		app.SummarizeWaves(s.app, s.waves, s.plan, s.pull)
+	} else {
+		app.Summarize(s.app, s.deployment, s.decision, s.pull)
+	}
 	if s.pull != nil && readyReason(s.app) == s.pull.Condition && wasReason != s.pull.Condition {
 		s.event(r.Recorder, corev1.EventTypeWarning, s.pull.Condition, "RollOut", "%s", app.StartFailureMessage(s.pull))
 	}

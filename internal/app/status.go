@@ -76,6 +76,7 @@ func Summarize(app *v1alpha1.AppDeployment, d *appsv1.Deployment, dec RolloutDec
 	st, gen := &app.Status, app.Generation
 	st.URL = URL(app)
 	st.FailedImage = dec.FailedImage
+	st.Pools, st.Wave = nil, "" // only for spec.placement.rollout
 	ObserveDeployment(st, d)
 
 	p := Progress(d)

@@ -169,6 +169,12 @@ func PlanWaves(in WaveInput) WavePlan {
 				break
 			}
 		}
+		// The pool that failed is the one the previous status says so of.
+		for _, p := range in.Pools {
+			if p.Wave == plan.FailedWave && p.Last != nil && p.Last.State == v1alpha1.PoolStateFailed {
+				plan.FailedPool = p.Pool
+			}
+		}
 	}
 
 	plan.Reached = 1
@@ -222,6 +228,9 @@ func PlanWaves(in WaveInput) WavePlan {
 			pp.State = v1alpha1.PoolStateDisconnected
 		case plan.FailedWave != 0 && p.Wave == plan.FailedWave:
 			pp.Image, pp.State = in.LastGoodImage, v1alpha1.PoolStateRolledBack
+			if p.Pool == plan.FailedPool {
+				pp.State = v1alpha1.PoolStateFailed // missed its deadline; rolled back with its wave
+			}
 		case p.Wave <= plan.Reached && plan.FailedWave == 0 || p.Wave < plan.FailedWave:
 			pp.Image = in.Target
 			pp.State = stateOf(running == in.Target, prog)

@@ -19,7 +19,7 @@ import (
 func TestPrinterColumns(t *testing.T) {
 	want := map[string][]string{
 		"imagebuilds":      {"Name", "Phase", "Image", "Status", "Age"},
-		"appdeployments":   {"Name", "Ready", "Image", "URL", "Status", "Age"},
+		"appdeployments":   {"Name", "Ready", "Image", "Wave", "URL", "Status", "Age"},
 		"edgeclusters":     {"Name", "Ready", "Methods", "Join", "Status", "Age"},
 		"monitoringstacks": {"Name", "Ready", "Scope", "Prometheus", "Grafana", "Status", "Age"},
 	}
