@@ -167,7 +167,13 @@ func (r *Reconciler) applyWaves(ctx context.Context, s *pass) error {
 // pruneDeployments deletes the Deployments this AppDeployment controls that it no longer asks
 // for: a pool that left spec.placement.rollout, the single Deployment after a switch to several
 // pools, or the pools' Deployments after a switch back.
+//
+// An app in one place that never had several (no status.pools) has nothing to prune: the list
+// is skipped, so the common case costs no scan of the namespace's Deployments.
 func (r *Reconciler) pruneDeployments(ctx context.Context, s *pass) error {
+	if s.waves == nil && len(s.app.Status.Pools) == 0 {
+		return nil
+	}
 	keep := []string{s.app.Name}
 	if s.waves != nil {
 		keep = keep[:0]
