@@ -14,7 +14,6 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.metrics) || (has(self.ports) && self.ports.exists(p, p.name == self.metrics.port))",message="spec.metrics.port must name one of spec.ports",fieldPath=".metrics.port"
 // +kubebuilder:validation:XValidation:rule="!has(self.metrics) || !has(self.service) || self.service.type != 'None'",message="spec.metrics requires a Service: spec.service.type must not be None",fieldPath=".metrics"
 // +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.rollout) || !has(self.autoscaling)",message="spec.autoscaling cannot be combined with spec.placement.rollout (set replicas per pool in spec.placement.rollout.pools[].replicas)",fieldPath=".autoscaling"
-// +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.rollout) || !has(self.strategy) || !has(self.strategy.prePull) || !self.strategy.prePull",message="spec.strategy.prePull is not supported with spec.placement.rollout yet: leave it unset or false",fieldPath=".strategy.prePull"
 type AppDeploymentSpec struct {
 	// Image to run, e.g. nginx:1.27. Exactly one of image or imageFrom.
 	// +kubebuilder:validation:MinLength=1
@@ -308,8 +307,10 @@ type RolloutStrategy struct {
 	// deadline: one short-lived Pod per Ready node (the app's nodeSelector, tolerations and image
 	// pull Secrets) whose only work is the kubelet's pull. The rollout starts once every node has
 	// the image, or after prePullTimeout; status.prePull names the nodes that had not. Not done
-	// for the first Deployment of an app nor for a rollback. Default: true when
-	// spec.placement.edgeClusterRef is set (an edge pool), false otherwise.
+	// for the first Deployment of an app nor for a rollback. With spec.placement.rollout, a
+	// wave's pools pull the image when the wave's turn comes, before their Deployments change.
+	// Default: true when spec.placement.edgeClusterRef or spec.placement.rollout is set (edge
+	// pools), false otherwise.
 	// +optional
 	PrePull *bool `json:"prePull,omitempty"`
 
@@ -533,6 +534,10 @@ const (
 type PrePullStatus struct {
 	// Image being pulled (the image the rollout switches to).
 	Image string `json:"image"`
+	// Wave of spec.placement.rollout whose pools' nodes the image is pulled onto (unset for an
+	// app with one Deployment).
+	// +optional
+	Wave int32 `json:"wave,omitempty"`
 	// StartTime is when the pre-pull Pods were created.
 	StartTime metav1.Time `json:"startTime"`
 	// CompletionTime is when the rollout was let go: every node had the image, or

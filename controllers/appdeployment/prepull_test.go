@@ -157,10 +157,17 @@ func createNode(t *testing.T, name string, labels map[string]string, ready bool)
 // prePullPods waits for the pre-pull Pods of image, one on each of nodes (in that order).
 func prePullPods(t *testing.T, ns, image string, nodes []string) []corev1.Pod {
 	t.Helper()
+	return wavePrePullPods(t, ns, image, 0, nodes)
+}
+
+// wavePrePullPods waits for the pre-pull Pods of image for a wave of spec.placement.rollout (0:
+// the single Deployment), one on each of nodes (in that order).
+func wavePrePullPods(t *testing.T, ns, image string, wave int32, nodes []string) []corev1.Pod {
+	t.Helper()
 	var out []corev1.Pod
-	eventually(t, "pre-pull pods of "+image+" on "+strings.Join(nodes, ", "), func() error {
+	eventually(t, fmt.Sprintf("pre-pull pods of %s (wave %d) on %s", image, wave, strings.Join(nodes, ", ")), func() error {
 		list := &corev1.PodList{}
-		if err := k8s.List(ctx(t), list, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelPrePullImage: app.ImageHash(image)}); err != nil {
+		if err := k8s.List(ctx(t), list, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelPrePullImage: app.ImageHash(app.PrePullKey(image, wave))}); err != nil {
 			return err
 		}
 		out = out[:0]

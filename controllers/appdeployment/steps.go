@@ -126,10 +126,10 @@ func (r *Reconciler) applyWorkload(ctx context.Context, s *pass) (skeleton.Resul
 	obj := s.app
 	var wait time.Duration
 	if s.waves != nil {
-		if err := r.applyWaves(ctx, s); err != nil {
+		var err error
+		if wait, err = r.applyWaves(ctx, s); err != nil {
 			return skeleton.Result{}, err
 		}
-		wait = s.plan.PauseLeft
 	} else if err := r.applySingle(ctx, s, &wait); err != nil {
 		return skeleton.Result{}, err
 	}

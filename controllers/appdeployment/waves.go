@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -107,9 +108,10 @@ func (r *Reconciler) resolveWaves(ctx context.Context, s *pass, ro *v1alpha1.Wav
 }
 
 // applyWaves applies each pool's Deployment with the image app.PlanWaves gives it (none for a
-// pool left as it is), and announces a wave that starts or is rolled back. It returns how long
-// until the rolled-out wave has waited out pauseBetweenWaves.
-func (r *Reconciler) applyWaves(ctx context.Context, s *pass) error {
+// pool left as it is), the pools a wave switches to a new image once they have pulled it
+// (prePullWave), and announces a wave that starts or is rolled back. It returns how long until
+// the rolled-out wave has waited out pauseBetweenWaves, or the pre-pull times out.
+func (r *Reconciler) applyWaves(ctx context.Context, s *pass) (time.Duration, error) {
 	obj := s.app
 	ro := app.Rollout(obj)
 	s.plan = app.PlanWaves(app.WaveInput{
@@ -121,6 +123,13 @@ func (r *Reconciler) applyWaves(ctx context.Context, s *pass) error {
 		Pause:           app.PauseBetweenWaves(ro),
 		Now:             r.clock().Now(),
 	})
+	wait, err := r.prePullWave(ctx, s)
+	if err != nil {
+		return 0, err
+	}
+	if s.plan.PauseLeft > 0 && (wait == 0 || s.plan.PauseLeft < wait) {
+		wait = s.plan.PauseLeft
+	}
 	var started, rolledBack []string
 	for i := range s.waves {
 		p := &s.waves[i]
@@ -132,14 +141,14 @@ func (r *Reconciler) applyWaves(ctx context.Context, s *pass) error {
 		c := apply.Child{Live: &appsv1.Deployment{}, Key: types.NamespacedName{Namespace: obj.Namespace, Name: *desired.Name}, Desired: desired}
 		applied, err := r.reconcileChild(ctx, obj, c)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !applied {
 			continue
 		}
 		running := app.RunningImage(p.Deployment)
 		if p.Deployment, err = asDeployment(desired); err != nil {
-			return err
+			return 0, err
 		}
 		switch {
 		case running == image:
@@ -161,7 +170,7 @@ func (r *Reconciler) applyWaves(ctx context.Context, s *pass) error {
 		s.event(r.Recorder, corev1.EventTypeNormal, "RolloutStarted", "RollOut", "Wave %d/%d: rolling out %s to %s",
 			plan.Reached, plan.Waves, plan.Image, strings.Join(started, ", "))
 	}
-	return nil
+	return wait, nil
 }
 
 // pruneDeployments deletes the Deployments this AppDeployment controls that it no longer asks

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -178,4 +179,57 @@ func TestRolloutPoolsComeAndGo(t *testing.T) {
 	if msg := findReady(got).Message; !strings.Contains(msg, "selects no EdgeCluster") {
 		t.Errorf("Ready message %q", msg)
 	}
+}
+
+// With spec.placement.rollout, pre-pull (on by default: edge pools) goes wave by wave: when a
+// wave's turn comes, its pools' nodes pull the new image first and their Deployments keep the old
+// one until then; the next wave's nodes are not pulled onto before its turn.
+func TestPrePullWaveByWave(t *testing.T) {
+	ns := namespace(t)
+	one, two := "ppw1-"+ns, "ppw2-"+ns
+	newPool(t, one, nil)
+	newPool(t, two, nil)
+	createNode(t, one+"-a", map[string]string{v1alpha1.LabelEdgeClusterMember: one}, true)
+	createNode(t, two+"-a", map[string]string{v1alpha1.LabelEdgeClusterMember: two}, true)
+	const v1, v2 = "registry.example.com/fleet:1", "registry.example.com/fleet:2"
+	a := newApp(t, ns, "fleet", func(a *v1alpha1.AppDeployment) {
+		a.Spec.Image = v1
+		a.Spec.Placement = &v1alpha1.Placement{Rollout: &v1alpha1.WaveRollout{Pools: []v1alpha1.PoolWave{
+			{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: one}},
+			{EdgeClusterRef: &v1alpha1.EdgeClusterReference{Name: two}},
+		}, PauseBetweenWaves: &metav1.Duration{}}}
+		a.Spec.Strategy = &v1alpha1.RolloutStrategy{PrePullTimeout: &metav1.Duration{Duration: time.Hour}}
+	})
+	key := client.ObjectKeyFromObject(a)
+	dep := func(pool string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: "fleet-" + pool} }
+	// First Deployments: nothing older to keep serving, no pre-pull.
+	deployment(t, dep(one), "wave 1 runs v1", runsImage(v1))
+	rollOut(t, dep(one))
+	deployment(t, dep(two), "wave 2 runs v1", runsImage(v1))
+	rollOut(t, dep(two))
+	waitFor(t, key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.AppDeploymentReasonRolledOut)
+
+	updateApp(t, key, func(a *v1alpha1.AppDeployment) { a.Spec.Image = v2 })
+	first := wavePrePullPods(t, ns, v2, 1, []string{one + "-a"})
+	got := waitFor(t, key, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.AppDeploymentReasonPrePulling)
+	if st := got.Status.PrePull; st == nil || st.Image != v2 || st.Wave != 1 || st.Nodes != 1 {
+		t.Fatalf("status.prePull = %+v, want v2 for wave 1 onto 1 node", st)
+	}
+	if msg := findReady(got).Message; !strings.Contains(msg, "wave 1/2 ("+one+")") {
+		t.Errorf("Ready message %q does not name the wave", msg)
+	}
+	deployment(t, dep(one), "wave 1 held at v1 while it pulls", runsImage(v1))
+	hasEvent(t, key, "PrePullStarted", "onto 1 nodes of wave 1")
+
+	setPulled(t, &first[0])
+	deployment(t, dep(one), "wave 1 runs v2 once pulled", runsImage(v2))
+	deployment(t, dep(two), "wave 2 still runs v1", runsImage(v1))
+	rollOut(t, dep(one))
+	second := wavePrePullPods(t, ns, v2, 2, []string{two + "-a"})
+	deployment(t, dep(two), "wave 2 held at v1 while it pulls", runsImage(v1))
+	setPulled(t, &second[0])
+	deployment(t, dep(two), "wave 2 runs v2 once pulled", runsImage(v2))
+	rollOut(t, dep(two))
+	waitFor(t, key, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.AppDeploymentReasonRolledOut)
+	noPrePullPods(t, ns)
 }

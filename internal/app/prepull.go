@@ -43,13 +43,13 @@ const prePullCommand = "/.edgeforge-prepull-runs-nothing"
 // maxSlowNodes bounds status.prePull.slowNodes (the API's MaxItems).
 const maxSlowNodes = 20
 
-// PrePullEnabled reads spec.strategy.prePull: default true for an app on an edge pool
-// (spec.placement.edgeClusterRef), false otherwise.
+// PrePullEnabled reads spec.strategy.prePull: default true for an app on edge pools
+// (spec.placement.edgeClusterRef or spec.placement.rollout), false otherwise.
 func PrePullEnabled(app *v1alpha1.AppDeployment) bool {
 	if s := app.Spec.Strategy; s != nil && s.PrePull != nil {
 		return *s.PrePull
 	}
-	return PoolName(app) != ""
+	return PoolName(app) != "" || Rollout(app) != nil
 }
 
 // PrePullTimeout reads spec.strategy.prePullTimeout (default 10m).
@@ -71,9 +71,28 @@ func PrePullWanted(app *v1alpha1.AppDeployment, dec RolloutDecision, d *appsv1.D
 		dec.Image != app.Status.LastGoodImage && (d.Spec.Replicas == nil || *d.Spec.Replicas > 0)
 }
 
-// PrePullDone reports whether the pre-pull of image was already let go (status.prePull).
-func PrePullDone(st *v1alpha1.PrePullStatus, image string) bool {
-	return st != nil && st.Image == image && st.CompletionTime != nil
+// PoolPrePullWanted is PrePullWanted for one pool of spec.placement.rollout: planned is the
+// image PlanWaves gives its Deployment, target the image the spec asks for. Only a switch of a
+// running, connected Deployment with replicas to target, a new image, is pulled first.
+func PoolPrePullWanted(app *v1alpha1.AppDeployment, planned, target string, p WavePool) bool {
+	running := RunningImage(p.Deployment)
+	return PrePullEnabled(app) && planned == target && !p.Disconnected && running != "" && running != target &&
+		target != app.Status.LastGoodImage && (p.Deployment.Spec.Replicas == nil || *p.Deployment.Spec.Replicas > 0)
+}
+
+// PrePullDone reports whether the pre-pull of image (for wave, 0 for the single Deployment) was
+// already let go (status.prePull).
+func PrePullDone(st *v1alpha1.PrePullStatus, image string, wave int32) bool {
+	return st != nil && st.Image == image && st.Wave == wave && st.CompletionTime != nil
+}
+
+// PrePullKey is what a pre-pull is of: the image, and with spec.placement.rollout the wave (each
+// wave pulls onto its own pools' nodes). Its ImageHash labels the pre-pull Pods.
+func PrePullKey(image string, wave int32) string {
+	if wave == 0 {
+		return image
+	}
+	return fmt.Sprintf("%s\x00wave %d", image, wave)
 }
 
 // HoldForPrePull turns a decision into one that keeps the Deployment at running while image is
@@ -130,15 +149,16 @@ func matches(a nodeaffinity.RequiredNodeAffinity, n *corev1.Node) bool {
 // rendered pod template: its tolerations and image pull Secrets). It runs nothing, holds no
 // credential, and is gone by itself after timeout (activeDeadlineSeconds) should the controller
 // not delete it first.
-func PrePullPod(app *v1alpha1.AppDeployment, spec *corev1.PodSpec, image, node string, timeout time.Duration) *corev1.Pod {
+func PrePullPod(app *v1alpha1.AppDeployment, spec *corev1.PodSpec, image string, wave int32, node string, timeout time.Duration) *corev1.Pod {
+	key := PrePullKey(image, wave)
 	lbl := map[string]string{
 		v1alpha1.LabelManagedBy:    v1alpha1.ManagedByValue,
 		v1alpha1.LabelPrePull:      app.Name,
-		v1alpha1.LabelPrePullImage: ImageHash(image),
+		v1alpha1.LabelPrePullImage: ImageHash(key),
 	}
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: PrePullPodName(app, image, node), Namespace: app.Namespace, Labels: lbl,
+			Name: PrePullPodName(app, key, node), Namespace: app.Namespace, Labels: lbl,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(app, v1alpha1.GroupVersion.WithKind("AppDeployment"))},
 		},
 		Spec: corev1.PodSpec{
@@ -216,7 +236,7 @@ type PrePullProgress struct {
 // EvaluatePrePull judges the pre-pull st (started for st.Image onto st.Nodes nodes) from its
 // Pods: done when every node's Pod has the image or timeout passed since st.StartTime.
 func EvaluatePrePull(st v1alpha1.PrePullStatus, pods []corev1.Pod, now time.Time, timeout time.Duration) PrePullProgress {
-	hash := ImageHash(st.Image)
+	hash := ImageHash(PrePullKey(st.Image, st.Wave))
 	slow := map[string]string{}
 	var pulled int32
 	for i := range pods {

@@ -108,7 +108,7 @@ func TestPrePullPod(t *testing.T) {
 		Tolerations:      []corev1.Toleration{{Key: "edgeforge.io/edge", Operator: corev1.TolerationOpExists}},
 		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}},
 	}
-	p := PrePullPod(a, spec, next, "e-1", 5*time.Minute)
+	p := PrePullPod(a, spec, next, 0, "e-1", 5*time.Minute)
 	switch {
 	case p.Spec.NodeName != "e-1" || p.Namespace != "shop":
 		t.Errorf("pod on %q in %q, want e-1 in shop", p.Spec.NodeName, p.Namespace)

@@ -136,6 +136,9 @@ type WavePlan struct {
 	PauseLeft time.Duration
 	// Complete: every pool runs Target, fully rolled out.
 	Complete bool
+	// PrePulling: the pools this plan switches to Target are held while they pull it first
+	// (set by the controller, spec.strategy.prePull); status.prePull says how far.
+	PrePulling bool
 }
 
 // PlanWaves decides, for a multi-pool app, which image each pool's Deployment gets:
@@ -365,6 +368,9 @@ func SummarizeWaves(app *v1alpha1.AppDeployment, pools []WavePool, plan WavePlan
 		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonPoolDisconnected,
 			fmt.Sprintf("EdgeCluster %s is Disconnected: its Deployment is left as it is, and the rollout of %s waits at %s until it reconnects",
 				p.Pool, plan.Image, waveOf(p.Wave)))
+	case plan.PrePulling && st.PrePull != nil:
+		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonPrePulling,
+			fmt.Sprintf("%s: %s", waveOf(int(st.PrePull.Wave)), PrePullMessage(st.PrePull, PrePullTimeout(app))))
 	case plan.PauseLeft > 0:
 		conditions.MarkReconciling(&st.Conditions, gen, v1alpha1.AppDeploymentReasonWaitingForWave,
 			fmt.Sprintf("%s is rolled out in %s; %s gets it once that has stayed healthy for another %s (pauseBetweenWaves)",

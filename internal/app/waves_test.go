@@ -283,3 +283,38 @@ func asDeploymentForTest(ac any) (*appsv1.Deployment, error) {
 	d := &appsv1.Deployment{}
 	return d, json.Unmarshal(data, d)
 }
+
+func TestPoolPrePullWanted(t *testing.T) {
+	onEdge := appDeployment(func(a *v1alpha1.AppDeployment) {
+		a.Spec.Placement = &v1alpha1.Placement{Rollout: &v1alpha1.WaveRollout{}}
+		a.Status.LastGoodImage = good
+	})
+	off := onEdge.DeepCopy()
+	off.Spec.Strategy.PrePull = ptr.To(false)
+	zero := deployment(good, 0, complete)
+	for _, tc := range []struct {
+		name    string
+		app     *v1alpha1.AppDeployment
+		planned string
+		pool    WavePool
+		want    bool
+	}{
+		{"a wave switches a running pool to the new image", onEdge, next, *on(good, complete), true},
+		{"prePull: false", off, next, *on(good, complete), false},
+		{"the pool is held or waiting (planned elsewhere)", onEdge, "", *on(good, complete), false},
+		{"rolled back to the last good image", onEdge, good, *on(next, stuck), false},
+		{"a new pool: nothing to keep serving", onEdge, next, WavePool{}, false},
+		{"already runs it", onEdge, next, *on(next, rolling), false},
+		{"scaled to zero", onEdge, next, WavePool{Deployment: zero}, false},
+		{"Disconnected", onEdge, next, WavePool{Deployment: deployment(good, 2, complete), Disconnected: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := PoolPrePullWanted(tc.app, tc.planned, next, tc.pool); got != tc.want {
+				t.Errorf("PoolPrePullWanted = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if ImageHash(PrePullKey(next, 1)) == ImageHash(PrePullKey(next, 2)) || PrePullKey(next, 0) != next {
+		t.Error("each wave's pre-pull Pods must carry their own label; the single Deployment's keep the image's")
+	}
+}
