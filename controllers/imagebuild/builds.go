@@ -354,11 +354,11 @@ func (p *pass) builtPlatform(ctx context.Context, nodeName string, job *batchv1.
 	node := &corev1.Node{}
 	switch err := p.APIReader.Get(ctx, types.NamespacedName{Name: nodeName}, node); {
 	case apierrors.IsNotFound(err):
-		return pinned, nil
+		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("reading node %s, where build %s ran: %w", nodeName, job.Name, err)
 	}
-	return imagebuild.NodePlatform(node, pinned), nil
+	return imagebuild.NodePlatform(node), nil
 }
 
 // adoptJob handles a Job that already has the next build's name: one this ImageBuild created

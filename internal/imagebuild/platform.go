@@ -58,18 +58,14 @@ func BuildPlatform(ib *v1alpha1.ImageBuild, pool *v1alpha1.EdgeCluster) string {
 	return best
 }
 
-// NodePlatform is where a build ran: the node's kubernetes.io/os and kubernetes.io/arch labels,
-// with the variant of pinned when pinned names the same os/arch (linux/arm/v7 on an arm node).
-// Without the node (gone, or unknown) it is pinned.
-func NodePlatform(node *corev1.Node, pinned string) string {
+// NodePlatform is where a build ran: the node's kubernetes.io/os (default linux) and
+// kubernetes.io/arch labels; "" without the node or its arch label. (A build pinned to a
+// platform records the pin instead, variant included: its node is not read.)
+func NodePlatform(node *corev1.Node) string {
 	if node == nil || node.Labels[corev1.LabelArchStable] == "" {
-		return pinned
+		return ""
 	}
-	p := cmp.Or(node.Labels[corev1.LabelOSStable], "linux") + "/" + node.Labels[corev1.LabelArchStable]
-	if strings.HasPrefix(pinned, p+"/") {
-		return pinned
-	}
-	return p
+	return cmp.Or(node.Labels[corev1.LabelOSStable], "linux") + "/" + node.Labels[corev1.LabelArchStable]
 }
 
 // IndexNodeRequirement is where the images of an image index (status.platforms) can run: their
