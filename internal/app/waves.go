@@ -129,9 +129,6 @@ type WavePlan struct {
 	RolledBack  bool
 	FailedWave  int
 	FailedPool  string
-	// Blocked is the first pool that keeps the next wave from starting (not rolled out,
-	// Disconnected, or failed without a rollback), "" when none does.
-	Blocked string
 	// PauseLeft is how long the reached wave must still stay healthy before the next one starts.
 	PauseLeft time.Duration
 	// Complete: every pool runs Target, fully rolled out.
@@ -190,22 +187,17 @@ func PlanWaves(in WaveInput) WavePlan {
 			prog := Progress(p.Deployment)
 			onTarget := RunningImage(p.Deployment) == in.Target
 			switch {
-			case p.Disconnected:
-				done = false
-				plan.block(p.Pool)
-			case onTarget && prog.Observed && prog.DeadlineExceeded:
+			case !p.Disconnected && onTarget && prog.Observed && prog.DeadlineExceeded:
 				if canRollBack {
 					plan.FailedWave, plan.FailedPool, plan.FailedImage, plan.RolledBack = w, p.Pool, in.Target, true
 				}
 				done = false
-				plan.block(p.Pool)
-			case onTarget && prog.Complete:
+			case !p.Disconnected && onTarget && prog.Complete:
 				if t := rolledOutAt(p, in.Now); t != nil && t.After(latest) {
 					latest = t.Time
 				}
-			default:
+			default: // rolling out, not yet given Target, or Disconnected
 				done = false
-				plan.block(p.Pool)
 			}
 		}
 		if plan.FailedWave != 0 || !done || w == plan.Waves {
@@ -248,12 +240,6 @@ func PlanWaves(in WaveInput) WavePlan {
 		}
 	}
 	return plan
-}
-
-func (p *WavePlan) block(pool string) {
-	if p.Blocked == "" {
-		p.Blocked = pool
-	}
 }
 
 // stateOf is the state of a pool of a reached wave.
