@@ -113,6 +113,11 @@ func TestRolloutInWavesAcrossPools(t *testing.T) {
 	if got.Status.Wave != "2/3" || got.Status.FailedImage != v2 || got.Status.LastGoodImage != v1 {
 		t.Errorf("wave %q failedImage %q lastGoodImage %q", got.Status.Wave, got.Status.FailedImage, got.Status.LastGoodImage)
 	}
+	// Pre-pull (on by default for pools) went wave by wave: the last was wave 2's, onto no node
+	// (busan's only node is cordoned: nothing can run there).
+	if st := got.Status.PrePull; st == nil || st.Image != v2 || st.Wave != 2 || st.Nodes != 0 || st.CompletionTime == nil {
+		t.Errorf("status.prePull = %+v, want wave 2's pre-pull of %s, done, onto 0 nodes", st, v2)
+	}
 	if img := app.RunningImage(getDeployment(t, dep(canary))); img != v2 {
 		t.Errorf("the canary runs %s, want %s (earlier waves keep the new image)", img, v2)
 	}
