@@ -145,8 +145,8 @@ type WavePlan struct {
 //   - A pool of a reached wave that misses its progress deadline on Target fails the rollout:
 //     with rollback enabled and a last good image to go back to, its whole wave goes back to
 //     LastGoodImage (FailedImage = Target) and no later wave gets Target; earlier waves keep it.
-//     While Target stays the failed image this holds: the failed wave is the first one with a
-//     pool not running Target. Without a rollback the rollout just stops at that wave.
+//     While Target stays the failed image this holds: the failed wave is the one the previous
+//     status marks (failedWave). Without a rollback the rollout just stops at that wave.
 //   - Pools of waves not reached keep what they run; one without a Deployment gets
 //     LastGoodImage (nothing before the first image rolled out).
 //   - A Disconnected pool is left as it is, and its wave does not count as rolled out.
@@ -161,20 +161,7 @@ func PlanWaves(in WaveInput) WavePlan {
 		plan.FailedImage = ""
 	}
 	if plan.FailedImage != "" {
-		// Rolled back earlier: the failed wave is the first with a pool not on Target.
-		plan.FailedWave = plan.Waves
-		for _, p := range in.Pools {
-			if RunningImage(p.Deployment) != in.Target {
-				plan.FailedWave = p.Wave
-				break
-			}
-		}
-		// The pool that failed is the one the previous status says so of.
-		for _, p := range in.Pools {
-			if p.Wave == plan.FailedWave && p.Last != nil && p.Last.State == v1alpha1.PoolStateFailed {
-				plan.FailedPool = p.Pool
-			}
-		}
+		plan.FailedWave, plan.FailedPool = failedWave(in)
 	}
 
 	plan.Reached = 1
@@ -240,6 +227,40 @@ func PlanWaves(in WaveInput) WavePlan {
 		}
 	}
 	return plan
+}
+
+// failedWave finds the wave rolled back earlier (and the pool that failed) from the previous
+// status, written with failedImage: its pools are Failed or RolledBack. Without it (the status
+// was lost) it is the first wave with a pool not running Target. What runs is not asked first: a
+// Deployment read from a cache that has not yet seen the rollback still runs Target.
+func failedWave(in WaveInput) (wave int, pool string) {
+	for _, p := range in.Pools {
+		if l := p.Last; l != nil && (l.State == v1alpha1.PoolStateFailed || l.State == v1alpha1.PoolStateRolledBack) {
+			if wave == 0 {
+				wave = p.Wave
+			}
+			if p.Wave == wave && l.State == v1alpha1.PoolStateFailed {
+				pool = p.Pool
+			}
+		}
+	}
+	if wave != 0 {
+		return wave, pool
+	}
+	for _, p := range in.Pools {
+		if RunningImage(p.Deployment) != in.Target {
+			return p.Wave, ""
+		}
+	}
+	return maxWave(in.Pools), ""
+}
+
+func maxWave(pools []WavePool) int {
+	w := 0
+	for _, p := range pools {
+		w = max(w, p.Wave)
+	}
+	return w
 }
 
 // stateOf is the state of a pool of a reached wave.
