@@ -161,13 +161,13 @@ func PlanWaves(in WaveInput) WavePlan {
 		plan.FailedImage = ""
 	}
 	if plan.FailedImage != "" {
-		plan.FailedWave, plan.FailedPool = failedWave(in)
+		plan.FailedWave, plan.FailedPool = failedWave(in, plan.Waves)
 	}
 
 	plan.Reached = 1
 	for w := 1; w <= plan.Waves && plan.FailedWave == 0; w++ {
 		done, latest := true, time.Time{}
-		for _, p := range in.Pools {
+		for i, p := range in.Pools {
 			if p.Wave != w {
 				continue
 			}
@@ -180,7 +180,7 @@ func PlanWaves(in WaveInput) WavePlan {
 				}
 				done = false
 			case !p.Disconnected && onTarget && prog.Complete:
-				if t := rolledOutAt(p, in.Now); t != nil && t.After(latest) {
+				if t := plan.Pools[i].RolledOutAt; t != nil && t.After(latest) {
 					latest = t.Time
 				}
 			default: // rolling out, not yet given Target, or Disconnected
@@ -233,7 +233,7 @@ func PlanWaves(in WaveInput) WavePlan {
 // status, written with failedImage: its pools are Failed or RolledBack. Without it (the status
 // was lost) it is the first wave with a pool not running Target. What runs is not asked first: a
 // Deployment read from a cache that has not yet seen the rollback still runs Target.
-func failedWave(in WaveInput) (wave int, pool string) {
+func failedWave(in WaveInput, waves int) (wave int, pool string) {
 	for _, p := range in.Pools {
 		if l := p.Last; l != nil && (l.State == v1alpha1.PoolStateFailed || l.State == v1alpha1.PoolStateRolledBack) {
 			if wave == 0 {
@@ -252,15 +252,7 @@ func failedWave(in WaveInput) (wave int, pool string) {
 			return p.Wave, ""
 		}
 	}
-	return maxWave(in.Pools), ""
-}
-
-func maxWave(pools []WavePool) int {
-	w := 0
-	for _, p := range pools {
-		w = max(w, p.Wave)
-	}
-	return w
+	return waves, ""
 }
 
 // stateOf is the state of a pool of a reached wave.
